@@ -1,0 +1,23 @@
+"""convscope: exact shapes, parameters, memory, multiply-adds and receptive fields
+of convolutional neural networks, computed from a description, without a forward pass.
+
+    >>> import convscope
+    >>> report = convscope.summary("lenet5", print_fn=None)
+    >>> report.totals.params
+    61706
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .analysis import Report, analyze
+from .api import Input, Model, Sequential, layers, summary
+from .errors import ConvscopeError, ShapeError, SpecError
+from .ir import Graph, Node
+from .render import render
+from .spec import load
+
+__all__ = ["ConvscopeError", "Graph", "Input", "Model", "Node", "Report", "Sequential",
+           "ShapeError", "SpecError", "__version__", "analyze", "layers", "load", "render",
+           "summary"]

@@ -1,0 +1,113 @@
+"""Receptive fields on any DAG (Araujo, Norris & Sim, "Computing Receptive Fields of
+Convolutional Neural Networks", Distill 2019; seeds 001 and 004).
+
+Per spatial axis of the network input, each node's field is described by
+
+* ``size``: how many input positions one output position sees (the largest
+  over paths); seed 001's recursion ``RF_l = RF_{l-1} + (k_l - 1) * s_1 * ... * s_{l-1}``;
+* ``min_size``: the smallest field over the paths that reach the node;
+* ``stride`` (jump): input positions between neighbouring outputs, the product
+  of the strides so far;
+* ``start``: input index of the first position seen by output 0 (negative
+  when it lies in the padding); ``padding`` = -start (Distill's effective
+  padding) and ``center`` = start + (size - 1) / 2.
+
+A layer step with kernel k (effective: d*(k-1)+1), stride s and offset o maps
+(size, stride, start) to (size + (k-1)*stride, stride*s, start + o*stride).
+Where paths merge (add, concat, multiply) the field is the union of the
+inputs' fields; the merge is *aligned* when every path has the same stride and
+center, as google-research/receptive_field requires, and flagged otherwise.
+Layers that mix all positions (dense on a flattened input, global pooling)
+give a *global* field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..ir import Graph
+from ..layers.base import GLOBAL, IDENTITY, RFStep, Shape
+
+
+@dataclass(frozen=True)
+class AxisField:
+    size: Fraction
+    min_size: Fraction
+    stride: Fraction
+    start: Fraction
+
+    @property
+    def padding(self) -> Fraction:
+        return -self.start
+
+    @property
+    def center(self) -> Fraction:
+        return self.start + (self.size - 1) / 2
+
+
+@dataclass(frozen=True)
+class Field:
+    """The receptive field of one node, relative to the network input ``source``."""
+
+    source: str
+    extent: Shape  # the spatial size of that input
+    axes: tuple[AxisField, ...] = ()
+    is_global: bool = False
+    aligned: bool = True
+
+    def sizes(self) -> tuple[Fraction, ...]:
+        return tuple(Fraction(n) for n in self.extent) if self.is_global else \
+            tuple(a.size for a in self.axes)
+
+
+def _start(source: str, shape: Shape) -> Field:
+    one = Fraction(1)
+    spatial = shape[:-1]
+    return Field(source, spatial, tuple(AxisField(one, one, one, Fraction(0)) for _ in spatial))
+
+
+def _merge(fields: list[Field]) -> Field:
+    """Union of the inputs' fields; aligned when strides and centers agree."""
+    first = fields[0]
+    if any(f.is_global for f in fields) or any(
+            f.source != first.source or len(f.axes) != len(first.axes) for f in fields):
+        return Field(first.source, first.extent, is_global=True)
+    axes, aligned = [], True
+    for per_axis in zip(*(f.axes for f in fields), strict=True):
+        start = min(a.start for a in per_axis)
+        end = max(a.start + a.size for a in per_axis)
+        strides = {a.stride for a in per_axis}
+        centers = {a.center for a in per_axis}
+        aligned = aligned and len(strides) == 1 and len(centers) == 1
+        axes.append(AxisField(end - start, min(a.min_size for a in per_axis), max(strides),
+                              start))
+    return Field(first.source, first.extent, tuple(axes), aligned=aligned)
+
+
+def _apply(field: Field, step: RFStep | str) -> Field:
+    if field.is_global or step == IDENTITY:
+        return field
+    if step == GLOBAL or not isinstance(step, RFStep) or len(step.kernel) != len(field.axes):
+        return Field(field.source, field.extent, is_global=True, aligned=field.aligned)
+    axes = tuple(
+        AxisField(size=a.size + (k - 1) * a.stride, min_size=a.min_size + (k - 1) * a.stride,
+                  stride=a.stride * s, start=a.start + o * a.stride)
+        for a, k, s, o in zip(field.axes, step.kernel, step.stride, step.offset, strict=True))
+    return Field(field.source, field.extent, axes, aligned=field.aligned)
+
+
+def receptive_fields(graph: Graph) -> dict[str, Field]:
+    """The receptive field of every node (a pure function of the graph)."""
+    fields: dict[str, Field] = {}
+    for node in graph.nodes:
+        if not node.inputs:
+            fields[node.name] = _start(node.name, graph.shapes[node.name])
+            continue
+        incoming = [fields[ref] for ref in node.inputs]
+        merged = incoming[0] if len(incoming) == 1 else _merge(incoming)
+        if len(incoming) == 1:
+            merged = Field(merged.source, merged.extent, merged.axes, merged.is_global)
+        step = node.layer.rf_step(graph.input_shapes(node), graph.shapes[node.name])
+        fields[node.name] = _apply(merged, step)
+    return fields

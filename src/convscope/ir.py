@@ -1,0 +1,113 @@
+"""The graph IR: immutable, validated when built.
+
+A :class:`Graph` is a tuple of :class:`Node` in topological order (every node
+names only earlier nodes as inputs) plus the names of its outputs. Building one
+checks the structure and infers every output shape with each layer's own
+``output_shape`` rule; a graph that exists is therefore a graph whose shapes
+work out, and its ``shapes`` are available to every analysis pass.
+
+Cost is linear in the number of nodes and nothing recurses over the graph, so
+ResNet-1202 (thousands of nodes) is as easy as LeNet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from .errors import LayerRuleError, ShapeError, SpecError
+from .layers.base import Layer, Shape, shape_str
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer of the graph.
+
+    ``where`` is the position in the description (``layers[3]``, or a path into a
+    block) used by every error message; ``trainable=False`` freezes the layer
+    (its parameters count as non-trainable, as Keras's ``layer.trainable``).
+    """
+
+    name: str
+    layer: Layer
+    inputs: tuple[str, ...] = ()
+    where: str = ""
+    trainable: bool = True
+
+    def label(self) -> str:
+        """``layers[3] 'conv2' (conv)``: how errors name this node."""
+        where = f"{self.where} " if self.where else ""
+        return f"{where}'{self.name}' ({self.layer.kind})"
+
+
+def infer_shape(node: Node, input_shapes: tuple[Shape, ...],
+                input_names: tuple[str, ...] = ()) -> Shape:
+    """``node.layer.output_shape`` with the node's location added to any error."""
+    try:
+        out = node.layer.output_shape(input_shapes)
+    except LayerRuleError as err:
+        detail = ""
+        if len(input_shapes) > 1 and input_names:
+            detail = " Inputs: " + ", ".join(f"'{n}' -> {shape_str(s)}"
+                                              for n, s in zip(input_names, input_shapes,
+                                                              strict=True)) + "."
+        raise ShapeError(f"{node.label()}: {err}{detail}") from None
+    bad = [n for n in out if n < 1]
+    if bad:
+        raise ShapeError(f"{node.label()}: computed output shape {out} has a size below 1 "
+                         f"(input {', '.join(shape_str(s) for s in input_shapes)})")
+    return out
+
+
+@dataclass(frozen=True)
+class Graph:
+    """An immutable, shape-checked network."""
+
+    nodes: tuple[Node, ...]
+    outputs: tuple[str, ...] = ()
+    name: str = "model"
+    shapes: Mapping[str, Shape] = field(init=False, repr=False, compare=False)
+    index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, int] = {}
+        shapes: dict[str, Shape] = {}
+        for i, node in enumerate(self.nodes):
+            if node.name in index:
+                first = self.nodes[index[node.name]]
+                raise SpecError(f"{node.label()}: the name '{node.name}' is already used by "
+                                f"{first.label()}; layer names must be unique")
+            kind = type(node.layer)
+            count = len(node.inputs)
+            if count < kind.min_inputs or (kind.max_inputs is not None and count >
+                                           kind.max_inputs):
+                want = (f"{kind.min_inputs}" if kind.max_inputs == kind.min_inputs
+                        else f"at least {kind.min_inputs}")
+                raise SpecError(f"{node.label()}: takes {want} input(s); received {count}")
+            for ref in node.inputs:
+                if ref not in index:
+                    raise SpecError(f"{node.label()}: input '{ref}' is not an earlier layer")
+            in_shapes = tuple(shapes[ref] for ref in node.inputs)
+            shapes[node.name] = infer_shape(node, in_shapes, node.inputs)
+            index[node.name] = i
+        outputs = self.outputs or ((self.nodes[-1].name,) if self.nodes else ())
+        for name in outputs:
+            if name not in index:
+                raise SpecError(f"output '{name}' is not a layer of the graph")
+        if not self.nodes:
+            raise SpecError("the description has no layers")
+        object.__setattr__(self, "outputs", tuple(outputs))
+        object.__setattr__(self, "shapes", MappingProxyType(shapes))
+        object.__setattr__(self, "index", MappingProxyType(index))
+
+    def node(self, name: str) -> Node:
+        return self.nodes[self.index[name]]
+
+    def input_shapes(self, node: Node) -> tuple[Shape, ...]:
+        return tuple(self.shapes[ref] for ref in node.inputs)
+
+    @property
+    def inputs(self) -> tuple[Node, ...]:
+        """The nodes without inputs (the network's inputs)."""
+        return tuple(n for n in self.nodes if not n.inputs)

@@ -1,0 +1,85 @@
+"""Element-wise activations (and softmax): no parameters, shape unchanged.
+
+other_ops: one operation per output element (softmax: three, for the
+exponential, the sum and the division). MACs: 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+from .base import Layer, Shape, prod
+from .torch_util import nn
+
+# name -> (torch module factory taking the layer, ops per element, Keras-style label)
+FUNCTIONS: dict[str, tuple[Callable[[Any], Any], int, str]] = {
+    "relu": (lambda a: nn().ReLU(), 1, "ReLU"),
+    "relu6": (lambda a: nn().ReLU6(), 1, "ReLU6"),
+    "leaky_relu": (lambda a: nn().LeakyReLU(a.negative_slope), 1, "LeakyReLU"),
+    "elu": (lambda a: nn().ELU(), 1, "ELU"),
+    "selu": (lambda a: nn().SELU(), 1, "SELU"),
+    "sigmoid": (lambda a: nn().Sigmoid(), 1, "Sigmoid"),
+    "hard_sigmoid": (lambda a: nn().Hardsigmoid(), 1, "HardSigmoid"),
+    "tanh": (lambda a: nn().Tanh(), 1, "Tanh"),
+    "softmax": (lambda a: nn().Softmax(dim=1), 3, "Softmax"),
+    "log_softmax": (lambda a: nn().LogSoftmax(dim=1), 3, "LogSoftmax"),
+    "gelu": (lambda a: nn().GELU(), 1, "GELU"),
+    "silu": (lambda a: nn().SiLU(), 1, "SiLU"),
+    "hardswish": (lambda a: nn().Hardswish(), 1, "HardSwish"),
+    "mish": (lambda a: nn().Mish(), 1, "Mish"),
+    "softplus": (lambda a: nn().Softplus(), 1, "Softplus"),
+    "linear": (lambda a: nn().Identity(), 0, "Linear"),
+}
+SYNONYMS = {"swish": "silu", "hard_swish": "hardswish", "leakyrelu": "leaky_relu",
+            "identity": "linear", "hardsigmoid": "hard_sigmoid", "logsoftmax": "log_softmax"}
+NAMES = tuple(sorted(set(FUNCTIONS) | set(SYNONYMS)))
+
+
+def canonical(name: str) -> str:
+    name = name.lower()
+    return SYNONYMS.get(name, name)
+
+
+def activation_ops(function: str | None, output: Shape) -> int:
+    """Element-wise ops of an (inline) activation on ``output``."""
+    return FUNCTIONS[function][1] * prod(output) if function else 0
+
+
+def activation_module(function: str | None, layer: Any = None) -> Any:
+    return FUNCTIONS[function][0](layer) if function else None
+
+
+@dataclass(frozen=True)
+class Activation(Layer):
+    """An element-wise activation function; softmax normalises over channels."""
+
+    kind: ClassVar[str] = "activation"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {
+        # 'linear' names the dense layer (nn.Linear); the activation is 'identity'
+        **{name: {"function": canonical(name)} for name in NAMES if name != "linear"}}
+    summary: ClassVar[str] = "element-wise activation: " + ", ".join(sorted(FUNCTIONS))
+
+    function: str
+    negative_slope: float = 0.01
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Activation:
+        function = canonical(args.choice("function", NAMES, aliases=("activation",)))
+        slope = (args.float("negative_slope", 0.01, low=0.0, high=1.0, aliases=("alpha",))
+                 if function == "leaky_relu" else 0.01)
+        args.finish()
+        return cls(function=function, negative_slope=slope)
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return activation_ops(self.function, output)
+
+    def type_label(self) -> str:
+        return FUNCTIONS[self.function][2]
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        return [f"{self.function} is applied to each of the {prod(output):,} values; "
+                "output shape = input shape", "params = 0"]
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        return activation_module(self.function, self)

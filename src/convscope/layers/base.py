@@ -1,0 +1,233 @@
+"""What every layer kind provides, and the small shared rules they use.
+
+Conventions of this module (and of the whole analysis):
+
+* A shape is a tuple of ints **without the batch**, channels last, as the seeds
+  write it: ``(H, W, C)`` for images, ``(L, C)`` for 1-D signals,
+  ``(D, H, W, C)`` for volumes and ``(N,)`` for vectors. Conversion to PyTorch's
+  channels-first order happens only in ``to_torch``.
+* Counts are per sample (batch 1) and exact Python ints.
+* ``macs`` counts the multiply-adds of conv / transposed conv / dense only, bias
+  excluded (fvcore's and torchvision's convention); FLOPs = 2 x MACs, which is
+  what ``torch.utils.flop_counter.FlopCounterMode`` reports.
+* ``other_ops`` counts the element-wise work every other rule does (one op per
+  bias add, activation value, pooled window element, ...); each kind's
+  docstring says what it counts.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, ClassVar, Union
+
+from ..errors import LayerRuleError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..spec.args import Args
+
+Shape = tuple[int, ...]
+Pairs = tuple[tuple[int, int], ...]
+Padding = Union[str, Pairs]  # "valid", "same", or per-axis (before, after)
+
+
+# ----------------------------------------------------------------- counts ---
+@dataclass(frozen=True)
+class ParamCount:
+    """Parameters of one layer.
+
+    ``trainable`` is what PyTorch's ``parameters()`` holds; ``non_trainable`` is
+    what Keras adds to it (batch-norm moving mean and variance); ``buffers`` is
+    the numel of PyTorch's registered buffers (moving statistics plus the
+    scalar ``num_batches_tracked``). ``formula`` is the seeds' arithmetic.
+    """
+
+    trainable: int = 0
+    non_trainable: int = 0
+    buffers: int = 0
+    formula: str = "0"
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+
+NO_PARAMS = ParamCount()
+
+
+# ------------------------------------------------------- receptive fields ---
+@dataclass(frozen=True)
+class RFStep:
+    """How a layer maps positions, per spatial axis (Araujo et al., Distill 2019).
+
+    ``kernel``: how many consecutive input positions one output position reads
+    (for dilation the effective kernel d*(k-1)+1). ``stride``: input positions
+    per output position (a Fraction below 1 for upsampling). ``offset``: index
+    of the first input position read by output 0 (minus the left padding).
+    """
+
+    kernel: tuple[int, ...]
+    stride: tuple[Fraction, ...]
+    offset: tuple[Fraction, ...]
+
+
+IDENTITY = "identity"  # every output position reads exactly its own input position
+GLOBAL = "global"  # every output value reads the whole input
+RFRule = Union[RFStep, str]
+
+
+def window_step(kernel: tuple[int, ...], stride: tuple[int, ...], pads: Pairs,
+                dilation: tuple[int, ...] | None = None) -> RFStep:
+    """RF step of a sliding window: k_eff = d*(k-1)+1, stride s, offset -p_before."""
+    dilation = dilation or (1,) * len(kernel)
+    return RFStep(
+        kernel=tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)),
+        stride=tuple(Fraction(s) for s in stride),
+        offset=tuple(Fraction(-before) for before, _ in pads),
+    )
+
+
+# ------------------------------------------------------------ axis names ---
+def axis_names(ndim: int) -> tuple[str, ...]:
+    """Names of the spatial axes: L (1-D), H W (2-D), D H W (3-D)."""
+    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(ndim, tuple(f"S{i}" for i in range(ndim)))
+
+
+def shape_str(shape: Shape) -> str:
+    """The seeds' notation: 28x28x6; vectors as a plain number."""
+    return "x".join(str(n) for n in shape)
+
+
+def prod(values: Any) -> int:
+    return math.prod(values)
+
+
+# ---------------------------------------------------- sliding-window maths ---
+def same_padding(n: int, k_eff: int, s: int) -> tuple[int, int]:
+    """TensorFlow's SAME rule: out = ceil(n / s); the total padding
+    max((out - 1) * s + k_eff - n, 0) is split with the extra pixel after
+    (bottom/right), as in tf.nn.conv2d and Keras (seed 004's padding='same')."""
+    out = -(-n // s)
+    total = max((out - 1) * s + k_eff - n, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(padding: Padding, spatial: Shape, kernel: tuple[int, ...],
+                    stride: tuple[int, ...], dilation: tuple[int, ...] | None = None) -> Pairs:
+    """Per-axis (before, after) padding for ``valid`` / ``same`` / explicit pairs."""
+    if padding == "valid":
+        return tuple((0, 0) for _ in spatial)
+    if padding == "same":
+        dilation = dilation or (1,) * len(kernel)
+        return tuple(same_padding(n, d * (k - 1) + 1, s)
+                     for n, k, s, d in zip(spatial, kernel, stride, dilation, strict=True))
+    assert not isinstance(padding, str)
+    return padding
+
+
+def window_out_len(n: int, k: int, s: int, pad: tuple[int, int], d: int = 1,
+                   ceil_mode: bool = False, axis: str = "", what: str = "kernel") -> int:
+    """Output length of a sliding window along one axis (seeds 001, 002, 004):
+
+        out = floor((n + p_before + p_after - d*(k-1) - 1) / s) + 1
+
+    ``ceil_mode`` rounds up instead, and, as in PyTorch, drops the last window
+    when it would start inside the right padding: if (out-1)*s >= n + p_before,
+    out -= 1.
+    """
+    before, after = pad
+    k_eff = d * (k - 1) + 1
+    padded = n + before + after
+    if k_eff > padded:
+        dil = f", dilation {d} makes it {k_eff}" if d != 1 else ""
+        raise LayerRuleError(
+            f"{what} {k}{dil} on axis {axis} is larger than the padded input {padded} "
+            f"(input {n}, padding {before}+{after})")
+    span = padded - k_eff
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1
+    if (out - 1) * s >= n + before:
+        out -= 1
+    return out
+
+
+def window_formula(n: int, k: int, s: int, pad: tuple[int, int], d: int, ceil_mode: bool,
+                   out: int) -> str:
+    """The arithmetic of :func:`window_out_len` with the numbers substituted."""
+    before, after = pad
+    p_text = f"2*{before}" if before == after else f"{before}+{after}"
+    k_text = f"{d}*({k}-1)+1" if d != 1 else f"{k}"
+    rnd = "ceil" if ceil_mode else "floor"
+    return f"out = {rnd}(({n} + {p_text} - {k_text}) / {s}) + 1 = {out}"
+
+
+def check_positive(name: str, values: tuple[int, ...]) -> None:
+    for v in values:
+        if v < 1:
+            raise LayerRuleError(f"{name} must be >= 1; received {v}")
+
+
+# ----------------------------------------------------------- layer base ---
+class Layer(ABC):
+    """Base of every layer kind. Subclasses are frozen dataclasses.
+
+    A kind states all its rules side by side: how it reads its arguments
+    (``from_args``), ``output_shape``, ``params``, ``macs``, ``other_ops``,
+    ``rf_step``, the seed-table columns (``hyper``), a step-by-step
+    ``explain`` and ``to_torch``. The registry in ``layers/__init__.py``
+    lists every kind explicitly.
+    """
+
+    kind: ClassVar[str]
+    # alias name -> arguments it fixes, e.g. {"conv2d": {"ndim": 2}}
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {}
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    summary: ClassVar[str] = ""
+
+    # ---- construction -------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def from_args(cls, args: Args, inputs: tuple[Shape, ...]) -> Layer:
+        """Read and validate the description's arguments for this kind."""
+
+    # ---- rules ---------------------------------------------------------
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        """Default: element-wise, the output has the input's shape."""
+        return inputs[0]
+
+    def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
+        return NO_PARAMS
+
+    def macs(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        """Multiply-adds of conv/dense-like work, bias excluded. Default 0."""
+        return 0
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        """Element-wise operations. Default 0."""
+        return 0
+
+    def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
+        return IDENTITY
+
+    def type_label(self) -> str:
+        """The layer type as shown in tables (Keras-style class name)."""
+        return type(self).__name__
+
+    def hyper(self, inputs: tuple[Shape, ...], output: Shape) -> dict[str, str]:
+        """Seed-table columns: 'filter', 'stride', 'padding' (empty when none)."""
+        return {}
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        """Step-by-step derivation; default: shape and parameters only."""
+        count = self.params(inputs)
+        return [f"output shape: {shape_str(output)} (same as input)" if output == inputs[0]
+                else f"output shape: {shape_str(output)}",
+                f"params = {count.formula} = {count.total:,}"]
+
+    @abstractmethod
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        """An equivalent torch.nn.Module working on channels-first tensors."""

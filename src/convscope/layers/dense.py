@@ -1,0 +1,108 @@
+"""Dense (fully connected) layer: Keras's Dense, PyTorch's nn.Linear, the seeds' FC.
+
+* ``dense`` / ``linear`` act on the last axis (channels), as Keras and PyTorch
+  do; on an H x W x C map that is a 1x1 convolution.
+* ``fc`` first flattens its whole input, as the seeds' tables do
+  (FC1 of LeNet-5 reads 5x5x16 directly).
+* params (seeds 002, 003, 004): ``n_in * n_out + n_out``, e.g. 28*28*3*500 + 500 = 1,176,000.
+* MACs: ``positions * n_in * n_out``, bias excluded (2 x MACs = torch flop_counter).
+* other_ops: one add per output value for the bias, plus the inline activation.
+* receptive field: global when the input is flattened, otherwise unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .activation import activation_module, activation_ops
+from .base import GLOBAL, IDENTITY, Layer, ParamCount, RFRule, Shape, prod, shape_str
+from .conv import read_activation
+from .torch_util import nn, sequential
+
+
+@dataclass(frozen=True)
+class Dense(Layer):
+    """Fully connected layer (matrix multiply plus bias)."""
+
+    kind: ClassVar[str] = "dense"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {
+        "linear": {}, "fc": {"flatten_input": True}, "fully_connected": {"flatten_input": True}}
+    summary: ClassVar[str] = "fully connected layer (fc flattens its input first)"
+
+    units: int
+    bias: bool = True
+    activation: str | None = None
+    flatten_input: bool = False
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Dense:
+        layer = cls(units=args.int("units", aliases=("out_features", "out_channels")),
+                    bias=args.bool("bias", True, aliases=("use_bias",)),
+                    activation=read_activation(args),
+                    flatten_input=args.bool("flatten_input", False))
+        args.value("in_features", None)  # accepted for PyTorch users; the input decides
+        args.finish()
+        return layer
+
+    def _flattens(self, shape: Shape) -> bool:
+        return self.flatten_input and len(shape) > 1
+
+    def _n_in(self, shape: Shape) -> int:
+        return prod(shape) if self._flattens(shape) else shape[-1]
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        shape = inputs[0]
+        return (self.units,) if self._flattens(shape) else (*shape[:-1], self.units)
+
+    def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
+        """n_in * n_out + n_out, written with the input shape as the seeds do: 5x5x16x120+120."""
+        shape = inputs[0]
+        n_in = self._n_in(shape)
+        text = f"{shape_str(shape) if self._flattens(shape) else n_in}x{self.units}"
+        if self.bias:
+            return ParamCount(n_in * self.units + self.units, formula=f"{text}+{self.units}")
+        return ParamCount(n_in * self.units, formula=text)
+
+    def macs(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return prod(output[:-1]) * self._n_in(inputs[0]) * self.units
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return (prod(output) if self.bias else 0) + activation_ops(self.activation, output)
+
+    def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
+        return GLOBAL if len(inputs[0]) == 1 or self._flattens(inputs[0]) else IDENTITY
+
+    def type_label(self) -> str:
+        return "Dense"
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        shape = inputs[0]
+        n_in = self._n_in(shape)
+        lines = []
+        if self._flattens(shape):
+            lines.append(f"the input {shape_str(shape)} is flattened to "
+                         f"{'*'.join(map(str, shape))} = {n_in:,} values")
+        elif len(shape) > 1:
+            lines.append(f"applied at each of the {prod(shape[:-1]):,} positions to the "
+                         f"{n_in} channels (like a 1x1 convolution)")
+        count = self.params(inputs)
+        bias = f" + {self.units}" if self.bias else ""
+        lines.append(f"output shape: {shape_str(output)}")
+        lines.append(f"params = n_in*n_out{' + n_out' if self.bias else ''} = "
+                     f"{n_in}*{self.units}{bias} = {count.total:,}")
+        lines.append(f"MACs = {prod(output[:-1])}*{n_in}*{self.units} = "
+                     f"{self.macs(inputs, output):,} (FLOPs = 2 x MACs)")
+        return lines
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        shape = inputs[0]
+        act = activation_module(self.activation)
+        if len(shape) > 1 and not self._flattens(shape):
+            # channels-first tensors: a dense layer on the channel axis is a 1x1 conv
+            conv = getattr(nn(), f"Conv{len(shape) - 1}d")(shape[-1], self.units, 1,
+                                                           bias=self.bias)
+            return sequential(conv, act)
+        flatten = nn().Flatten(1) if self._flattens(shape) else None
+        return sequential(flatten, nn().Linear(self._n_in(shape), self.units, bias=self.bias),
+                          act)

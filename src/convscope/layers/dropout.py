@@ -1,0 +1,44 @@
+"""Dropout (Keras Dropout / SpatialDropout, PyTorch nn.Dropout / Dropout2d).
+
+Active only while training: at inference it is the identity. params 0,
+other_ops 0 (inference), shape and receptive field unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .base import Layer, Shape
+from .torch_util import nn
+
+
+@dataclass(frozen=True)
+class Dropout(Layer):
+    """Randomly zeroes values with probability ``rate`` during training."""
+
+    kind: ClassVar[str] = "dropout"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {
+        **{f"dropout{n}d": {"spatial": True} for n in (1, 2, 3)},
+        "spatial_dropout": {"spatial": True},
+        **{f"spatialdropout{n}d": {"spatial": True} for n in (1, 2, 3)}}
+    summary: ClassVar[str] = "dropout (identity at inference)"
+
+    rate: float = 0.5
+    spatial: bool = False
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Dropout:
+        layer = cls(rate=args.float("rate", 0.5, low=0.0, high=1.0, aliases=("p",)),
+                    spatial=bool(args.value("spatial", False)))
+        args.finish()
+        return layer
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        return [f"during training each value is zeroed with probability {self.rate:g}; at "
+                "inference the layer passes its input through", "params = 0"]
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        if self.spatial and len(inputs[0]) > 1:
+            return getattr(nn(), f"Dropout{min(len(inputs[0]) - 1, 3)}d")(self.rate)
+        return nn().Dropout(self.rate)

@@ -1,0 +1,131 @@
+"""Global and adaptive pooling.
+
+* GlobalPool: Keras's GlobalAveragePooling2D / GlobalMaxPooling2D, PyTorch's
+  AdaptiveAvgPool2d(1) (+ flatten). Output ``(C,)``, or ``(1, 1, C)`` with
+  ``keepdims``. params 0; other_ops: one per input value; receptive field: global.
+* AdaptivePool: PyTorch's nn.AdaptiveAvgPoolNd / AdaptiveMaxPoolNd. Output
+  window i along an axis of length n with o outputs spans
+  [floor(i*n/o), ceil((i+1)*n/o)) (PyTorch's rule); params 0; other_ops: the sum
+  of the window sizes times C.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from .base import GLOBAL, Layer, RFRule, RFStep, Shape, prod, shape_str
+from .torch_util import nn, sequential
+
+
+def _aliases(words: dict[str, tuple[str, ...]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for mode, names in words.items():
+        for word in names:
+            out[word] = {"mode": mode}
+            for n in (1, 2, 3):
+                out[f"{word}{n}d"] = {"mode": mode, "ndim": n}
+    return out
+
+
+@dataclass(frozen=True)
+class GlobalPool(Layer):
+    """Average or max over every spatial position of each channel."""
+
+    kind: ClassVar[str] = "global_pool"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = _aliases({
+        "avg": ("gap", "global_avg_pool", "global_average_pooling", "globalaveragepooling"),
+        "max": ("gmp", "global_max_pool", "global_max_pooling", "globalmaxpooling")})
+    summary: ClassVar[str] = "global average / max pooling: H x W x C -> C"
+
+    mode: str
+    ndim: int
+    keepdims: bool = False
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> GlobalPool:
+        layer = cls(mode=args.choice("mode", ("avg", "max")), ndim=args.ndim(inputs),
+                    keepdims=args.bool("keepdims", False))
+        args.finish()
+        return layer
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        *spatial, channels = inputs[0]
+        return (*(1 for _ in spatial), channels) if self.keepdims else (channels,)
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return prod(inputs[0])
+
+    def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
+        return GLOBAL
+
+    def type_label(self) -> str:
+        word = "Average" if self.mode == "avg" else "Max"
+        return f"Global{word}Pooling{self.ndim}D"
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        *spatial, channels = inputs[0]
+        return [f"each of the {channels} channels is reduced over its {'x'.join(map(str, spatial))}"
+                f" positions -> {shape_str(output)}", "params = 0"]
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        word = "Avg" if self.mode == "avg" else "Max"
+        pool = getattr(nn(), f"Adaptive{word}Pool{self.ndim}d")(1)
+        return sequential(pool, None if self.keepdims else nn().Flatten(1))
+
+
+def adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive windows: [floor(i*n/o), ceil((i+1)*n/o)) for i < o."""
+    return [((i * n) // o, -(-((i + 1) * n) // o)) for i in range(o)]
+
+
+@dataclass(frozen=True)
+class AdaptivePool(Layer):
+    """Pooling to a fixed output size, whatever the input size."""
+
+    kind: ClassVar[str] = "adaptive_pool"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = _aliases({
+        "avg": ("adaptive_avg_pool", "adaptiveavgpool"),
+        "max": ("adaptive_max_pool", "adaptivemaxpool")})
+    summary: ClassVar[str] = "adaptive average / max pooling to a fixed output size"
+
+    mode: str
+    output_size: tuple[int, ...]
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> AdaptivePool:
+        ndim = args.ndim(inputs)
+        layer = cls(mode=args.choice("mode", ("avg", "max")),
+                    output_size=args.ints("output_size", ndim))
+        args.finish()
+        return layer
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        return (*self.output_size, inputs[0][-1])
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        spans = [sum(b - a for a, b in adaptive_windows(n, o))
+                 for n, o in zip(inputs[0][:-1], self.output_size, strict=True)]
+        return prod(spans) * inputs[0][-1]
+
+    def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
+        """Exact when o divides n (kernel = stride = n/o); otherwise the largest window
+        and the mean stride n/o. A 1-position output sees everything: global."""
+        spatial = inputs[0][:-1]
+        if all(o == 1 for o in self.output_size):
+            return GLOBAL
+        kernel = tuple(max(b - a for a, b in adaptive_windows(n, o))
+                       for n, o in zip(spatial, self.output_size, strict=True))
+        return RFStep(kernel=kernel,
+                      stride=tuple(Fraction(n, o) for n, o in zip(spatial, self.output_size,
+                                                                   strict=True)),
+                      offset=tuple(Fraction(0) for _ in spatial))
+
+    def type_label(self) -> str:
+        word = "Avg" if self.mode == "avg" else "Max"
+        return f"Adaptive{word}Pool{len(self.output_size)}D"
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        word = "Avg" if self.mode == "avg" else "Max"
+        return getattr(nn(), f"Adaptive{word}Pool{len(self.output_size)}d")(self.output_size)

@@ -1,0 +1,145 @@
+"""Layers that merge several inputs: concatenation and element-wise merges.
+
+* Concat (Keras Concatenate, torch.cat): every axis but ``axis`` must agree; the
+  output adds up the sizes along ``axis`` (the channels by default: seed 001's
+  Inception module, 28x28x(64+128+32+32)). other_ops 0.
+* Merge (Keras Add / Multiply / Subtract / Average / Maximum / Minimum): NumPy
+  broadcasting on the H x W x C layout (so a 1x1xC squeeze-excite gate
+  multiplies an H x W x C map). other_ops: (inputs - 1) per output value.
+params 0. Receptive field: the union of the inputs' fields (the RF pass).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import LayerRuleError
+from .base import Layer, Shape, axis_names, prod, shape_str
+
+
+def axis_label(axis: int, rank: int) -> str:
+    """'C (channels)' for the last axis, the spatial name otherwise."""
+    if axis == rank - 1:
+        return "C (channels)"
+    return axis_names(rank - 1)[axis]
+
+
+def _inputs_text(inputs: tuple[Shape, ...]) -> str:
+    return ", ".join(f"{shape_str(s)} (input {i + 1})" for i, s in enumerate(inputs))
+
+
+@dataclass(frozen=True)
+class Concat(Layer):
+    """Concatenation along one axis (channels by default)."""
+
+    kind: ClassVar[str] = "concat"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {"concatenate": {}, "cat": {}}
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = None
+    summary: ClassVar[str] = "concatenation along the channels (or another axis)"
+
+    axis: int = -1
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Concat:
+        rank = len(inputs[0])
+        value = args.value("axis", -1, aliases=("dim",))
+        if value == "channels":
+            value = -1
+        if not isinstance(value, int) or isinstance(value, bool) or not -rank <= value < rank:
+            raise LayerRuleError(f"argument 'axis' must be 'channels' or an axis of the "
+                                 f"{rank}-axis input (H x W x C order, -1 = channels); "
+                                 f"received {value!r}")
+        args.finish()
+        return cls(axis=value % rank - rank)
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        rank = len(inputs[0])
+        if any(len(s) != rank for s in inputs):
+            raise LayerRuleError(f"inputs have different numbers of axes: {_inputs_text(inputs)}")
+        axis = self.axis % rank
+        for i in range(rank):
+            if i != axis and len({s[i] for s in inputs}) > 1:
+                raise LayerRuleError(
+                    f"inputs disagree on axis {axis_label(i, rank)}: {_inputs_text(inputs)}. "
+                    f"Expected equal sizes on every axis but the concatenation axis "
+                    f"{axis_label(axis, rank)}")
+        out = list(inputs[0])
+        out[axis] = sum(s[axis] for s in inputs)
+        return tuple(out)
+
+    def type_label(self) -> str:
+        return "Concatenate"
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        axis = self.axis % len(output)
+        sizes = " + ".join(str(s[axis]) for s in inputs)
+        return [f"sizes along {axis_label(axis, len(output))} add up: {sizes} = {output[axis]}",
+                f"output shape: {shape_str(output)}", "params = 0"]
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        from .torch_modules import Concat as TorchConcat
+
+        rank = len(inputs[0])
+        axis = self.axis % rank
+        return TorchConcat(1 if axis == rank - 1 else axis + 2)
+
+
+OPS = ("add", "subtract", "multiply", "average", "maximum", "minimum")
+
+
+def broadcast(inputs: tuple[Shape, ...], op: str) -> Shape:
+    """NumPy broadcasting, aligned on the right (channels): sizes equal or 1."""
+    rank = max(len(s) for s in inputs)
+    padded = [(1,) * (rank - len(s)) + s for s in inputs]
+    out = []
+    for i in range(rank):
+        sizes = {s[i] for s in padded} - {1}
+        if len(sizes) > 1:
+            hint = (" Did you mean to project the shortcut with a 1x1 conv?"
+                    if op == "add" and i == rank - 1 else "")
+            raise LayerRuleError(f"inputs disagree on axis {axis_label(i, rank)}: "
+                                 f"{_inputs_text(inputs)}. Expected equal shapes (or size 1 "
+                                 f"to broadcast) for {op}.{hint}")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Merge(Layer):
+    """Element-wise merge of several inputs."""
+
+    kind: ClassVar[str] = "merge"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {op: {"op": op} for op in OPS}
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = None
+    summary: ClassVar[str] = "element-wise add / subtract / multiply / average / max / min"
+
+    op: str
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Merge:
+        op = args.choice("op", OPS)
+        args.finish()
+        if op == "subtract" and len(inputs) != 2:
+            raise LayerRuleError(f"subtract takes exactly 2 inputs; received {len(inputs)}")
+        return cls(op=op)
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        return broadcast(inputs, self.op)
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return (len(inputs) - 1) * prod(output)
+
+    def type_label(self) -> str:
+        return self.op.capitalize()
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        return [f"{self.op} of {len(inputs)} inputs value by value: {_inputs_text(inputs)} -> "
+                f"{shape_str(output)}", "params = 0"]
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        from .torch_modules import Merge as TorchMerge
+
+        return TorchMerge(self.op)

@@ -1,0 +1,221 @@
+"""Normalisation layers: batch norm, layer norm, group norm, local response norm.
+
+Parameter conventions (SPEC 1, seed 004's Keras summary):
+
+* BatchNorm over C channels: 4C parameters in Keras's count, of which 2C
+  (gamma, beta) are trainable and 2C (moving mean, variance) non-trainable;
+  PyTorch holds the 2C as parameters and 2C + 1 buffers (the statistics and
+  ``num_batches_tracked``). other_ops: 2 per value (scale and shift at inference).
+* LayerNorm: 2 x (normalised size) with affine weights; other_ops 4 per value.
+* GroupNorm: 2C; other_ops 4 per value.
+* LRN ("Norm1" in seed 002's AlexNet): 0 parameters; other_ops size + 2 per value.
+All four keep the shape and the receptive field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import LayerRuleError
+from .base import Layer, ParamCount, Shape, prod
+from .torch_util import nn
+
+
+def _rank_suffix(shape: Shape) -> int:
+    """PyTorch's BatchNorm1d covers (C,) and (C, L); 2d (C, H, W); 3d (C, D, H, W)."""
+    return max(1, len(shape) - 1)
+
+
+@dataclass(frozen=True)
+class BatchNorm(Layer):
+    """Batch normalisation over the channel axis."""
+
+    kind: ClassVar[str] = "batchnorm"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {
+        "bn": {}, "batch_norm": {}, "batch_normalization": {}, "batchnormalization": {},
+        **{f"batchnorm{n}d": {} for n in (1, 2, 3)}}
+    summary: ClassVar[str] = "batch normalisation (Keras: 4C params, 2C non-trainable)"
+
+    channels: int
+    eps: float = 1e-5
+    momentum: float = 0.1
+    center: bool = True
+    scale: bool = True
+    track_running_stats: bool = True
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> BatchNorm:
+        affine = args.bool("affine", True)
+        layer = cls(channels=inputs[0][-1],
+                    eps=args.float("eps", 1e-5, low=0.0, aliases=("epsilon",)),
+                    momentum=args.float("momentum", 0.1, low=0.0, high=1.0),
+                    center=args.bool("center", affine), scale=args.bool("scale", affine),
+                    track_running_stats=args.bool("track_running_stats", True))
+        declared = args.optional_int("num_features")
+        args.finish()
+        if declared is not None and declared != layer.channels:
+            raise LayerRuleError(f"num_features is {declared} but the input has "
+                                 f"{layer.channels} channels")
+        return layer
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        if inputs[0][-1] != self.channels:
+            raise LayerRuleError(f"expects {self.channels} channels; received {inputs[0][-1]}")
+        return inputs[0]
+
+    def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
+        """gamma and beta trainable (C each), moving mean and variance not (C each)."""
+        c = self.channels
+        learned = int(self.center) + int(self.scale)
+        stats = 2 if self.track_running_stats else 0
+        return ParamCount(trainable=learned * c, non_trainable=stats * c,
+                          buffers=stats * c + (1 if stats else 0),
+                          formula=f"{learned + stats}x{c}")
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return 2 * prod(output)
+
+    def type_label(self) -> str:
+        return "BatchNormalization"
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        c = self.channels
+        count = self.params(inputs)
+        return ["output shape = input shape",
+                f"params = 4*C = 4*{c} = {4 * c} in Keras: gamma and beta ({2 * c}) are "
+                f"trainable, the moving mean and variance ({2 * c}) are not"
+                if count.formula == f"4x{c}" else f"params = {count.formula} = {count.total}",
+                f"PyTorch view: {count.trainable} parameters + {count.buffers} buffers "
+                "(running mean, running var, num_batches_tracked)"]
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        if self.center != self.scale:
+            raise LayerRuleError("PyTorch's BatchNorm has gamma and beta together "
+                                 "(affine); center and scale must agree to build it")
+        bn = getattr(nn(), f"BatchNorm{_rank_suffix(inputs[0])}d")
+        return bn(self.channels, eps=self.eps, momentum=self.momentum, affine=self.center,
+                  track_running_stats=self.track_running_stats)
+
+
+@dataclass(frozen=True)
+class LayerNorm(Layer):
+    """Layer normalisation over the channels (Keras's default) or over all axes."""
+
+    kind: ClassVar[str] = "layernorm"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {
+        "layer_norm": {}, "layer_normalization": {}, "layernormalization": {}, "ln": {}}
+    summary: ClassVar[str] = "layer normalisation (over channels, or over all axes)"
+
+    normalized: tuple[int, ...]
+    eps: float = 1e-5
+    affine: bool = True
+    bias: bool = True
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> LayerNorm:
+        axes = args.choice("axes", ("channels", "all"), "channels")
+        layer = cls(normalized=inputs[0] if axes == "all" else inputs[0][-1:],
+                    eps=args.float("eps", 1e-5, low=0.0, aliases=("epsilon",)),
+                    affine=args.bool("elementwise_affine", True, aliases=("scale",)),
+                    bias=args.bool("bias", True, aliases=("center",)))
+        args.finish()
+        return layer
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        if inputs[0][len(inputs[0]) - len(self.normalized):] != self.normalized:
+            raise LayerRuleError(f"normalises over {self.normalized}; received {inputs[0]}")
+        return inputs[0]
+
+    def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
+        n = prod(self.normalized)
+        k = int(self.affine) + int(self.affine and self.bias)
+        return ParamCount(trainable=k * n, formula=f"{k}x{n}")
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return 4 * prod(output)
+
+    def type_label(self) -> str:
+        return "LayerNormalization"
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        shape = inputs[0]
+        if len(self.normalized) == 1 and len(shape) > 1:
+            from .torch_modules import ChannelLayerNorm
+
+            return ChannelLayerNorm(shape[-1], self.eps, self.affine, self.bias)
+        first = (shape[-1], *shape[:-1])  # channels-first order of the normalised axes
+        return nn().LayerNorm(list(first), eps=self.eps, elementwise_affine=self.affine,
+                              bias=self.bias)
+
+
+@dataclass(frozen=True)
+class GroupNorm(Layer):
+    """Group normalisation: channels split into groups, 2C affine parameters."""
+
+    kind: ClassVar[str] = "groupnorm"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {"group_norm": {}, "gn": {},
+                                                     "group_normalization": {}}
+    summary: ClassVar[str] = "group normalisation"
+
+    groups: int
+    channels: int
+    eps: float = 1e-5
+    affine: bool = True
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> GroupNorm:
+        layer = cls(groups=args.int("groups", aliases=("num_groups",)), channels=inputs[0][-1],
+                    eps=args.float("eps", 1e-5, low=0.0, aliases=("epsilon",)),
+                    affine=args.bool("affine", True))
+        args.finish()
+        if layer.channels % layer.groups:
+            raise LayerRuleError(f"channels {layer.channels} are not divisible by groups "
+                                 f"{layer.groups}")
+        return layer
+
+    def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
+        return ParamCount(trainable=2 * self.channels if self.affine else 0,
+                          formula=f"2x{self.channels}" if self.affine else "0")
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return 4 * prod(output)
+
+    def type_label(self) -> str:
+        return "GroupNormalization"
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        return nn().GroupNorm(self.groups, self.channels, eps=self.eps, affine=self.affine)
+
+
+@dataclass(frozen=True)
+class LRN(Layer):
+    """Local response normalisation across neighbouring channels (AlexNet's 'Norm')."""
+
+    kind: ClassVar[str] = "lrn"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {
+        "local_response_norm": {}, "localresponsenorm": {}}
+    summary: ClassVar[str] = "local response normalisation (AlexNet), no parameters"
+
+    size: int = 5
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> LRN:
+        args.ndim(inputs)  # normalises across channels at each position of a map
+        layer = cls(size=args.int("size", 5, aliases=("depth_radius",)),
+                    alpha=args.float("alpha", 1e-4), beta=args.float("beta", 0.75),
+                    k=args.float("k", 1.0, aliases=("bias",)))
+        args.finish()
+        return layer
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return (self.size + 2) * prod(output)
+
+    def type_label(self) -> str:
+        return "LocalResponseNorm"
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        return nn().LocalResponseNorm(self.size, self.alpha, self.beta, self.k)

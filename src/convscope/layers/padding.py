@@ -1,0 +1,71 @@
+"""Zero padding (Keras ZeroPadding1D/2D/3D, PyTorch nn.ZeroPad2d / F.pad).
+
+Pads each spatial axis by (before, after) zeros and optionally the channel
+axis (the parameter-free "option A" shortcut of He et al. 2016 pads channels).
+params 0, other_ops 0. Receptive field: offset -before, kernel 1, stride 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from ..errors import LayerRuleError
+from .base import Layer, Pairs, RFRule, RFStep, Shape, shape_str
+from .conv import padding_text
+from .torch_util import pad_module
+
+
+@dataclass(frozen=True)
+class ZeroPad(Layer):
+    """Adds zeros around the spatial axes (and, optionally, channels)."""
+
+    kind: ClassVar[str] = "zero_padding"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {
+        "pad": {}, "zeropad": {}, "zero_pad": {},
+        **{f"{w}{n}d": {"ndim": n} for w in ("zero_padding", "zeropadding", "zeropad")
+           for n in (1, 2, 3)}}
+    summary: ClassVar[str] = "zero padding of the spatial axes (and channels)"
+
+    padding: Pairs
+    channels: tuple[int, int] = (0, 0)
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> ZeroPad:
+        ndim = args.ndim(inputs, min_rank=1)  # 0 for a vector: only channels can be padded
+        padding = args.padding("padding", ndim, 1 if ndim else 0, allow_same=False)
+        if isinstance(padding, str):
+            raise LayerRuleError("argument 'padding' of zero_padding must be numbers, not "
+                                 f"'{padding}'")
+        from ..spec.args import pairs
+
+        raw = args.value("channels", 0)
+        channels = pairs([raw] if isinstance(raw, (list, tuple)) else raw, 1, "channels")[0]
+        args.finish()
+        return cls(padding=padding, channels=channels)
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        *spatial, c = inputs[0]
+        return (*(n + b + a for n, (b, a) in zip(spatial, self.padding, strict=True)),
+                c + sum(self.channels))
+
+    def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
+        return RFStep(kernel=tuple(1 for _ in self.padding),
+                      stride=tuple(Fraction(1) for _ in self.padding),
+                      offset=tuple(Fraction(-b) for b, _ in self.padding))
+
+    def type_label(self) -> str:
+        return f"ZeroPadding{len(self.padding)}D" if self.padding else "ZeroPadding"
+
+    def hyper(self, inputs: tuple[Shape, ...], output: Shape) -> dict[str, str]:
+        return {"padding": padding_text(self.padding)} if self.padding else {}
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        lines = [f"each axis grows by its padding: {shape_str(inputs[0])} -> {shape_str(output)}"]
+        if any(self.channels):
+            lines.append(f"channels padded with {self.channels[0]}+{self.channels[1]} zero maps")
+        return [*lines, "params = 0"]
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        return pad_module((self.channels, *self.padding))

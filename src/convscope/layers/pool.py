@@ -1,0 +1,171 @@
+"""Sliding-window pooling, 1-D/2-D/3-D: max, average and L_p ("power") pooling.
+
+PyTorch's nn.MaxPoolNd / nn.AvgPoolNd / nn.LPPoolNd and Keras's MaxPoolingND /
+AveragePoolingND.
+
+* output per axis: as convolution (seed 002: "using the same formula as the
+  calculation of the convolution"), ``stride`` defaulting to the window size.
+  ``ceil_mode`` rounds up as Caffe does for GoogLeNet, with PyTorch's rule that
+  a window starting inside the right padding is dropped.
+  ``padding: same`` follows TensorFlow (seed 004's MaxPool2D(2, 2, 'same')).
+* params: 0 (seed 002).
+* MACs: 0. other_ops: one operation per window element, prod(out) * prod(k).
+* receptive-field step: as convolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import LayerRuleError
+from .base import (
+    Layer,
+    Padding,
+    Pairs,
+    RFRule,
+    Shape,
+    axis_names,
+    prod,
+    resolve_padding,
+    shape_str,
+    window_out_len,
+    window_step,
+)
+from .conv import explain_windows, padding_text, per_axis_text
+from .torch_util import nn, pad_module, sequential, symmetric
+
+MODES = ("max", "avg", "lp")
+LABELS = {"max": "MaxPooling", "avg": "AveragePooling", "lp": "LPPool"}
+
+
+def _aliases() -> dict[str, dict[str, Any]]:
+    names = {"max": ("maxpool", "max_pool", "max_pooling", "maxpooling"),
+             "avg": ("avgpool", "avg_pool", "average_pooling", "averagepooling", "avg_pooling"),
+             "lp": ("lppool", "lp_pool", "power_pool", "powerpool")}
+    out: dict[str, dict[str, Any]] = {}
+    for mode, words in names.items():
+        for word in words:
+            out[word] = {"mode": mode}
+            for n in (1, 2, 3):
+                out[f"{word}{n}d"] = {"mode": mode, "ndim": n}
+    return out
+
+
+@dataclass(frozen=True)
+class Pool(Layer):
+    """Max / average / L_p pooling over a sliding window."""
+
+    kind: ClassVar[str] = "pool"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = _aliases()
+    summary: ClassVar[str] = "max / average / L_p pooling window, ceil mode, padding"
+
+    mode: str
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: Padding = "valid"
+    dilation: tuple[int, ...] = ()
+    ceil_mode: bool = False
+    norm_type: float = 2.0
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Pool:
+        ndim = args.ndim(inputs)
+        mode = args.choice("mode", MODES)
+        kernel = args.ints("kernel_size", ndim, aliases=("pool_size", "kernel"))
+        layer = cls(
+            mode=mode,
+            kernel_size=kernel,
+            stride=args.ints("stride", ndim, kernel, aliases=("strides",)),
+            padding=args.padding("padding", ndim, 0),
+            dilation=args.ints("dilation", ndim, 1),
+            ceil_mode=args.bool("ceil_mode", False),
+            norm_type=args.float("norm_type", 2.0, low=1e-9, aliases=("p",))
+            if mode == "lp" else 2.0,
+        )
+        args.value("count_include_pad", True)  # accepted; affects values, not counts
+        args.finish()
+        if mode != "max" and any(d != 1 for d in layer.dilation):
+            raise LayerRuleError(f"dilation {per_axis_text(layer.dilation)} is only supported "
+                                 "by max pooling (as in PyTorch)")
+        return layer
+
+    def pads(self, spatial: Shape) -> Pairs:
+        return resolve_padding(self.padding, spatial, self.kernel_size, self.stride,
+                               self.dilation)
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        *spatial, channels = inputs[0]
+        out = tuple(window_out_len(n, k, s, p, d, self.ceil_mode, axis=a, what="pool window")
+                    for n, k, s, p, d, a in zip(spatial, self.kernel_size, self.stride,
+                                                self.pads(tuple(spatial)), self.dilation,
+                                                axis_names(len(spatial)), strict=True))
+        return (*out, channels)
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return prod(output) * prod(self.kernel_size)
+
+    def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
+        return window_step(self.kernel_size, self.stride, self.pads(inputs[0][:-1]),
+                           self.dilation)
+
+    def type_label(self) -> str:
+        return f"{LABELS[self.mode]}{len(self.kernel_size)}D"
+
+    def hyper(self, inputs: tuple[Shape, ...], output: Shape) -> dict[str, str]:
+        return {"filter": "x".join(map(str, self.kernel_size)),
+                "stride": per_axis_text(self.stride),
+                "padding": padding_text(self.pads(inputs[0][:-1]))}
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        spatial = inputs[0][:-1]
+        lines = explain_windows(spatial, self.kernel_size, self.stride, self.padding,
+                                self.pads(spatial), self.dilation, self.ceil_mode, output)
+        if self.ceil_mode:
+            lines.append("ceil mode (PyTorch): a last window that would start inside the right "
+                         "padding is dropped")
+        lines.append(f"output shape: {shape_str(output)} (pooling keeps the {output[-1]} "
+                     "channels)")
+        lines.append("params = 0 (pooling has no weights)")
+        return lines
+
+    def _torch_native(self, pads: Pairs) -> bool:
+        """Whether nn.*PoolNd can take the padding itself (symmetric, at most half the
+        effective kernel, as PyTorch requires)."""
+        sym = symmetric(pads)
+        if sym is None:
+            return False
+        if not any(sym):
+            return True
+        return self.mode != "lp" and all(
+            2 * p <= d * (k - 1) + 1 for p, k, d in zip(sym, self.kernel_size, self.dilation,
+                                                       strict=True))
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        spatial = inputs[0][:-1]
+        n = len(spatial)
+        pads = self.pads(spatial)
+        native = self._torch_native(pads)
+        padding: Any = symmetric(pads) if native else 0
+        if native:
+            pre = None
+        else:
+            # Pad (or crop) explicitly to exactly the length the windows cover, then pool
+            # in floor mode: the same windows as ceil mode / asymmetric padding.
+            out = self.output_shape(inputs)[:-1]
+            exact = tuple((b, (o - 1) * s + d * (k - 1) + 1 - size - b)
+                          for (b, _), o, s, k, d, size in zip(pads, out, self.stride,
+                                                              self.kernel_size, self.dilation,
+                                                              spatial, strict=True))
+            pre = pad_module(exact, float("-inf") if self.mode == "max" else 0.0)
+        ceil = self.ceil_mode and native
+        if self.mode == "max":
+            pool = getattr(nn(), f"MaxPool{n}d")(self.kernel_size, self.stride, padding,
+                                                  self.dilation, ceil_mode=ceil)
+        elif self.mode == "avg":
+            pool = getattr(nn(), f"AvgPool{n}d")(self.kernel_size, self.stride, padding,
+                                                  ceil_mode=ceil)
+        else:
+            pool = getattr(nn(), f"LPPool{n}d")(self.norm_type, self.kernel_size, self.stride,
+                                                 ceil_mode=ceil)
+        return sequential(pre, pool)

@@ -1,0 +1,83 @@
+"""Flatten and reshape: no parameters, no operations.
+
+* Flatten: ``(H, W, C) -> (H*W*C,)`` (Keras Flatten, torch.flatten(x, 1); the
+  element order differs between channels-last and channels-first frameworks,
+  the counts do not). Receptive field: unchanged, each value is one position.
+* Reshape: to ``target_shape`` in H x W x C order, one -1 allowed (Keras
+  Reshape). Receptive field: global unless the shape is unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import LayerRuleError
+from .base import GLOBAL, IDENTITY, Layer, RFRule, Shape, prod, shape_str
+from .torch_util import nn
+
+
+@dataclass(frozen=True)
+class Flatten(Layer):
+    """Flattens everything but the batch into one axis."""
+
+    kind: ClassVar[str] = "flatten"
+    summary: ClassVar[str] = "flatten to a vector"
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Flatten:
+        args.finish()
+        return cls()
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        return (prod(inputs[0]),)
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        return [f"{shape_str(inputs[0])} -> {'*'.join(map(str, inputs[0]))} = {output[0]:,} "
+                "values", "params = 0"]
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        return nn().Flatten(1)
+
+
+@dataclass(frozen=True)
+class Reshape(Layer):
+    """Reshape to a target shape with the same number of values."""
+
+    kind: ClassVar[str] = "reshape"
+    summary: ClassVar[str] = "reshape (target in H x W x C order, one -1 allowed)"
+
+    target_shape: tuple[int, ...]
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Reshape:
+        value = args.value("target_shape", aliases=("shape",))
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if (not items or any(not isinstance(v, int) or isinstance(v, bool) or v == 0 or v < -1
+                             for v in items) or items.count(-1) > 1):
+            raise LayerRuleError("argument 'target_shape' must be sizes >= 1 with at most one "
+                                 f"-1; received {value!r}")
+        args.finish()
+        return cls(target_shape=tuple(items))
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        total = prod(inputs[0])
+        known = prod(v for v in self.target_shape if v != -1)
+        if -1 in self.target_shape:
+            if total % known:
+                raise LayerRuleError(f"cannot reshape {shape_str(inputs[0])} ({total:,} values) "
+                                     f"to {self.target_shape}: {total:,} is not divisible by "
+                                     f"{known:,}")
+            return tuple(total // known if v == -1 else v for v in self.target_shape)
+        if known != total:
+            raise LayerRuleError(f"cannot reshape {shape_str(inputs[0])} ({total:,} values) to "
+                                 f"{shape_str(self.target_shape)} ({known:,} values)")
+        return self.target_shape
+
+    def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
+        return IDENTITY if output == inputs[0] else GLOBAL
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        from .torch_modules import Reshape as TorchReshape
+
+        return TorchReshape(self.output_shape(inputs))

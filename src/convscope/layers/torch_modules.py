@@ -1,0 +1,110 @@
+"""torch.nn.Module helpers for kinds that PyTorch has no single module for.
+
+Imported only by ``to_torch`` builders, so the core never imports torch.
+Tensors are channels-first (N, C, *spatial); convscope's shapes are channels
+last, so modules whose meaning is defined on the channels-last layout move the
+channel axis to the end, apply the rule, and move it back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def to_last(x: torch.Tensor) -> torch.Tensor:
+    return x.movedim(1, -1) if x.dim() > 2 else x
+
+
+def to_first(x: torch.Tensor) -> torch.Tensor:
+    return x.movedim(-1, 1) if x.dim() > 2 else x
+
+
+class Pad(nn.Module):
+    """F.pad with a flat (last axis first) tuple; negative values crop."""
+
+    def __init__(self, flat: tuple[int, ...], value: float = 0.0) -> None:
+        super().__init__()
+        self.flat = tuple(flat)
+        self.value = value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, self.flat, value=self.value)
+
+    def extra_repr(self) -> str:
+        return f"pad={self.flat}, value={self.value}"
+
+
+class Reshape(nn.Module):
+    """Reshape to ``target`` given in channels-last order (Keras's Reshape)."""
+
+    def __init__(self, target: tuple[int, ...]) -> None:
+        super().__init__()
+        self.target = tuple(target)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return to_first(to_last(x).reshape(x.shape[0], *self.target))
+
+    def extra_repr(self) -> str:
+        return f"target={self.target} (channels last)"
+
+
+class Concat(nn.Module):
+    """torch.cat along ``dim`` (a channels-first axis)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+_OPS: dict[str, Any] = {
+    "add": lambda xs: _fold(torch.add, xs),
+    "subtract": lambda xs: torch.sub(xs[0], xs[1]),
+    "multiply": lambda xs: _fold(torch.mul, xs),
+    "average": lambda xs: _fold(torch.add, xs) / len(xs),
+    "maximum": lambda xs: _fold(torch.maximum, xs),
+    "minimum": lambda xs: _fold(torch.minimum, xs),
+}
+
+
+def _fold(op: Any, xs: list[torch.Tensor]) -> torch.Tensor:
+    out = xs[0]
+    for x in xs[1:]:
+        out = op(out, x)
+    return out
+
+
+class Merge(nn.Module):
+    """Element-wise merge with NumPy broadcasting on the channels-last layout."""
+
+    def __init__(self, op: str) -> None:
+        super().__init__()
+        self.op = op
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        if all(x.shape == xs[0].shape for x in xs):
+            return _OPS[self.op](list(xs))
+        return to_first(_OPS[self.op]([to_last(x) for x in xs]))
+
+    def extra_repr(self) -> str:
+        return self.op
+
+
+class ChannelLayerNorm(nn.Module):
+    """LayerNorm over the channel axis at each position (Keras LayerNormalization(axis=-1))."""
+
+    def __init__(self, channels: int, eps: float, affine: bool, bias: bool) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(channels, eps=eps, elementwise_affine=affine, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return to_first(self.norm(to_last(x)))

@@ -1,0 +1,84 @@
+"""Upsampling by an integer factor (Keras UpSampling1D/2D/3D, PyTorch nn.Upsample).
+
+* output per axis: n * factor (or the given ``size``).
+* params 0, MACs 0; other_ops: nearest 0 (a copy), linear modes 2^ndim
+  multiply-adds per output value.
+* receptive field: stride 1/factor; nearest reads 1 input position, linear
+  modes 2 neighbours (align_corners=False), the first one to the left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from ..errors import LayerRuleError
+from .base import Layer, RFRule, RFStep, Shape, prod, shape_str
+from .torch_util import nn
+
+LINEAR_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+@dataclass(frozen=True)
+class Upsample(Layer):
+    """Repeats (nearest) or interpolates (bilinear) to a larger map."""
+
+    kind: ClassVar[str] = "upsample"
+    aliases: ClassVar[dict[str, dict[str, Any]]] = {
+        "upsampling": {}, **{f"{w}{n}d": {"ndim": n} for w in ("upsample", "upsampling")
+                            for n in (1, 2, 3)}}
+    summary: ClassVar[str] = "upsampling by an integer factor, nearest or (bi/tri)linear"
+
+    scale_factor: tuple[int, ...]
+    mode: str = "nearest"
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Upsample:
+        ndim = args.ndim(inputs)
+        spatial = inputs[0][:-1]
+        if args.has("size") and args.has("scale_factor", "factor"):
+            raise LayerRuleError("give either 'size' or 'scale_factor', not both")
+        if args.has("size") and args.name.startswith("upsample"):
+            size = args.ints("size", ndim)
+            bad = [(n, o) for n, o in zip(spatial, size, strict=True) if o % n]
+            if bad:
+                raise LayerRuleError(f"size {'x'.join(map(str, size))} is not an integer "
+                                     f"multiple of the input {shape_str(spatial)}")
+            factor = tuple(o // n for n, o in zip(spatial, size, strict=True))
+        else:
+            # Keras's UpSampling2D calls the factor 'size'
+            factor = args.ints("scale_factor", ndim, 2, aliases=("factor", "size"))
+        mode = args.choice("mode", ("nearest", "linear", "bilinear", "trilinear"), "nearest",
+                           aliases=("interpolation",))
+        args.finish()
+        return cls(scale_factor=factor, mode="nearest" if mode == "nearest" else "linear")
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        *spatial, c = inputs[0]
+        return (*(n * f for n, f in zip(spatial, self.scale_factor, strict=True)), c)
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return 0 if self.mode == "nearest" else 2 ** len(self.scale_factor) * prod(output)
+
+    def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
+        linear = self.mode != "nearest"
+        return RFStep(kernel=tuple(2 if linear else 1 for _ in self.scale_factor),
+                      stride=tuple(Fraction(1, f) for f in self.scale_factor),
+                      offset=tuple(Fraction(-1 if linear else 0) for _ in self.scale_factor))
+
+    def type_label(self) -> str:
+        return f"UpSampling{len(self.scale_factor)}D"
+
+    def hyper(self, inputs: tuple[Shape, ...], output: Shape) -> dict[str, str]:
+        return {"filter": "x".join(map(str, self.scale_factor))}
+
+    def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
+        return [f"each spatial axis is multiplied by its factor "
+                f"{'x'.join(map(str, self.scale_factor))} ({self.mode}): "
+                f"{shape_str(inputs[0])} -> {shape_str(output)}", "params = 0"]
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        n = len(self.scale_factor)
+        mode = "nearest" if self.mode == "nearest" else LINEAR_MODES[n]
+        return nn().Upsample(scale_factor=tuple(float(f) for f in self.scale_factor), mode=mode)

@@ -1,0 +1,192 @@
+"""Reading one layer's arguments from a description, with exact error text.
+
+Each layer kind reads its own arguments in ``from_args`` through an
+:class:`Args`; every check on user values lives here, so that all kinds
+phrase their errors the same way ("argument 'stride' must be ...; received
+0"). Keras names (``filters``, ``strides``, ``pool_size``, ``units``, ``rate``)
+are accepted as aliases of the PyTorch names and normalised once, here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import LayerRuleError, closest
+from ..layers.base import Pairs, Padding, Shape, axis_names, shape_str
+
+REQUIRED: Any = object()
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Args:
+    """The arguments of one layer as the user wrote them, read once each."""
+
+    def __init__(self, name: str, raw: dict[str, Any], fixed: dict[str, Any] | None = None):
+        self.name = name  # the type name the user wrote, e.g. 'conv2d' or 'maxpool'
+        self.raw = raw
+        self.fixed = fixed or {}
+        self.used: set[str] = set()
+
+    # ---- plumbing ----------------------------------------------------------
+    def _get(self, key: str, aliases: tuple[str, ...], default: Any) -> tuple[Any, str]:
+        if key in self.fixed:
+            return self.fixed[key], key
+        present = [k for k in (key, *aliases) if k in self.raw]
+        if len(present) > 1:
+            raise LayerRuleError(f"arguments {' and '.join(repr(k) for k in present)} mean the "
+                                 f"same thing; give only one")
+        if present:
+            self.used.add(present[0])
+            return self.raw[present[0]], present[0]
+        if default is REQUIRED:
+            also = f" (or {', '.join(repr(a) for a in aliases)})" if aliases else ""
+            raise LayerRuleError(f"missing required argument '{key}'{also}")
+        return default, key
+
+    def has(self, key: str, *aliases: str) -> bool:
+        return key in self.fixed or any(k in self.raw for k in (key, *aliases))
+
+    def finish(self, known: tuple[str, ...] = ()) -> None:
+        """Fail on arguments nobody read, suggesting the closest known one."""
+        for key in self.raw:
+            if key not in self.used:
+                choices = sorted(set(known) | self.used)
+                raise LayerRuleError(f"unknown argument '{key}' for {self.name}."
+                                     f"{closest(key, choices)}"
+                                     + (f" Known: {', '.join(choices)}." if choices else ""))
+
+    # ---- values ------------------------------------------------------------
+    def value(self, key: str, default: Any = REQUIRED, aliases: tuple[str, ...] = ()) -> Any:
+        return self._get(key, aliases, default)[0]
+
+    def int(self, key: str, default: Any = REQUIRED, minimum: int = 1,
+            aliases: tuple[str, ...] = ()) -> int:
+        value, used = self._get(key, aliases, default)
+        if not _is_int(value) or value < minimum:
+            raise LayerRuleError(f"argument '{used}' must be an integer >= {minimum}; "
+                                 f"received {value!r}")
+        return int(value)
+
+    def optional_int(self, key: str, minimum: int = 1,
+                     aliases: tuple[str, ...] = ()) -> int | None:
+        if self._get(key, aliases, None)[0] is None:
+            return None
+        return self.int(key, minimum=minimum, aliases=aliases)
+
+    def float(self, key: str, default: Any = REQUIRED, low: float | None = None,
+              high: float | None = None, aliases: tuple[str, ...] = ()) -> float:
+        value, used = self._get(key, aliases, default)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and ((low is not None and value < low) or (high is not None and value > high)):
+            ok = False
+        if not ok:
+            bounds = f" in [{low}, {high}]" if low is not None and high is not None else ""
+            raise LayerRuleError(f"argument '{used}' must be a number{bounds}; received {value!r}")
+        return float(value)
+
+    def bool(self, key: str, default: Any = REQUIRED, aliases: tuple[str, ...] = ()) -> bool:
+        value, used = self._get(key, aliases, default)
+        if not isinstance(value, bool):
+            raise LayerRuleError(f"argument '{used}' must be true or false; received {value!r}")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: Any = REQUIRED,
+               aliases: tuple[str, ...] = ()) -> str:
+        value, used = self._get(key, aliases, default)
+        text = str(value).lower() if isinstance(value, str) else value
+        if text not in choices:
+            raise LayerRuleError(f"argument '{used}' must be one of {', '.join(choices)}; "
+                                 f"received {value!r}.{closest(str(value), choices)}")
+        return str(text)
+
+    def ints(self, key: str, ndim: int, default: Any = REQUIRED, minimum: int = 1,
+             aliases: tuple[str, ...] = ()) -> tuple[int, ...]:
+        """One int per spatial axis; a single int (or '3x3' text) is repeated."""
+        value, used = self._get(key, aliases, default)
+        items = _split(value)
+        if len(items) == 1:
+            items = items * ndim
+        if len(items) != ndim:
+            raise LayerRuleError(
+                f"argument '{used}' has {len(items)} values but the input has {ndim} spatial "
+                f"axes ({', '.join(axis_names(ndim))}); received {value!r}")
+        if not all(_is_int(v) and v >= minimum for v in items):
+            raise LayerRuleError(f"argument '{used}' must hold integers >= {minimum}; "
+                                 f"received {value!r}")
+        return tuple(int(v) for v in items)
+
+    def padding(self, key: str, ndim: int, default: Any = 0, allow_same: bool = True,
+                aliases: tuple[str, ...] = ()) -> Padding:
+        """'valid', 'same', an int, one int per axis, or one (before, after) pair per axis."""
+        value, used = self._get(key, aliases, default)
+        if isinstance(value, str) and value.lower() in ("valid", "same"):
+            if value.lower() == "same" and not allow_same:
+                raise LayerRuleError(f"argument '{used}' cannot be 'same' for {self.name}")
+            return value.lower()
+        return pairs(value, ndim, used)
+
+    def shape(self, key: str, default: Any = REQUIRED) -> Shape:
+        value, used = self._get(key, (), default)
+        return parse_shape(value, used)
+
+    def ndim(self, inputs: tuple[Shape, ...], min_rank: int = 2) -> int:
+        """Spatial axes of the (first) input; checks an alias like conv2d against it."""
+        rank = len(inputs[0])
+        if "ndim" in self.fixed:
+            want = self.fixed["ndim"]
+            if rank != want + 1:
+                layout = " x ".join((*axis_names(want), "C"))
+                raise LayerRuleError(
+                    f"{self.name} expects an input with {want} spatial axes and channels "
+                    f"({layout}); received {shape_str(inputs[0])}")
+            return int(want)
+        if rank < min_rank:
+            raise LayerRuleError(
+                f"{self.name} needs an input with spatial axes and channels (e.g. H x W x C); "
+                f"received {shape_str(inputs[0])}. Use dense for vectors")
+        return rank - 1
+
+
+def _split(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        parts = value.lower().replace(" ", "").split("x")
+        try:
+            return [int(p) for p in parts]
+        except ValueError:
+            return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def pairs(value: Any, ndim: int, used: str) -> Pairs:
+    """Normalise padding-like values to ((before, after), ...) per axis."""
+    items = _split(value)
+    if len(items) == 1 and not isinstance(items[0], (list, tuple)):
+        items = items * ndim
+    if len(items) != ndim:
+        raise LayerRuleError(
+            f"argument '{used}' has {len(items)} values but the input has {ndim} spatial axes "
+            f"({', '.join(axis_names(ndim))}); received {value!r}")
+    out = []
+    for item in items:
+        pair = tuple(item) if isinstance(item, (list, tuple)) else (item, item)
+        if len(pair) != 2 or not all(_is_int(v) and v >= 0 for v in pair):
+            raise LayerRuleError(
+                f"argument '{used}' must be 'valid', 'same', an integer >= 0, one per axis, or "
+                f"one [before, after] pair per axis; received {value!r}")
+        out.append((int(pair[0]), int(pair[1])))
+    return tuple(out)
+
+
+def parse_shape(value: Any, what: str = "input") -> Shape:
+    """'224x224x3' or [224, 224, 3] -> (224, 224, 3) (H x W x C, no batch)."""
+    items = _split(value) if not _is_int(value) else [value]
+    if not items or not all(_is_int(v) and v >= 1 for v in items):
+        raise LayerRuleError(
+            f"{what} shape must be sizes >= 1 written like 224x224x3 (H x W x C) or "
+            f"[224, 224, 3]; received {value!r}")
+    return tuple(int(v) for v in items)

@@ -1,0 +1,116 @@
+"""The one-line form, for quick sums at the command line.
+
+    convscope summary "32x32x1 | conv5-6 | maxpool2 | conv5-16 | maxpool2 | fc120 | fc84 | fc10"
+
+Grammar (``convscope help syntax`` prints this)::
+
+    line     := shape ( "|" segment )*
+    shape    := 32x32x1  (H x W x C; 100x1 for 1-D, 16x112x112x3 for 3-D)
+    segment  := token option*
+    token    := conv<k>-<c>     convolution, kernel k (3 or 1x7), c filters   conv3-64
+              | dw<k>           depthwise convolution                         dw3
+              | deconv<k>-<c>   transposed convolution                        deconv4-64
+              | maxpool<k> | avgpool<k> | lppool<k>   pooling (stride = k)    maxpool2
+              | fc<n>           fully connected, flattens its input           fc120
+              | dense<n>        dense on the last axis (Keras Dense)          dense10
+              | dropout<r>      dropout with rate r                           dropout0.5
+              | upsample<f>     nearest upsampling by f                       upsample2
+              | pad<p>          zero padding                                  pad1
+              | gap | gmp | flatten | bn | lrn | relu | softmax | ...  any layer type
+    option   := key=value       s=2 (stride) p=1 (padding) d=2 (dilation) g=32 (groups)
+                                k=3 (kernel) c=64 (channels) act=relu  name=conv1
+                                or any argument of the layer type: ceil_mode=true
+              | same | valid    padding
+              | nobias | ceil   bias=false, ceil_mode=true
+              | relu | tanh ... an activation applied by the layer itself
+              | *N              repeat the segment N times                    conv3-64 p=1 *2
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import SpecError
+from ..layers.activation import NAMES as ACTIVATIONS
+
+SHORT_KEYS = {"s": "stride", "p": "padding", "d": "dilation", "g": "groups", "k": "kernel_size",
+              "c": "out_channels", "act": "activation", "r": "rate", "n": "units"}
+FLAGS = {"same": ("padding", "same"), "valid": ("padding", "valid"), "nobias": ("bias", False),
+         "ceil": ("ceil_mode", True), "keepdims": ("keepdims", True)}
+
+KERNEL = r"(\d+(?:x\d+)*)"
+PATTERNS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(rf"conv{KERNEL}-(\d+)"),
+     lambda m: {"type": "conv", "kernel_size": m[1], "out_channels": int(m[2])}),
+    (re.compile(rf"deconv{KERNEL}-(\d+)"),
+     lambda m: {"type": "conv_transpose", "kernel_size": m[1], "out_channels": int(m[2])}),
+    (re.compile(rf"dw{KERNEL}"), lambda m: {"type": "depthwise_conv", "kernel_size": m[1]}),
+    (re.compile(rf"(max|avg|lp)pool{KERNEL}"),
+     lambda m: {"type": f"{m[1]}pool", "kernel_size": m[2]}),
+    (re.compile(r"(fc|dense|linear)(\d+)"), lambda m: {"type": m[1], "units": int(m[2])}),
+    (re.compile(r"dropout(\d*\.?\d+)"), lambda m: {"type": "dropout", "rate": float(m[1])}),
+    (re.compile(r"upsample(\d+)"), lambda m: {"type": "upsample", "scale_factor": int(m[1])}),
+    (re.compile(r"pad(\d+)"), lambda m: {"type": "zero_padding", "padding": int(m[1])}),
+]
+
+
+def value(text: str) -> Any:
+    """'2' -> 2, '0.5' -> 0.5, 'true' -> True, '1,2' -> [1, 2], else the text."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if "," in text:
+        return [value(part) for part in text.split(",")]
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_token(segment: str, where: str = "") -> dict[str, Any]:
+    """One segment, e.g. 'conv3-64 s=2 p=1 relu *2' -> a layer mapping."""
+    words = segment.split()
+    if not words:
+        raise SpecError(f"{where}: empty segment between '|' separators".lstrip(": "))
+    head, options = words[0], words[1:]
+    item: dict[str, Any] | None = None
+    for pattern, build in PATTERNS:
+        match = pattern.fullmatch(head.lower())
+        if match:
+            item = build(match)
+            break
+    if item is None:
+        item = {"type": head}
+    for option in options:
+        if option.startswith("*") and option[1:].isdigit():
+            item["repeat"] = int(option[1:])
+        elif "=" in option:
+            key, _, text = option.partition("=")
+            item[SHORT_KEYS.get(key, key)] = value(text)
+        elif option.lower() in FLAGS:
+            key, flag = FLAGS[option.lower()]
+            item[key] = flag
+        elif option.lower() in ACTIVATIONS:
+            item["activation"] = option.lower()
+        else:
+            raise SpecError(f"{where}: cannot read option '{option}' of '{segment.strip()}'; "
+                            "options are key=value (s=2, p=1, d=2, g=32, act=relu), same, "
+                            "valid, nobias, ceil, an activation name, or *N to repeat"
+                            .lstrip(": "))
+    return item
+
+
+def parse_line(line: str) -> dict[str, Any]:
+    """'32x32x1 | conv5-6 | ...' -> a description mapping."""
+    segments = [s.strip() for s in line.split("|")]
+    first = segments[0]
+    description: dict[str, Any] = {"name": "one-line"}
+    if re.fullmatch(r"\d+(\s*x\s*\d+)*", first):
+        description["input"] = first.replace(" ", "")
+        segments = segments[1:]
+    description["layers"] = [parse_token(seg, f"segment {i + 1} '{seg}'")
+                             for i, seg in enumerate(segments)]
+    return description
