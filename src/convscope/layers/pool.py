@@ -131,15 +131,14 @@ class Pool(Layer):
 
     def _torch_native(self, pads: Pairs) -> bool:
         """Whether nn.*PoolNd can take the padding itself (symmetric, at most half the
-        effective kernel, as PyTorch requires)."""
+        kernel size, as PyTorch requires)."""
         sym = symmetric(pads)
         if sym is None:
             return False
         if not any(sym):
             return True
-        return self.mode != "lp" and all(
-            2 * p <= d * (k - 1) + 1 for p, k, d in zip(sym, self.kernel_size, self.dilation,
-                                                       strict=True))
+        return self.mode != "lp" and all(2 * p <= k for p, k in zip(sym, self.kernel_size,
+                                                                      strict=True))
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         spatial = inputs[0][:-1]
@@ -166,6 +165,8 @@ class Pool(Layer):
             pool = getattr(nn(), f"AvgPool{n}d")(self.kernel_size, self.stride, padding,
                                                   ceil_mode=ceil)
         else:
-            pool = getattr(nn(), f"LPPool{n}d")(self.norm_type, self.kernel_size, self.stride,
-                                                 ceil_mode=ceil)
+            # F.lp_pool1d multiplies by kernel_size: it must be an int there
+            kernel, stride = ((self.kernel_size[0], self.stride[0]) if n == 1
+                              else (self.kernel_size, self.stride))
+            pool = getattr(nn(), f"LPPool{n}d")(self.norm_type, kernel, stride, ceil_mode=ceil)
         return sequential(pre, pool)

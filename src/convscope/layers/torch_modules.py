@@ -93,7 +93,10 @@ class Merge(nn.Module):
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         if all(x.shape == xs[0].shape for x in xs):
             return _OPS[self.op](list(xs))
-        return to_first(_OPS[self.op]([to_last(x) for x in xs]))
+        rank = max(x.dim() for x in xs)
+        last = [to_last(x) for x in xs]  # align the non-batch axes on the right
+        last = [x.reshape(x.shape[0], *([1] * (rank - x.dim())), *x.shape[1:]) for x in last]
+        return to_first(_OPS[self.op](last))
 
     def extra_repr(self) -> str:
         return self.op

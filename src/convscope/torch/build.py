@@ -1,0 +1,71 @@
+"""Graph -> torch.nn.Module. Each node's module comes from its kind's ``to_torch``.
+
+The module takes channels-first tensors (N, C, H, W), as PyTorch does; a
+convscope shape H x W x C corresponds to a tensor of shape (N, C, H, W).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..ir import Graph
+
+
+def module_key(name: str, taken: set[str]) -> str:
+    """A ModuleDict key for a node name ('.' is not allowed in module names)."""
+    key = name.replace(".", "_").replace("/", "_") or "_"
+    base, i = key, 1
+    while key in taken:
+        i += 1
+        key = f"{base}_{i}"
+    taken.add(key)
+    return key
+
+
+class GraphModule(nn.Module):
+    """Runs the graph's nodes in order; frees each value after its last use."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__()
+        self.graph_name = graph.name
+        self.layers = nn.ModuleDict()
+        taken: set[str] = set()
+        self.input_names = [n.name for n in graph.inputs]
+        self.output_names = list(graph.outputs)
+        self.steps: list[tuple[str, str, tuple[str, ...]]] = []
+        for node in graph.nodes:
+            if not node.inputs:
+                continue
+            key = module_key(node.name, taken)
+            self.layers[key] = node.layer.to_torch(graph.input_shapes(node))
+            self.steps.append((node.name, key, node.inputs))
+        last_use: dict[str, int] = {}
+        for i, (_, _, refs) in enumerate(self.steps):
+            for ref in refs:
+                last_use[ref] = i
+        self.free_after = [[r for r in refs if last_use[r] == i and r not in self.output_names]
+                           for i, (_, _, refs) in enumerate(self.steps)]
+
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        if len(inputs) != len(self.input_names):
+            raise TypeError(f"{self.graph_name} takes {len(self.input_names)} input tensor(s); "
+                            f"received {len(inputs)}")
+        values = dict(zip(self.input_names, inputs, strict=True))
+        for (name, key, refs), free in zip(self.steps, self.free_after, strict=True):
+            values[name] = self.layers[key](*(values[r] for r in refs))
+            for ref in free:
+                values.pop(ref, None)
+        outs = [values[n] for n in self.output_names]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def build(source: Any, input_shape: Any = None) -> GraphModule:
+    """A torch.nn.Module for any description (zoo id, file, one-line form, mapping, Graph)."""
+    if isinstance(source, Graph):
+        return GraphModule(source)
+    from ..spec.load import load
+
+    return GraphModule(load(source, input_shape))

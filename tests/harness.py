@@ -1,0 +1,54 @@
+"""One oracle for every layer kind: PyTorch (tinygrad's helper_test_op idea).
+
+``check_against_torch`` builds a one-layer description, analyses it, builds the
+kind's own torch module and compares, on a real forward pass of a batch of 2:
+
+* output shape == the tensor's shape (channels-first <-> H x W x C);
+* trainable params == sum(p.numel() for p in module.parameters());
+* buffers == sum(b.numel() for b in module.buffers());
+* 2 x MACs x batch == torch.utils.flop_counter.FlopCounterMode's total.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import convscope
+
+BATCH = 2
+
+
+def channels_first(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return shape if len(shape) == 1 else (shape[-1], *shape[:-1])
+
+
+def one_layer(item: dict[str, Any], *shapes: tuple[int, ...]) -> convscope.Graph:
+    names = [f"x{i}" for i in range(len(shapes))]
+    return convscope.load({"inputs": {n: list(s) for n, s in zip(names, shapes)},
+                           "layers": [{**item, "inputs": names}]})
+
+
+def check_against_torch(item: dict[str, Any], *shapes: tuple[int, ...]) -> dict[str, int]:
+    graph = one_layer(item, *shapes)
+    node = graph.nodes[-1]
+    in_shapes = graph.input_shapes(node)
+    out = graph.shapes[node.name]
+    module = node.layer.to_torch(in_shapes).eval()
+    xs = [torch.randn(BATCH, *channels_first(s)) for s in in_shapes]
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        y = module(*xs)
+    count = node.layer.params(in_shapes)
+    macs = node.layer.macs(in_shapes, out)
+    measured = {
+        "shape": tuple(y.shape[1:]),
+        "params": sum(p.numel() for p in module.parameters()),
+        "buffers": sum(b.numel() for b in module.buffers()),
+        "flops": counter.get_total_flops(),
+    }
+    expected = {"shape": channels_first(out), "params": count.trainable,
+                "buffers": count.buffers, "flops": 2 * BATCH * macs}
+    assert measured == expected, f"{item} on {shapes}: convscope {expected} != torch {measured}"
+    return {"macs": macs, "params": count.total}
