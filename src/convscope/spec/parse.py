@@ -39,7 +39,7 @@ from __future__ import annotations
 import ast
 import copy
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from ..errors import LayerRuleError, SpecError, closest
@@ -194,6 +194,7 @@ class Builder:
         self.aliases: dict[str, str] = {}  # block / construct names -> their output node
         self.counters: dict[tuple[str, str], int] = {}
         self.expanding: list[str] = []
+        self.auto_named: set[str] = set()
 
     # ---- names ----------------------------------------------------------
     def auto_name(self, scope: str, base: str) -> str:
@@ -231,6 +232,8 @@ class Builder:
         args_raw = {**self.defaults.get(kind.kind, {}), **raw}
         in_shapes = tuple(self.shapes[r] for r in inputs)
         node_name = f"{scope}{name}" if name else self.auto_name(scope, base_name(kind, type_name))
+        if not name:
+            self.auto_named.add(node_name)
         label = f"{where} '{node_name}' ({kind.kind})"
         if len(inputs) < kind.min_inputs or (kind.max_inputs is not None
                                              and len(inputs) > kind.max_inputs):
@@ -346,8 +349,22 @@ class Builder:
                             f"{where} (block '{block.name}' as '{scope}{instance}') > layers",
                             trainable)
         self.expanding.pop()
-        self.aliases[f"{scope}{instance}"] = out
+        full = f"{scope}{instance}"
+        if (out == self.nodes[-1].name and out in self.auto_named
+                and out.startswith(f"{full}.") and full not in self.shapes):
+            # the block's output node takes the block's name (e.g. the concat of
+            # an Inception block is 'inception3a', as torchvision names it)
+            return self.rename_last(full)
+        self.aliases[full] = out
         return out
+
+    def rename_last(self, new: str) -> str:
+        old = self.nodes[-1].name
+        self.nodes[-1] = replace(self.nodes[-1], name=new)
+        self.shapes[new] = self.shapes.pop(old)
+        self.auto_named.discard(old)
+        self.aliases = {k: (new if v == old else v) for k, v in self.aliases.items()}
+        return new
 
     def structure(self, type_name: str, item: dict[str, Any], inputs: list[str], scope: str,
                   where: str, name: str | None, trainable: bool) -> str:
