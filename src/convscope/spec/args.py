@@ -29,9 +29,11 @@ class Args:
         self.raw = raw
         self.fixed = fixed or {}
         self.used: set[str] = set()
+        self.asked: set[str] = set()  # every argument name this kind reads
 
     # ---- plumbing ----------------------------------------------------------
     def _get(self, key: str, aliases: tuple[str, ...], default: Any) -> tuple[Any, str]:
+        self.asked.add(key)
         if key in self.fixed:
             return self.fixed[key], key
         present = [k for k in (key, *aliases) if k in self.raw]
@@ -49,11 +51,11 @@ class Args:
     def has(self, key: str, *aliases: str) -> bool:
         return key in self.fixed or any(k in self.raw for k in (key, *aliases))
 
-    def finish(self, known: tuple[str, ...] = ()) -> None:
+    def finish(self) -> None:
         """Fail on arguments nobody read, suggesting the closest known one."""
         for key in self.raw:
             if key not in self.used:
-                choices = sorted(set(known) | self.used)
+                choices = sorted(self.asked - set(self.fixed))
                 raise LayerRuleError(f"unknown argument '{key}' for {self.name}."
                                      f"{closest(key, choices)}"
                                      + (f" Known: {', '.join(choices)}." if choices else ""))

@@ -59,7 +59,10 @@ def load_description(source: str) -> tuple[Any, str]:
     from .. import zoo
 
     if "|" in source:
-        return parse_line(source), "one-line"
+        try:
+            return parse_line(source), "one-line"
+        except ConvscopeError as err:
+            raise err.with_source("one-line") from None
     if source in zoo.names():
         return read_text(zoo.text(source), f"zoo:{source}"), f"zoo:{source}"
     path = Path(source)

@@ -108,9 +108,10 @@ def parse_line(line: str) -> dict[str, Any]:
     segments = [s.strip() for s in line.split("|")]
     first = segments[0]
     description: dict[str, Any] = {"name": "one-line"}
+    start = 1
     if re.fullmatch(r"\d+(\s*x\s*\d+)*", first):
         description["input"] = first.replace(" ", "")
-        segments = segments[1:]
-    description["layers"] = [parse_token(seg, f"segment {i + 1} '{seg}'")
+        segments, start = segments[1:], 2
+    description["layers"] = [parse_token(seg, f"segment {i + start} '{seg}'")
                              for i, seg in enumerate(segments)]
     return description
