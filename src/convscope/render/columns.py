@@ -7,7 +7,7 @@ from typing import Callable
 
 from ..analysis.report import LayerStats
 from ..layers.base import shape_str
-from .units import axes_text, human_bytes, rf_text, thousands
+from .units import axes_list, human_bytes, rf_text, thousands
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ def _rf_axes(stats: LayerStats, attr: str) -> str:
     field = stats.receptive_field
     if field.is_global or not field.axes:
         return "-"
-    return axes_text(tuple(getattr(a, attr) for a in field.axes))
+    return axes_list(tuple(getattr(a, attr) for a in field.axes))
 
 
 COLUMNS: dict[str, Column] = {

@@ -87,10 +87,9 @@ def render_csv(report: Report) -> str:
     writer.writerow(CSV_FIELDS)
     for s in report.layers:
         f = field_json(s.receptive_field)
-        rf = ["global" if f["global"] else "x".join(map(str, f[k]))
-              for k in ("size", "stride", "start")]
-        if f["global"]:
-            rf = ["global", "", ""]
+        rf = (["global", "", ""] if f["global"] else
+              ["x".join(map(str, f["size"])), ";".join(map(str, f["stride"])),
+               ";".join(map(str, f["start"]))])
         writer.writerow([s.index, s.name, s.type, s.kind, " ".join(s.inputs),
                          " + ".join(shape_str(x) for x in s.input_shapes),
                          shape_str(s.output_shape), s.params, s.trainable_params,

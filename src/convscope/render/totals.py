@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..analysis.report import Report
 from ..layers.base import shape_str
-from .units import axes_text, human_bytes, rf_text, si, thousands
+from .units import axes_list, human_bytes, rf_text, si, thousands
 
 
 def scope(report: Report) -> str:
@@ -19,8 +19,8 @@ def receptive_field_line(report: Report) -> str:
         return f"Receptive field of '{name}': global (every output sees the whole {extent} input)"
     if not field.axes:
         return f"Receptive field of '{name}': - (no spatial axes)"
-    stride = axes_text(tuple(a.stride for a in field.axes))
-    start = axes_text(tuple(a.start for a in field.axes))
+    stride = axes_list(tuple(a.stride for a in field.axes))
+    start = axes_list(tuple(a.start for a in field.axes))
     return (f"Receptive field of '{name}': {rf_text(field)}, stride {stride}, "
             f"start {start}")
 
