@@ -27,7 +27,7 @@ def channels_first(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def one_layer(item: dict[str, Any], *shapes: tuple[int, ...]) -> convscope.Graph:
     names = [f"x{i}" for i in range(len(shapes))]
-    return convscope.load({"inputs": {n: list(s) for n, s in zip(names, shapes)},
+    return convscope.load({"inputs": {n: list(s) for n, s in zip(names, shapes, strict=True)},
                            "layers": [{**item, "inputs": names}]})
 
 

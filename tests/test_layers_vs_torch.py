@@ -151,8 +151,8 @@ def test_layer_against_torch(item, shapes):
     check_against_torch(item, *shapes)
 
 
-@pytest.mark.parametrize(("n", "k", "s"), list(itertools.product((5, 8, 9, 224, 227),
-                                                                  (1, 2, 3, 4, 5, 7), (1, 2, 3, 4))))
+@pytest.mark.parametrize(("n", "k", "s"), list(itertools.product(
+    (5, 8, 9, 224, 227), (1, 2, 3, 4, 5, 7), (1, 2, 3, 4))))
 def test_same_padding_is_tensorflows_rule(n, k, s):
     """TF/Keras 'same': out = ceil(n / s), total padding max((out-1)*s + k - n, 0) with the
     extra pixel at the bottom/right (tf.nn.convolution docs; seed 004)."""

@@ -23,8 +23,9 @@ Calling a layer object twice creates two layers (weights are not shared).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .analysis.report import Report, analyze
 from .errors import SpecError

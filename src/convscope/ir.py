@@ -12,9 +12,9 @@ ResNet-1202 (thousands of nodes) is as easy as LeNet.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from .errors import LayerRuleError, ShapeError, SpecError
 from .layers.base import Layer, Shape, shape_str

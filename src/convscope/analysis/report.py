@@ -16,8 +16,8 @@ Conventions (also stated in every rendered report, see ``CONVENTIONS``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ..errors import SpecError, closest
 from ..ir import Graph

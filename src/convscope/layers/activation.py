@@ -6,8 +6,9 @@ exponential, the sum and the division). MACs: 0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from .base import Layer, Shape, prod
 from .torch_util import nn
@@ -66,7 +67,7 @@ class Activation(Layer):
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Activation:
         function = canonical(args.choice("function", NAMES, aliases=("activation",)))
-        slope = (args.float("negative_slope", 0.01, low=0.0, high=1.0, aliases=("alpha",))
+        slope = (args.number("negative_slope", 0.01, low=0.0, high=1.0, aliases=("alpha",))
                  if function == "leaky_relu" else 0.01)
         args.finish()
         return cls(function=function, negative_slope=slope)

@@ -21,7 +21,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import LayerRuleError
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Shape = tuple[int, ...]
 Pairs = tuple[tuple[int, int], ...]
-Padding = Union[str, Pairs]  # "valid", "same", or per-axis (before, after)
+Padding = str | Pairs  # "valid", "same", or per-axis (before, after)
 
 
 # ----------------------------------------------------------------- counts ---
@@ -75,7 +75,7 @@ class RFStep:
 
 IDENTITY = "identity"  # every output position reads exactly its own input position
 GLOBAL = "global"  # every output value reads the whole input
-RFRule = Union[RFStep, str]
+RFRule = RFStep | str
 
 
 def window_step(kernel: tuple[int, ...], stride: tuple[int, ...], pads: Pairs,
@@ -92,7 +92,8 @@ def window_step(kernel: tuple[int, ...], stride: tuple[int, ...], pads: Pairs,
 # ------------------------------------------------------------ axis names ---
 def axis_names(ndim: int) -> tuple[str, ...]:
     """Names of the spatial axes: L (1-D), H W (2-D), D H W (3-D)."""
-    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(ndim, tuple(f"S{i}" for i in range(ndim)))
+    names = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+    return names.get(ndim, tuple(f"S{i}" for i in range(ndim)))
 
 
 def shape_str(shape: Shape) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
-from .activation import FUNCTIONS, NAMES, activation_module, activation_ops, canonical
+from .activation import NAMES, activation_module, activation_ops, canonical
 from .base import (
     Layer,
     Padding,
@@ -81,11 +81,11 @@ class Conv(Layer):
             raise LayerRuleError(f"in_channels is {declared} but the input "
                                  f"{shape_str(inputs[0])} has {in_channels} channels")
         if args.value("depthwise", False):
-            multiplier = args.int("depth_multiplier", 1)
+            multiplier = args.integer("depth_multiplier", 1)
             out_channels, groups = in_channels * multiplier, in_channels
         else:
-            out_channels = args.int("out_channels", aliases=("filters",))
-            groups = args.int("groups", 1)
+            out_channels = args.integer("out_channels", aliases=("filters",))
+            groups = args.integer("groups", 1)
         layer = cls(
             in_channels=in_channels,
             out_channels=out_channels,
@@ -94,7 +94,7 @@ class Conv(Layer):
             padding=args.padding("padding", ndim, 0),
             dilation=args.ints("dilation", ndim, 1, aliases=("dilation_rate",)),
             groups=groups,
-            bias=args.bool("bias", True, aliases=("use_bias",)),
+            bias=args.flag("bias", True, aliases=("use_bias",)),
             activation=read_activation(args),
         )
         args.finish()

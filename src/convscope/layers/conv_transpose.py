@@ -53,15 +53,15 @@ class ConvTranspose(Layer):
         ndim = args.ndim(inputs)
         layer = cls(
             in_channels=inputs[0][-1],
-            out_channels=args.int("out_channels", aliases=("filters",)),
+            out_channels=args.integer("out_channels", aliases=("filters",)),
             kernel_size=args.ints("kernel_size", ndim, aliases=("kernel",)),
             stride=args.ints("stride", ndim, 1, aliases=("strides",)),
             padding=args.padding("padding", ndim, 0),
             output_padding=(args.ints("output_padding", ndim, minimum=0)
                             if args.value("output_padding", None) is not None else None),
             dilation=args.ints("dilation", ndim, 1, aliases=("dilation_rate",)),
-            groups=args.int("groups", 1),
-            bias=args.bool("bias", True, aliases=("use_bias",)),
+            groups=args.integer("groups", 1),
+            bias=args.flag("bias", True, aliases=("use_bias",)),
             activation=read_activation(args),
         )
         args.value("in_channels", None)
@@ -91,11 +91,13 @@ class ConvTranspose(Layer):
                 crop = k_eff - s if self.padding == "same" else min(k_eff - s, 0)
                 p = max(-(-crop // 2), 0)
                 out.append((p, 2 * p - crop))
-            elif isinstance(self.padding, str):
-                # Keras with output_padding: same pads k_eff // 2 on each side
-                out.append((k_eff // 2 if self.padding == "same" else 0, self.output_padding[i]))
             else:
-                out.append((self.padding[i][0], (self.output_padding or (0,) * (i + 1))[i]))
+                given = (self.output_padding or (0,) * len(self.kernel_size))[i]
+                if isinstance(self.padding, str):
+                    # Keras with output_padding: 'same' pads k_eff // 2 on each side
+                    out.append((k_eff // 2 if self.padding == "same" else 0, given))
+                else:
+                    out.append((self.padding[i][0], given))
         return tuple(out)
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:

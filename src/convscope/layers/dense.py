@@ -37,10 +37,10 @@ class Dense(Layer):
 
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Dense:
-        layer = cls(units=args.int("units", aliases=("out_features", "out_channels")),
-                    bias=args.bool("bias", True, aliases=("use_bias",)),
+        layer = cls(units=args.integer("units", aliases=("out_features", "out_channels")),
+                    bias=args.flag("bias", True, aliases=("use_bias",)),
                     activation=read_activation(args),
-                    flatten_input=args.bool("flatten_input", False))
+                    flatten_input=args.flag("flatten_input", False))
         args.value("in_features", None)  # accepted for PyTorch users; the input decides
         args.finish()
         return layer

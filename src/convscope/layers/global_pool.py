@@ -46,7 +46,7 @@ class GlobalPool(Layer):
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> GlobalPool:
         layer = cls(mode=args.choice("mode", ("avg", "max")), ndim=args.ndim(inputs),
-                    keepdims=args.bool("keepdims", False))
+                    keepdims=args.flag("keepdims", False))
         args.finish()
         return layer
 

@@ -46,12 +46,12 @@ class BatchNorm(Layer):
 
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> BatchNorm:
-        affine = args.bool("affine", True)
+        affine = args.flag("affine", True)
         layer = cls(channels=inputs[0][-1],
-                    eps=args.float("eps", 1e-5, low=0.0, aliases=("epsilon",)),
-                    momentum=args.float("momentum", 0.1, low=0.0, high=1.0),
-                    center=args.bool("center", affine), scale=args.bool("scale", affine),
-                    track_running_stats=args.bool("track_running_stats", True))
+                    eps=args.number("eps", 1e-5, low=0.0, aliases=("epsilon",)),
+                    momentum=args.number("momentum", 0.1, low=0.0, high=1.0),
+                    center=args.flag("center", affine), scale=args.flag("scale", affine),
+                    track_running_stats=args.flag("track_running_stats", True))
         declared = args.optional_int("num_features")
         args.finish()
         if declared is not None and declared != layer.channels:
@@ -116,9 +116,9 @@ class LayerNorm(Layer):
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> LayerNorm:
         axes = args.choice("axes", ("channels", "all"), "channels")
         layer = cls(normalized=inputs[0] if axes == "all" else inputs[0][-1:],
-                    eps=args.float("eps", 1e-5, low=0.0, aliases=("epsilon",)),
-                    affine=args.bool("elementwise_affine", True, aliases=("scale",)),
-                    bias=args.bool("bias", True, aliases=("center",)))
+                    eps=args.number("eps", 1e-5, low=0.0, aliases=("epsilon",)),
+                    affine=args.flag("elementwise_affine", True, aliases=("scale",)),
+                    bias=args.flag("bias", True, aliases=("center",)))
         args.finish()
         return layer
 
@@ -165,9 +165,9 @@ class GroupNorm(Layer):
 
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> GroupNorm:
-        layer = cls(groups=args.int("groups", aliases=("num_groups",)), channels=inputs[0][-1],
-                    eps=args.float("eps", 1e-5, low=0.0, aliases=("epsilon",)),
-                    affine=args.bool("affine", True))
+        layer = cls(groups=args.integer("groups", aliases=("num_groups",)), channels=inputs[0][-1],
+                    eps=args.number("eps", 1e-5, low=0.0, aliases=("epsilon",)),
+                    affine=args.flag("affine", True))
         args.finish()
         if layer.channels % layer.groups:
             raise LayerRuleError(f"channels {layer.channels} are not divisible by groups "
@@ -205,9 +205,9 @@ class LRN(Layer):
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> LRN:
         args.ndim(inputs)  # normalises across channels at each position of a map
-        layer = cls(size=args.int("size", 5, aliases=("depth_radius",)),
-                    alpha=args.float("alpha", 1e-4), beta=args.float("beta", 0.75),
-                    k=args.float("k", 1.0, aliases=("bias",)))
+        layer = cls(size=args.integer("size", 5, aliases=("depth_radius",)),
+                    alpha=args.number("alpha", 1e-4), beta=args.number("beta", 0.75),
+                    k=args.number("k", 1.0, aliases=("bias",)))
         args.finish()
         return layer
 

@@ -79,8 +79,8 @@ class Pool(Layer):
             stride=args.ints("stride", ndim, kernel, aliases=("strides",)),
             padding=args.padding("padding", ndim, 0),
             dilation=args.ints("dilation", ndim, 1),
-            ceil_mode=args.bool("ceil_mode", False),
-            norm_type=args.float("norm_type", 2.0, low=1e-9, aliases=("p",))
+            ceil_mode=args.flag("ceil_mode", False),
+            norm_type=args.number("norm_type", 2.0, low=1e-9, aliases=("p",))
             if mode == "lp" else 2.0,
         )
         args.value("count_include_pad", True)  # accepted; affects values, not counts

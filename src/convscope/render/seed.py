@@ -1,6 +1,6 @@
-"""Seed 002's table layout, to the digit:
+"""Seed 002's table layout, to the digit (columns: Network Layer (operations), input,
+Filter, Stride, padding, Output, Calculation Formula, Number of parameters):
 
-    Network Layer (operations) input Filter Stride padding Output Calculation Formula Number of parameters
     Conv1 32x32x1 5x5x6 1 0 28x28x6 5x5x1x6+6 156
     ...
     Total Parameters: 61706

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import LayerRuleError, closest
-from ..layers.base import Pairs, Padding, Shape, axis_names, shape_str
+from ..layers.base import Padding, Pairs, Shape, axis_names, shape_str
 
 REQUIRED: Any = object()
 
@@ -64,7 +64,7 @@ class Args:
     def value(self, key: str, default: Any = REQUIRED, aliases: tuple[str, ...] = ()) -> Any:
         return self._get(key, aliases, default)[0]
 
-    def int(self, key: str, default: Any = REQUIRED, minimum: int = 1,
+    def integer(self, key: str, default: Any = REQUIRED, minimum: int = 1,
             aliases: tuple[str, ...] = ()) -> int:
         value, used = self._get(key, aliases, default)
         if not _is_int(value) or value < minimum:
@@ -76,9 +76,9 @@ class Args:
                      aliases: tuple[str, ...] = ()) -> int | None:
         if self._get(key, aliases, None)[0] is None:
             return None
-        return self.int(key, minimum=minimum, aliases=aliases)
+        return self.integer(key, minimum=minimum, aliases=aliases)
 
-    def float(self, key: str, default: Any = REQUIRED, low: float | None = None,
+    def number(self, key: str, default: Any = REQUIRED, low: float | None = None,
               high: float | None = None, aliases: tuple[str, ...] = ()) -> float:
         value, used = self._get(key, aliases, default)
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -89,7 +89,7 @@ class Args:
             raise LayerRuleError(f"argument '{used}' must be a number{bounds}; received {value!r}")
         return float(value)
 
-    def bool(self, key: str, default: Any = REQUIRED, aliases: tuple[str, ...] = ()) -> bool:
+    def flag(self, key: str, default: Any = REQUIRED, aliases: tuple[str, ...] = ()) -> bool:
         value, used = self._get(key, aliases, default)
         if not isinstance(value, bool):
             raise LayerRuleError(f"argument '{used}' must be true or false; received {value!r}")

@@ -39,8 +39,9 @@ from __future__ import annotations
 import ast
 import copy
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import LayerRuleError, SpecError, closest
 from ..ir import Graph, Node, infer_shape
@@ -80,41 +81,43 @@ _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Gt: operator.gt, ast.GtE: operator.ge}
 
 
+def _eval_node(node: ast.AST, env: dict[str, Any], text: str) -> Any:
+    """One step of the tiny evaluator: numbers, names, arithmetic, comparisons, if/else."""
+
+    def walk(child: ast.AST) -> Any:
+        return _eval_node(child, env, text)
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id not in env:
+            raise SpecError(f"unknown parameter '{node.id}' in '${{{text}}}'."
+                            f"{closest(node.id, list(env))}")
+        return env[node.id]
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        return _BINOPS[type(node.op)](walk(node.left), walk(node.right))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
+        value = walk(node.operand)
+        return -value if isinstance(node.op, ast.USub) else not value
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMPOPS:
+        return _CMPOPS[type(node.ops[0])](walk(node.left), walk(node.comparators[0]))
+    if isinstance(node, ast.BoolOp):
+        values = [walk(v) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.IfExp):
+        return walk(node.body) if walk(node.test) else walk(node.orelse)
+    raise SpecError(f"'${{{text}}}' uses something other than numbers, parameters, "
+                    "+ - * / // % **, comparisons, and / or / not and 'a if c else b'")
+
+
 def evaluate(text: str, env: dict[str, Any]) -> Any:
     """A tiny arithmetic evaluator over block parameters (never Python's eval)."""
-
-    def walk(node: ast.AST) -> Any:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
-            return node.value
-        if isinstance(node, ast.Name):
-            if node.id not in env:
-                raise SpecError(f"unknown parameter '{node.id}' in '${{{text}}}'."
-                                f"{closest(node.id, list(env))}")
-            return env[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMPOPS:
-            return _CMPOPS[type(node.ops[0])](walk(node.left), walk(node.comparators[0]))
-        if isinstance(node, ast.BoolOp):
-            values = [walk(v) for v in node.values]
-            return all(values) if isinstance(node.op, ast.And) else any(values)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return not walk(node.operand)
-        if isinstance(node, ast.IfExp):
-            return walk(node.body) if walk(node.test) else walk(node.orelse)
-        raise SpecError(f"'${{{text}}}' uses something other than numbers, parameters, "
-                        "+ - * / // % **, comparisons, and / or / not and 'a if c else b'")
-
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError:
         raise SpecError(f"cannot read the expression '${{{text}}}'") from None
     try:
-        return walk(tree)
+        return _eval_node(tree.body, env, text)
     except (ZeroDivisionError, TypeError, OverflowError) as err:
         raise SpecError(f"cannot evaluate '${{{text}}}': {err}") from None
 
@@ -521,8 +524,8 @@ def parse(description: Any, input_override: Shape | None = None) -> Graph:
     builder = Builder(read_blocks(description.get("blocks")), defaults)
     current = ""
     for input_name, shape in _inputs(description, input_override).items():
-        current = builder.add_layer("input", {"shape": list(shape)}, [], "", f"input '{input_name}'",
-                                    input_name, True)
+        current = builder.add_layer("input", {"shape": list(shape)}, [], "",
+                                    f"input '{input_name}'", input_name, True)
     if "layers" not in description:
         raise SpecError("the description has no 'layers' list")
     last = builder.sequence(description["layers"], current, "", "layers", True)
