@@ -29,21 +29,23 @@ from fractions import Fraction
 from ..ir import Graph
 from ..layers.base import GLOBAL, IDENTITY, RFStep, Shape
 
+Number = Fraction | int  # ints while exact (fast); Fractions after upsampling
+
 
 @dataclass(frozen=True)
 class AxisField:
-    size: Fraction
-    min_size: Fraction
-    stride: Fraction
-    start: Fraction
+    size: Number
+    min_size: Number
+    stride: Number
+    start: Number
 
     @property
-    def padding(self) -> Fraction:
+    def padding(self) -> Number:
         return -self.start
 
     @property
     def center(self) -> Fraction:
-        return self.start + (self.size - 1) / 2
+        return self.start + Fraction(self.size - 1, 2)
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,13 @@ class Field:
     is_global: bool = False
     aligned: bool = True
 
-    def sizes(self) -> tuple[Fraction, ...]:
-        return tuple(Fraction(n) for n in self.extent) if self.is_global else \
-            tuple(a.size for a in self.axes)
+    def sizes(self) -> tuple[Number, ...]:
+        return self.extent if self.is_global else tuple(a.size for a in self.axes)
 
 
 def _start(source: str, shape: Shape) -> Field:
-    one = Fraction(1)
     spatial = shape[:-1]
-    return Field(source, spatial, tuple(AxisField(one, one, one, Fraction(0)) for _ in spatial))
+    return Field(source, spatial, tuple(AxisField(1, 1, 1, 0) for _ in spatial))
 
 
 def _merge(fields: list[Field]) -> Field:

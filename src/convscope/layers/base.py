@@ -69,8 +69,8 @@ class RFStep:
     """
 
     kernel: tuple[int, ...]
-    stride: tuple[Fraction, ...]
-    offset: tuple[Fraction, ...]
+    stride: tuple[Fraction | int, ...]  # ints where exact: Fractions cost time
+    offset: tuple[Fraction | int, ...]
 
 
 IDENTITY = "identity"  # every output position reads exactly its own input position
@@ -84,8 +84,8 @@ def window_step(kernel: tuple[int, ...], stride: tuple[int, ...], pads: Pairs,
     dilation = dilation or (1,) * len(kernel)
     return RFStep(
         kernel=tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)),
-        stride=tuple(Fraction(s) for s in stride),
-        offset=tuple(Fraction(-before) for before, _ in pads),
+        stride=tuple(stride),
+        offset=tuple(-before for before, _ in pads),
     )
 
 

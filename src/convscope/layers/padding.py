@@ -8,7 +8,6 @@ params 0, other_ops 0. Receptive field: offset -before, kernel 1, stride 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
@@ -52,8 +51,8 @@ class ZeroPad(Layer):
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return RFStep(kernel=tuple(1 for _ in self.padding),
-                      stride=tuple(Fraction(1) for _ in self.padding),
-                      offset=tuple(Fraction(-b) for b, _ in self.padding))
+                      stride=tuple(1 for _ in self.padding),
+                      offset=tuple(-b for b, _ in self.padding))
 
     def type_label(self) -> str:
         return f"ZeroPadding{len(self.padding)}D" if self.padding else "ZeroPadding"

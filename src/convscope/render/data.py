@@ -72,7 +72,13 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report_json(report), indent=2) + "\n"
+    """Indented at the top level, one compact line per layer: readable and fast."""
+    data = report_json(report)
+    layers = data.pop("layers")
+    body = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in data.items()]
+    rows = ",\n".join(f"    {json.dumps(layer)}" for layer in layers)
+    body.insert(list(data).index("dtype_bytes") + 1, f'  "layers": [\n{rows}\n  ]')
+    return "{\n" + ",\n".join(body) + "\n}\n"
 
 
 CSV_FIELDS = ("index", "name", "type", "kind", "inputs", "input_shape", "output_shape", "params",

@@ -41,8 +41,9 @@ def si(n: int) -> str:
 
 def number(x: Fraction | int) -> int | float:
     """A Fraction as JSON wants it: an int when integral, else a float."""
-    x = Fraction(x)
-    return int(x) if x.denominator == 1 else float(x)
+    if isinstance(x, int):
+        return x
+    return x.numerator if x.denominator == 1 else float(x)
 
 
 def frac_text(x: Fraction | int) -> str:
