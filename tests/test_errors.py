@@ -233,7 +233,7 @@ def test_errors_inside_blocks_name_the_path():
      "'macs'? Columns: layer, output, params, input, formula, trainable, non_trainable, "
      "buffers, param_bytes, macs, flops, other_ops, memory, rf, rf_stride, rf_start, filter, "
      "stride, padding, connected, or all"),
-    (["summary", "lenet5", "--input", "32x32x0"], "convscope: zoo:lenet5: --input shape must be "
+    (["summary", "lenet5", "--input", "32x32x0"], "convscope: --input shape must be "
      "sizes >= 1 written like 224x224x3 (H x W x C) or [224, 224, 3]; received '32x32x0'"),
     (["summary", "lenet5", "--input", "2x2x1"], "convscope: zoo:lenet5: layers[0] 'Conv1' (conv): "
      "kernel 5 on axis H is larger than the padded input 2 (input 2, padding 0+0)"),

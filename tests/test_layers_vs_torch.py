@@ -108,9 +108,10 @@ SWEEPS = {
     "adaptive_pool": adaptive_cases,
     "dense": dense_cases,
     "flatten": lambda: [({"type": "flatten"}, s) for s in SHAPES.values()],
-    "reshape": lambda: [({"type": "reshape", "target_shape": t}, s) for t, s in (
-        ([-1], SHAPES[2]), ([10, 9, C], SHAPES[2]), ([4, -1], SHAPES[1]),
-        ([5, 7, 24], SHAPES[3]))],
+    "reshape": lambda: [({"type": "reshape", "target_shape": t, "layout": lay}, s)
+                        for t, s in (([-1], SHAPES[2]), ([10, 9, C], SHAPES[2]),
+                                     ([4, -1], SHAPES[1]), ([5, 7, 24], SHAPES[3]))
+                        for lay in ("channels_last", "channels_first")],
     "zero_padding": lambda: [({"type": "zero_padding", "padding": p, **extra}, SHAPES[n])
                              for n in (1, 2, 3)
                              for p, extra in ((1, {}), ([[0, 2]] * n, {}),
@@ -133,6 +134,16 @@ SWEEPS = {
                                                         "maximum", "minimum")
                       for s1, s2 in (((5, 6, 3), (5, 6, 3)), ((5, 6, 3), (1, 1, 3)),
                                      ((5, 6, 3), (3,)), ((7, 4), (7, 4)))],
+    "rescaling": lambda: [({"type": "rescaling", "scale": 0.5, "offset": 3}, SHAPES[2])],
+    "slice": lambda: [({"type": "slice", "axis": a, "start": st, "stop": sp, "step": k},
+                       SHAPES[n]) for n in (1, 2, 3) for a in (0, -1)
+                      for st, sp, k in ((0, 2, 1), (1, None, 2))],
+    "permute": lambda: [({"type": "permute", "dims": d}, s) for d, s in (
+        ([2, 1, 3], SHAPES[2]), ([3, 1, 2], SHAPES[2]), ([2, 1], SHAPES[1]),
+        ([1, 2, 3, 4], SHAPES[3]), ([4, 3, 2, 1], SHAPES[3]))],
+    "opaque": lambda: [({"type": "opaque", "op": "mystery", "shape": sh, "params": p,
+                         "buffers": b}, SHAPES[2]) for sh, p, b in (([3, 4], 10, 0),
+                                                                    ([2, 2, 5], 0, 7))],
 }
 
 

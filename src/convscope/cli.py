@@ -68,6 +68,36 @@ def cmd_calc(args: argparse.Namespace) -> None:
     write_output("\n".join(calc(args.layer, args.input, extra)) + "\n", None)
 
 
+def need_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise ConvscopeError("this command needs PyTorch: pip install 'convscope[torch]'") \
+            from None
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    from .spec import load
+
+    graph = load(args.model, args.input)
+    need_torch()
+    from .torch.source import graph_source
+
+    write_output(graph_source(graph, args.class_name), args.output)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .spec import load
+
+    graph = load(args.model, args.input)
+    need_torch()
+    from .torch.verify import render_verification, verify
+
+    result = verify(graph, rf=args.rf)
+    write_output(render_verification(result, args.verbose), None)
+    return 0 if result.ok else 1
+
+
 def cmd_zoo(args: argparse.Namespace) -> None:
     from .zoo_listing import zoo_table
 
@@ -123,6 +153,29 @@ def _calc_parser(sub: Any) -> None:
     p.set_defaults(run=cmd_calc)
 
 
+def _torch_parsers(sub: Any) -> None:
+    b = sub.add_parser("build", help="write runnable PyTorch source for a network",
+                       description="Write a Python file defining the network as a torch.nn."
+                       "Module (needs PyTorch).", epilog=EPILOG)
+    b.add_argument("model", metavar="MODEL")
+    b.add_argument("--input", help="override the input shape (H x W x C)")
+    b.add_argument("--class-name", help="name of the generated class")
+    b.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
+    b.set_defaults(run=cmd_build)
+    v = sub.add_parser("verify", help="check the static numbers against PyTorch, layer by layer",
+                       description="Build the network in PyTorch and compare, layer by layer, "
+                       "parameters, buffers, output shapes, FLOPs (FlopCounterMode) and "
+                       "receptive fields (gradient extent) with the static analysis. Exit "
+                       "status 1 on any mismatch.", epilog=EPILOG)
+    v.add_argument("model", metavar="MODEL")
+    v.add_argument("--input", help="override the input shape (H x W x C)")
+    v.add_argument("--rf", choices=("auto", "all", "none"), default="auto",
+                   help="receptive fields to measure: where the stride changes and the last "
+                   "spatial layer (auto), every spatial layer (all), or none")
+    v.add_argument("--verbose", "-v", action="store_true", help="one row per layer, always")
+    v.set_defaults(run=cmd_verify)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convscope", description="Exact shapes, parameters, memory, multiply-adds and "
@@ -131,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _summary_parser(sub)
     _calc_parser(sub)
+    _torch_parsers(sub)
     z = sub.add_parser("zoo", help="list the zoo of classic networks")
     z.add_argument("--format", "-f", default="table", choices=("table", "json", "markdown"))
     z.add_argument("-o", "--output", help="write to this file instead of stdout")
@@ -144,19 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    run: Callable[[argparse.Namespace], None] | None = getattr(args, "run", None)
+    run: Callable[[argparse.Namespace], int | None] | None = getattr(args, "run", None)
     if run is None:
         parser.print_help()
         return 0
     try:
-        run(args)
+        return run(args) or 0
     except ConvscopeError as err:
         print(f"convscope: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `convscope summary resnet152 | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,7 +26,9 @@ class Node:
 
     ``where`` is the position in the description (``layers[3]``, or a path into a
     block) used by every error message; ``trainable=False`` freezes the layer
-    (its parameters count as non-trainable, as Keras's ``layer.trainable``).
+    (its parameters count as non-trainable, as Keras's ``layer.trainable``);
+    ``shares`` names an earlier layer whose weights this one reuses (tied weights,
+    counted once): all of them, or ``shared_params`` of them.
     """
 
     name: str
@@ -34,6 +36,8 @@ class Node:
     inputs: tuple[str, ...] = ()
     where: str = ""
     trainable: bool = True
+    shares: str = ""
+    shared_params: int | None = None  # None: every parameter is the other layer's
 
     def label(self) -> str:
         """``layers[3] 'conv2' (conv)``: how errors name this node."""
@@ -67,6 +71,7 @@ class Graph:
     nodes: tuple[Node, ...]
     outputs: tuple[str, ...] = ()
     name: str = "model"
+    notes: tuple[str, ...] = ()  # e.g. an importer's warnings: what it could not map
     shapes: Mapping[str, Shape] = field(init=False, repr=False, compare=False)
     index: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
@@ -90,6 +95,8 @@ class Graph:
                     raise SpecError(f"{node.label()}: input '{ref}' is not an earlier layer")
             in_shapes = tuple(shapes[ref] for ref in node.inputs)
             shapes[node.name] = infer_shape(node, in_shapes, node.inputs)
+            if node.shares:
+                self._check_shares(node, index, shapes, in_shapes)
             index[node.name] = i
         outputs = self.outputs or ((self.nodes[-1].name,) if self.nodes else ())
         for name in outputs:
@@ -101,6 +108,26 @@ class Graph:
         object.__setattr__(self, "shapes", MappingProxyType(shapes))
         object.__setattr__(self, "index", MappingProxyType(index))
 
+    def _check_shares(self, node: Node, index: dict[str, int], shapes: dict[str, Shape],
+                      in_shapes: tuple[Shape, ...]) -> None:
+        """A layer may reuse the weights of an earlier layer of the same kind and size."""
+        if node.shares not in index:
+            raise SpecError(f"{node.label()}: shares the weights of '{node.shares}', which is "
+                            "not an earlier layer")
+        other = self.nodes[index[node.shares]]
+        other_in = tuple(shapes[r] for r in other.inputs)
+        mine, theirs = node.layer.params(in_shapes), other.layer.params(other_in)
+        if node.shared_params is not None:
+            if not 0 < node.shared_params <= min(mine.trainable, theirs.trainable):
+                raise SpecError(f"{node.label()}: shared_params {node.shared_params} must be "
+                                f"between 1 and its {mine.trainable:,} parameters")
+            return
+        if type(node.layer) is not type(other.layer) or (mine.trainable, mine.buffers) != (
+                theirs.trainable, theirs.buffers):
+            raise SpecError(f"{node.label()}: cannot share the weights of {other.label()}: "
+                            f"{mine.total:,} parameters ({mine.formula}) against "
+                            f"{theirs.total:,} ({theirs.formula})")
+
     def node(self, name: str) -> Node:
         return self.nodes[self.index[name]]
 
@@ -109,5 +136,5 @@ class Graph:
 
     @property
     def inputs(self) -> tuple[Node, ...]:
-        """The nodes without inputs (the network's inputs)."""
-        return tuple(n for n in self.nodes if not n.inputs)
+        """The network's input nodes."""
+        return tuple(n for n in self.nodes if n.layer.kind == "input")

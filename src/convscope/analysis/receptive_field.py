@@ -101,8 +101,12 @@ def receptive_fields(graph: Graph) -> dict[str, Field]:
     """The receptive field of every node (a pure function of the graph)."""
     fields: dict[str, Field] = {}
     for node in graph.nodes:
-        if not node.inputs:
+        if node.layer.kind == "input":
             fields[node.name] = _start(node.name, graph.shapes[node.name])
+            continue
+        if not node.inputs:  # e.g. an imported constant: it sees no input at all
+            first = graph.inputs[0]
+            fields[node.name] = Field(first.name, graph.shapes[first.name][:-1], is_global=True)
             continue
         incoming = [fields[ref] for ref in node.inputs]
         merged = incoming[0] if len(incoming) == 1 else _merge(incoming)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..errors import SpecError, closest
 from ..ir import Graph
-from ..layers.base import Shape
+from ..layers.base import ParamCount, Shape
 from .receptive_field import Field, receptive_fields
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
@@ -105,6 +105,15 @@ class Report:
         raise SpecError(f"no layer named '{name}'.{closest(name, [s.name for s in self.layers])}")
 
 
+def shared_count(count: ParamCount, owner: str, shared: int | None) -> ParamCount:
+    """What a layer adds when ``shared`` of its parameters (None: all) are ``owner``'s."""
+    if shared is None:
+        return ParamCount(formula=f"shared with '{owner}'")
+    return ParamCount(trainable=count.trainable - shared, non_trainable=count.non_trainable,
+                      buffers=count.buffers,
+                      formula=f"{count.formula} - {shared} shared with '{owner}'")
+
+
 def dtype_size(dtype: str) -> int:
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPE_BYTES)}."
@@ -132,6 +141,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
         in_shapes = graph.input_shapes(node)
         out = graph.shapes[node.name]
         count = node.layer.params(in_shapes)
+        if node.shares:  # tied weights are counted once, at the layer that owns them
+            count = shared_count(count, node.shares, node.shared_params)
         trainable = count.trainable if node.trainable else 0
         non_trainable = count.non_trainable + (0 if node.trainable else count.trainable)
         elements = 1
@@ -146,8 +157,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
             other_ops=batch * node.layer.other_ops(in_shapes, out),
             activation_elements=batch * elements, activation_bytes=batch * elements * size,
             receptive_field=fields[node.name], hyper=node.layer.hyper(in_shapes, out)))
-    body = [s for s in layers if s.inputs]
-    heads = [s for s in layers if not s.inputs]
+    body = [s for s in layers if s.kind != "input"]
+    heads = [s for s in layers if s.kind == "input"]
     params = sum(s.params for s in layers)
     macs = sum(s.macs for s in layers)
     totals = Totals(
@@ -160,7 +171,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
         input_elements=sum(s.activation_elements for s in heads),
         input_bytes=sum(s.activation_bytes for s in heads),
         receptive_field=fields[graph.outputs[0]])
-    warnings = tuple(
+    warnings = graph.notes + tuple(
         f"{s.where} '{s.name}' ({s.kind}): the paths merged here have different receptive-field "
         f"strides or centers (misaligned); the field shown is their union"
         for s in layers if not s.receptive_field.aligned)

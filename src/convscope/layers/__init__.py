@@ -21,14 +21,18 @@ from .global_pool import AdaptivePool, GlobalPool
 from .input import Input
 from .merge import Concat, Merge
 from .norm import LRN, BatchNorm, GroupNorm, LayerNorm
+from .opaque import Opaque
 from .padding import ZeroPad
 from .pool import Pool
+from .rescaling import Rescaling
 from .reshape import Flatten, Reshape
+from .structure import Permute, Slice
 from .upsample import Upsample
 
 LAYER_KINDS: tuple[type[Layer], ...] = (
     Input, Conv, ConvTranspose, Pool, GlobalPool, AdaptivePool, Dense, Flatten, Reshape,
     ZeroPad, Upsample, BatchNorm, LayerNorm, GroupNorm, LRN, Dropout, Activation, Concat, Merge,
+    Rescaling, Slice, Permute, Opaque,
 )
 
 

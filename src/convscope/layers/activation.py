@@ -75,6 +75,10 @@ class Activation(Layer):
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return activation_ops(self.function, output)
 
+    def linear(self) -> Activation:
+        """Every activation becomes the identity (same positions, linear)."""
+        return Activation(function="linear")
+
     def type_label(self) -> str:
         return FUNCTIONS[self.function][2]
 

@@ -214,6 +214,12 @@ class Layer(ABC):
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return IDENTITY
 
+    def linear(self) -> Layer:
+        """This layer in the *linearised copy* that measures receptive fields empirically
+        (convscope verify): non-linear rules become linear ones that see the same
+        positions. Default: the layer itself."""
+        return self
+
     def type_label(self) -> str:
         """The layer type as shown in tables (Keras-style class name)."""
         return type(self).__name__

@@ -16,7 +16,7 @@ Rules (per sample, channels last):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
@@ -138,6 +138,10 @@ class Conv(Layer):
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return window_step(self.kernel_size, self.stride, self.pads(inputs[0][:-1]),
                            self.dilation)
+
+    def linear(self) -> Layer:
+        """Without its inline activation."""
+        return replace(self, activation=None) if self.activation else self
 
     def type_label(self) -> str:
         n = len(self.kernel_size)

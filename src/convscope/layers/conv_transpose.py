@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, ClassVar
 
@@ -139,6 +139,10 @@ class ConvTranspose(Layer):
             offset.append(Fraction(-(-(p - k_eff + 1) // s)))
         return RFStep(kernel=tuple(kernel), stride=tuple(Fraction(1, s) for s in self.stride),
                       offset=tuple(offset))
+
+    def linear(self) -> Layer:
+        """Without its inline activation."""
+        return replace(self, activation=None) if self.activation else self
 
     def type_label(self) -> str:
         return f"Conv{len(self.kernel_size)}DTranspose"

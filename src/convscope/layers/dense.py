@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from .activation import activation_module, activation_ops
@@ -72,6 +72,10 @@ class Dense(Layer):
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return GLOBAL if len(inputs[0]) == 1 or self._flattens(inputs[0]) else IDENTITY
+
+    def linear(self) -> Layer:
+        """Without its inline activation."""
+        return replace(self, activation=None) if self.activation else self
 
     def type_label(self) -> str:
         return "Dense"

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, ClassVar
 
@@ -59,6 +59,9 @@ class GlobalPool(Layer):
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return GLOBAL
+
+    def linear(self) -> Layer:
+        return replace(self, mode="avg")
 
     def type_label(self) -> str:
         word = "Average" if self.mode == "avg" else "Max"
@@ -121,6 +124,9 @@ class AdaptivePool(Layer):
                       stride=tuple(Fraction(n, o) for n, o in zip(spatial, self.output_size,
                                                                    strict=True)),
                       offset=tuple(Fraction(0) for _ in spatial))
+
+    def linear(self) -> Layer:
+        return replace(self, mode="avg")
 
     def type_label(self) -> str:
         word = "Avg" if self.mode == "avg" else "Max"

@@ -132,6 +132,10 @@ class Merge(Layer):
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return (len(inputs) - 1) * prod(output)
 
+    def linear(self) -> Layer:
+        """maximum / minimum / subtract become add (no cancellation, same positions)."""
+        return Merge(op="add") if self.op in ("maximum", "minimum", "subtract") else self
+
     def type_label(self) -> str:
         return self.op.capitalize()
 

@@ -135,6 +135,12 @@ class LayerNorm(Layer):
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return 4 * prod(output)
 
+    def linear(self) -> Layer:
+        """The identity: statistics over positions would make the measured field global."""
+        from .activation import Activation
+
+        return Activation(function="linear")
+
     def type_label(self) -> str:
         return "LayerNormalization"
 
@@ -181,6 +187,12 @@ class GroupNorm(Layer):
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return 4 * prod(output)
 
+    def linear(self) -> Layer:
+        """The identity: statistics over positions would make the measured field global."""
+        from .activation import Activation
+
+        return Activation(function="linear")
+
     def type_label(self) -> str:
         return "GroupNormalization"
 
@@ -213,6 +225,12 @@ class LRN(Layer):
 
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return (self.size + 2) * prod(output)
+
+    def linear(self) -> Layer:
+        """The identity: statistics over positions would make the measured field global."""
+        from .activation import Activation
+
+        return Activation(function="linear")
 
     def type_label(self) -> str:
         return "LocalResponseNorm"

@@ -15,7 +15,7 @@ AveragePoolingND.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
@@ -108,6 +108,13 @@ class Pool(Layer):
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return window_step(self.kernel_size, self.stride, self.pads(inputs[0][:-1]),
                            self.dilation)
+
+    def linear(self) -> Layer:
+        """Max and L_p pooling become average pooling over the same windows (max pooling
+        with dilation stays: average pooling has none)."""
+        if self.mode == "avg" or any(d != 1 for d in self.dilation):
+            return self
+        return replace(self, mode="avg")
 
     def type_label(self) -> str:
         return f"{LABELS[self.mode]}{len(self.kernel_size)}D"

@@ -3,8 +3,10 @@
 * Flatten: ``(H, W, C) -> (H*W*C,)`` (Keras Flatten, torch.flatten(x, 1); the
   element order differs between channels-last and channels-first frameworks,
   the counts do not). Receptive field: unchanged, each value is one position.
-* Reshape: to ``target_shape`` in H x W x C order, one -1 allowed (Keras
-  Reshape). Receptive field: global unless the shape is unchanged.
+* Reshape: to ``target_shape`` in H x W x C order, one -1 allowed. With ``layout:
+  channels_last`` (the default, Keras's Reshape) values are taken in H, W, C order;
+  with ``channels_first`` in PyTorch's C, H, W order (``x.view(...)`` of imported
+  models). Receptive field: global unless the shape is unchanged.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Reshape(Layer):
     summary: ClassVar[str] = "reshape (target in H x W x C order, one -1 allowed)"
 
     target_shape: tuple[int, ...]
+    layout: str = "channels_last"
 
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Reshape:
@@ -57,8 +60,9 @@ class Reshape(Layer):
                              for v in items) or items.count(-1) > 1):
             raise LayerRuleError("argument 'target_shape' must be sizes >= 1 with at most one "
                                  f"-1; received {value!r}")
+        layout = args.choice("layout", ("channels_last", "channels_first"), "channels_last")
         args.finish()
-        return cls(target_shape=tuple(items))
+        return cls(target_shape=tuple(items), layout=layout)
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         total = prod(inputs[0])
@@ -80,4 +84,4 @@ class Reshape(Layer):
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         from .torch_modules import Reshape as TorchReshape
 
-        return TorchReshape(self.output_shape(inputs))
+        return TorchReshape(self.output_shape(inputs), self.layout == "channels_last")

@@ -35,21 +35,23 @@ class Pad(nn.Module):
         return F.pad(x, self.flat, value=self.value)
 
     def extra_repr(self) -> str:
-        return f"pad={self.flat}, value={self.value}"
+        return f"flat={self.flat}, value={self.value}"
 
 
 class Reshape(nn.Module):
-    """Reshape to ``target`` given in channels-last order (Keras's Reshape)."""
+    """Reshape to ``target``, a channels-last shape. ``channels_last=True`` takes the values
+    in channels-last order (Keras's Reshape), False in PyTorch's order (``x.view``)."""
 
-    def __init__(self, target: tuple[int, ...]) -> None:
+    def __init__(self, target: tuple[int, ...], channels_last: bool = True) -> None:
         super().__init__()
         self.target = tuple(target)
+        self.channels_last = channels_last
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return to_first(to_last(x).reshape(x.shape[0], *self.target))
-
-    def extra_repr(self) -> str:
-        return f"target={self.target} (channels last)"
+        if self.channels_last:
+            return to_first(to_last(x).reshape(x.shape[0], *self.target))
+        first = self.target if len(self.target) == 1 else (self.target[-1], *self.target[:-1])
+        return x.reshape(x.shape[0], *first)
 
 
 class Concat(nn.Module):
@@ -105,9 +107,73 @@ class Merge(nn.Module):
 class ChannelLayerNorm(nn.Module):
     """LayerNorm over the channel axis at each position (Keras LayerNormalization(axis=-1))."""
 
-    def __init__(self, channels: int, eps: float, affine: bool, bias: bool) -> None:
+    def __init__(self, channels: int, eps: float = 1e-5, affine: bool = True,
+                 bias: bool = True) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(channels, eps=eps, elementwise_affine=affine, bias=bias)
 
+    def init_args(self) -> dict[str, object]:
+        """The constructor arguments (for generated source code)."""
+        return {"channels": self.norm.normalized_shape[0], "eps": self.norm.eps,
+                "affine": self.norm.elementwise_affine, "bias": self.norm.bias is not None}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return to_first(self.norm(to_last(x)))
+
+
+class Slice(nn.Module):
+    """x[..., start:stop:step] along one dim."""
+
+    def __init__(self, dim: int, start: int, stop: int, step: int = 1) -> None:
+        super().__init__()
+        self.dim, self.start, self.stop, self.step = dim, start, stop, step
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        index = [slice(None)] * x.dim()
+        index[self.dim] = slice(self.start, self.stop, self.step)
+        return x[tuple(index)]
+
+
+class Permute(nn.Module):
+    """x.permute(*dims) (dims of the channels-first tensor, batch first)."""
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(*self.dims)
+
+
+class Rescale(nn.Module):
+    """x * scale + offset."""
+
+    def __init__(self, scale: float = 1.0, offset: float = 0.0) -> None:
+        super().__init__()
+        self.scale, self.offset = scale, offset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale + self.offset
+
+
+class StandIn(nn.Module):
+    """Stands in for an operation convscope could not map: the measured output shape and
+    parameter count, zeros as values."""
+
+    def __init__(self, op: str, shape: tuple[int, ...], params: int = 0, buffers: int = 0):
+        super().__init__()
+        self.op, self.shape = op, tuple(shape)
+        self.weight = nn.Parameter(torch.zeros(params)) if params else None
+        self.register_buffer("state", torch.zeros(buffers) if buffers else None)
+
+    def init_args(self) -> dict[str, object]:
+        weight: Any = self.weight
+        state: Any = self.state
+        return {"op": self.op, "shape": self.shape,
+                "params": weight.numel() if weight is not None else 0,
+                "buffers": state.numel() if state is not None else 0}
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        batch = xs[0].shape[0] if xs else 1
+        device = xs[0].device if xs else None
+        return torch.zeros(batch, *self.shape, device=device)

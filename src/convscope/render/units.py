@@ -51,12 +51,12 @@ def frac_text(x: Fraction | int) -> str:
     return str(value) if isinstance(value, int) else f"{value:.3g}"
 
 
-def axes_text(values: tuple[Fraction, ...]) -> str:
+def axes_text(values: tuple[Fraction | int, ...]) -> str:
     """Per-axis sizes as the seeds write them: '5x5'."""
     return "x".join(frac_text(v) for v in values)
 
 
-def axes_list(values: tuple[Fraction, ...]) -> str:
+def axes_list(values: tuple[Fraction | int, ...]) -> str:
     """Per-axis values that may be negative: '-2' when the axes agree, else '-2, -3'."""
     if len(set(values)) == 1:
         return frac_text(values[0])

@@ -7,6 +7,7 @@ description is ever executed.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,12 @@ from ..layers.base import Shape
 from .args import parse_shape
 from .oneline import parse_line
 from .parse import parse
+
+
+def is_torch_source(source: str) -> bool:
+    """torchvision:NAME, python:MODULE:NAME or path/file.py:NAME (convscope.torch.sources)."""
+    return source.startswith(("torchvision:", "python:")) or bool(
+        re.fullmatch(r".+\.py:[A-Za-z_]\w*", source))
 
 
 def _yaml_load(text: str, source: str) -> Any:
@@ -86,17 +93,22 @@ def load(source: Any, input_shape: str | Shape | None = None) -> Graph:
     Raises:
         ConvscopeError: with the source (file name, 'zoo:vgg16', 'one-line') attached.
     """
+    try:
+        override = None if input_shape is None else parse_shape(input_shape, "--input")
+    except LayerRuleError as err:
+        raise SpecError(str(err)) from None
+    if isinstance(source, str) and is_torch_source(source):
+        from ..torch.sources import load_torch_source  # imports torch: only here
+
+        try:
+            return load_torch_source(source, override)
+        except ConvscopeError as err:
+            raise err.with_source(source) from None
     if isinstance(source, dict):
         description, origin = source, "<description>"
     else:
         description, origin = load_description(str(source))
     try:
-        override = None
-        if input_shape is not None:
-            try:
-                override = parse_shape(input_shape, "--input")
-            except LayerRuleError as err:
-                raise SpecError(str(err)) from None
         return parse(description, override)
     except ConvscopeError as err:
         raise err.with_source(origin) from None

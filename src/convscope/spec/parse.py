@@ -50,7 +50,8 @@ from .oneline import parse_token
 
 TOP_KEYS = ("name", "description", "input", "inputs", "layers", "blocks", "outputs", "defaults",
             "source", "notes")
-ITEM_KEYS = ("type", "name", "inputs", "repeat", "first", "trainable", "when")
+ITEM_KEYS = ("type", "name", "inputs", "repeat", "first", "trainable", "when", "shares",
+             "shared_params")
 SHORTCUTS = ("identity", "projection", "auto", "zero_pad", "optional")
 BASE_NAMES = {"conv": "conv", "conv_transpose": "deconv", "dense": "fc", "batchnorm": "bn",
               "global_pool": "gap", "zero_padding": "pad", "concat": "concat"}
@@ -107,7 +108,8 @@ class Builder:
 
     # ---- adding nodes ---------------------------------------------------------
     def add_layer(self, type_name: str, raw: dict[str, Any], inputs: list[str], scope: str,
-                  where: str, name: str | None, trainable: bool) -> str:
+                  where: str, name: str | None, trainable: bool, shares: str = "",
+                  shared_params: int | None = None) -> str:
         entry = lookup(type_name)
         if entry is None:
             suggestions = sorted(set(REGISTRY) | set(self.blocks) | set(STRUCTURES))
@@ -129,7 +131,7 @@ class Builder:
             layer = kind.from_args(Args(type_name, args_raw, fixed), in_shapes)
         except LayerRuleError as err:
             raise SpecError(f"{label}: {err}") from None
-        node = Node(node_name, layer, tuple(inputs), where, trainable)
+        node = Node(node_name, layer, tuple(inputs), where, trainable, shares, shared_params)
         if node_name in self.shapes or node_name in self.aliases:
             raise SpecError(f"{label}: the name '{node_name}' is already used; layer names must "
                             "be unique")
@@ -200,11 +202,21 @@ class Builder:
         else:
             refs = refs if isinstance(refs, list) else [refs]
             inputs = [self.resolve(r, scope, where) for r in refs]
+        shares = item.pop("shares", "")
+        shared_params = item.pop("shared_params", None)
+        if shared_params is not None and (not isinstance(shared_params, int) or not shares):
+            raise SpecError(f"{where}: 'shared_params' is a count of parameters and needs "
+                            f"'shares'; received {shared_params!r}")
+        if shares and (type_name in STRUCTURES or type_name in self.blocks):
+            raise SpecError(f"{where}: 'shares' applies to a layer, not to a {type_name}")
         if type_name in STRUCTURES:
             return self.structure(type_name, item, inputs, scope, where, name, trainable)
         if type_name in self.blocks:
             return self.block(self.blocks[type_name], item, inputs, scope, where, name, trainable)
-        return self.add_layer(type_name, item, inputs, scope, where, name, trainable)
+        if shares:
+            shares = self.resolve(shares, scope, where)
+        return self.add_layer(type_name, item, inputs, scope, where, name, trainable, shares,
+                              shared_params)
 
     def block(self, block: Block, args: dict[str, Any], inputs: list[str], scope: str,
               where: str, name: str | None, trainable: bool) -> str:

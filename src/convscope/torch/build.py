@@ -25,6 +25,15 @@ def module_key(name: str, taken: set[str]) -> str:
     return key
 
 
+def tie(module: nn.Module, owner: nn.Module) -> None:
+    """Make ``module`` use ``owner``'s parameters (tied weights; same kind, same sizes)."""
+    owned = dict(owner.named_parameters())
+    for name, _ in list(module.named_parameters()):
+        *path, attr = name.split(".")
+        holder = module.get_submodule(".".join(path)) if path else module
+        setattr(holder, attr, owned[name])
+
+
 class GraphModule(nn.Module):
     """Runs the graph's nodes in order; frees each value after its last use."""
 
@@ -36,11 +45,14 @@ class GraphModule(nn.Module):
         self.input_names = [n.name for n in graph.inputs]
         self.output_names = list(graph.outputs)
         self.steps: list[tuple[str, str, tuple[str, ...]]] = []
+        keys: dict[str, str] = {}
         for node in graph.nodes:
-            if not node.inputs:
+            if node.layer.kind == "input":
                 continue
-            key = module_key(node.name, taken)
+            key = keys[node.name] = module_key(node.name, taken)
             self.layers[key] = node.layer.to_torch(graph.input_shapes(node))
+            if node.shares:
+                tie(self.layers[key], self.layers[keys[node.shares]])
             self.steps.append((node.name, key, node.inputs))
         last_use: dict[str, int] = {}
         for i, (_, _, refs) in enumerate(self.steps):
