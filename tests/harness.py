@@ -6,11 +6,16 @@ kind's own torch module and compares, on a real forward pass of a batch of 2:
 * output shape == the tensor's shape (channels-first <-> H x W x C);
 * trainable params == sum(p.numel() for p in module.parameters());
 * buffers == sum(b.numel() for b in module.buffers());
-* 2 x MACs x batch == torch.utils.flop_counter.FlopCounterMode's total.
+* 2 x MACs x batch == torch.utils.flop_counter.FlopCounterMode's total;
+* the bytes autograd keeps for the backward pass (training mode, inputs requiring
+  grad; ``torch.autograd.graph.saved_tensors_hooks``, storages counted once, parameters
+  and buffers excluded) == the kind's ``saved`` rule; a layer that says its output is a
+  view really returns a tensor sharing its input's storage.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -45,10 +50,44 @@ def check_against_torch(item: dict[str, Any], *shapes: tuple[int, ...]) -> dict[
     measured = {
         "shape": tuple(y.shape[1:]),
         "params": sum(p.numel() for p in module.parameters()),
+        "tensors": len(list(module.parameters())),
         "buffers": sum(b.numel() for b in module.buffers()),
         "flops": counter.get_total_flops(),
     }
-    expected = {"shape": channels_first(out), "params": count.trainable,
+    expected = {"shape": channels_first(out), "params": count.trainable, "tensors": count.tensors,
                 "buffers": count.buffers, "flops": 2 * BATCH * macs}
     assert measured == expected, f"{item} on {shapes}: convscope {expected} != torch {measured}"
+    check_saved(node.layer, in_shapes, out, module)
     return {"macs": macs, "params": count.total}
+
+
+def storage(t: torch.Tensor) -> int:
+    return t.untyped_storage()._cdata
+
+
+def measure_saved(module: torch.nn.Module, xs: list[torch.Tensor]) -> tuple[int, torch.Tensor]:
+    """Bytes of the distinct storages autograd saves, parameters and buffers excluded."""
+    exclude = {storage(t) for t in [*module.parameters(), *module.buffers()]}
+    kept: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        if storage(t) not in exclude:
+            kept[storage(t)] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = module(*xs)
+    return sum(kept.values()), y
+
+
+def check_saved(layer, in_shapes, out, module) -> None:
+    module.train()
+    xs = [torch.randn(BATCH, *channels_first(s), requires_grad=True) for s in in_shapes]
+    measured, y = measure_saved(module, xs)
+    rule = layer.saved(in_shapes, out, 4)
+    expected = rule.fixed_bytes + BATCH * rule.extra_bytes
+    expected += sum(BATCH * 4 * math.prod(in_shapes[i]) for i in rule.inputs)
+    expected += BATCH * 4 * math.prod(out) if rule.output else 0
+    assert measured == expected, f"{layer}: saved {measured} B, rule says {expected} B"
+    if rule.view:
+        assert storage(y) == storage(xs[0]), f"{layer}: the output is not a view"

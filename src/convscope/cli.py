@@ -98,6 +98,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_memory(args: argparse.Namespace) -> None:
+    from .analysis.memory import training_memory
+    from .render.memory import memory_json, memory_table
+    from .spec import load
+
+    graph = load(args.model, args.input)
+    estimate = training_memory(graph, args.batch, args.dtype, args.optimizer)
+    measured = None
+    if args.measure:
+        need_torch()
+        from .torch.memory import measure_training_memory
+
+        measured = measure_training_memory(graph, args.batch, args.dtype, args.optimizer,
+                                           device=args.device)
+    text = memory_json(estimate, measured) if args.format == "json" else \
+        memory_table(estimate, measured)
+    write_output(text, args.output)
+
+
 def cmd_zoo(args: argparse.Namespace) -> None:
     from .zoo_listing import zoo_table
 
@@ -174,6 +193,22 @@ def _torch_parsers(sub: Any) -> None:
                    "spatial layer (auto), every spatial layer (all), or none")
     v.add_argument("--verbose", "-v", action="store_true", help="one row per layer, always")
     v.set_defaults(run=cmd_verify)
+    m = sub.add_parser("memory", help="memory to train a network: weights, gradients, optimizer "
+                       "state, saved activations, peak", description="Estimate the memory of "
+                       "one training step; --measure checks it against PyTorch.", epilog=EPILOG)
+    m.add_argument("model", metavar="MODEL")
+    m.add_argument("--input", help="override the input shape (H x W x C)")
+    m.add_argument("--batch", type=int, default=32, help="samples per batch (default 32)")
+    m.add_argument("--dtype", default="float32", help="float32 (default), float16, bfloat16, "
+                   "float64")
+    m.add_argument("--optimizer", default="adam",
+                   help="sgd, sgd_momentum, adam (default) or adamw")
+    m.add_argument("--measure", action="store_true", help="also measure with PyTorch")
+    m.add_argument("--device", default="meta", choices=("meta", "cpu"),
+                   help="where --measure runs: meta (no memory used, default) or cpu")
+    m.add_argument("--format", "-f", default="table", choices=("table", "json"))
+    m.add_argument("-o", "--output", help="write to this file instead of stdout")
+    m.set_defaults(run=cmd_memory)
 
 
 def build_parser() -> argparse.ArgumentParser:

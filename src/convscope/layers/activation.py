@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .base import Layer, Shape, prod
+from .base import Layer, Saved, Shape, prod
 from .torch_util import nn
 
 # name -> (torch module factory taking the layer, ops per element, Keras-style label)
@@ -35,6 +35,9 @@ FUNCTIONS: dict[str, tuple[Callable[[Any], Any], int, str]] = {
 SYNONYMS = {"swish": "silu", "hard_swish": "hardswish", "leakyrelu": "leaky_relu",
             "identity": "linear", "hardsigmoid": "hard_sigmoid", "logsoftmax": "log_softmax"}
 NAMES = tuple(sorted(set(FUNCTIONS) | set(SYNONYMS)))
+# what PyTorch's autograd keeps for each function (measured with saved_tensors_hooks)
+KEEPS_OUTPUT = {"relu", "sigmoid", "tanh", "softmax", "log_softmax"}
+KEEPS_NOTHING = {"linear"}  # nn.Identity returns its input
 
 
 def canonical(name: str) -> str:
@@ -45,6 +48,16 @@ def canonical(name: str) -> str:
 def activation_ops(function: str | None, output: Shape) -> int:
     """Element-wise ops of an (inline) activation on ``output``."""
     return FUNCTIONS[function][1] * prod(output) if function else 0
+
+
+def activation_saved(function: str | None, output: Shape, itemsize: int) -> tuple[bool, int]:
+    """(keeps its output, extra bytes per sample) of an inline activation after a layer:
+    functions that keep their *input* keep the layer's intermediate result."""
+    if not function or function in KEEPS_NOTHING:
+        return False, 0
+    if function in KEEPS_OUTPUT:
+        return True, 0
+    return False, prod(output) * itemsize
 
 
 def activation_module(function: str | None, layer: Any = None) -> Any:
@@ -74,6 +87,13 @@ class Activation(Layer):
 
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return activation_ops(self.function, output)
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        if self.function in KEEPS_NOTHING:
+            return Saved(view=True)
+        if self.function in KEEPS_OUTPUT:
+            return Saved(output=True)
+        return Saved(inputs=(0,))
 
     def linear(self) -> Activation:
         """Every activation becomes the identity (same positions, linear)."""

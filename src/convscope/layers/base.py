@@ -48,6 +48,7 @@ class ParamCount:
     non_trainable: int = 0
     buffers: int = 0
     formula: str = "0"
+    tensors: int = 0  # how many parameter tensors (weight, bias, ...) hold the trainable ones
 
     @property
     def total(self) -> int:
@@ -71,6 +72,34 @@ class RFStep:
     kernel: tuple[int, ...]
     stride: tuple[Fraction | int, ...]  # ints where exact: Fractions cost time
     offset: tuple[Fraction | int, ...]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What PyTorch's autograd keeps for the backward pass of a layer as convscope builds it
+    (training mode), measured per kind with ``torch.autograd.graph.saved_tensors_hooks``.
+
+    ``inputs``: positions of the inputs whose tensors are kept; ``output``: the layer's own
+    output is kept; ``extra_bytes``: other tensors kept, per sample (masks, indices,
+    intermediate values); ``fixed_bytes``: kept once per batch (batch-norm statistics);
+    ``view``: the output shares its input's storage (flatten, slices), no new memory.
+    Parameters and buffers are not activations and are never counted here.
+    """
+
+    inputs: tuple[int, ...] = ()
+    output: bool = False
+    extra_bytes: int = 0
+    fixed_bytes: int = 0
+    view: bool = False
+
+
+NOTHING_SAVED = Saved()
+INDEX_BYTES = 8  # max-pooling indices are int64
+
+
+def acc_bytes(itemsize: int) -> int:
+    """Statistics are kept in float32 (float64 for float64 tensors)."""
+    return 8 if itemsize == 8 else 4
 
 
 IDENTITY = "identity"  # every output position reads exactly its own input position
@@ -213,6 +242,10 @@ class Layer(ABC):
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return IDENTITY
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """What autograd keeps for the backward pass (see :class:`Saved`). Default: nothing."""
+        return NOTHING_SAVED
 
     def linear(self) -> Layer:
         """This layer in the *linearised copy* that measures receptive fields empirically

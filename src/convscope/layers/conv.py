@@ -20,13 +20,14 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
-from .activation import NAMES, activation_module, activation_ops, canonical
+from .activation import NAMES, activation_module, activation_ops, activation_saved, canonical
 from .base import (
     Layer,
     Padding,
     Pairs,
     ParamCount,
     RFRule,
+    Saved,
     Shape,
     axis_names,
     prod,
@@ -126,8 +127,9 @@ class Conv(Layer):
         weights = prod(self.kernel_size) * per_group * self.out_channels
         text = "x".join(str(v) for v in (*self.kernel_size, per_group, self.out_channels))
         if self.bias:
-            return ParamCount(weights + self.out_channels, formula=f"{text}+{self.out_channels}")
-        return ParamCount(weights, formula=text)
+            return ParamCount(weights + self.out_channels, formula=f"{text}+{self.out_channels}",
+                              tensors=2)
+        return ParamCount(weights, formula=text, tensors=1)
 
     def macs(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return prod(output) * prod(self.kernel_size) * (self.in_channels // self.groups)
@@ -138,6 +140,17 @@ class Conv(Layer):
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return window_step(self.kernel_size, self.stride, self.pads(inputs[0][:-1]),
                            self.dilation)
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """The convolution keeps its input (the padded copy when padding is asymmetric);
+        an inline activation keeps its output or the convolution's result."""
+        keeps_output, extra = activation_saved(self.activation, output, itemsize)
+        *spatial, c = inputs[0]
+        pads = self.pads(tuple(spatial))
+        if symmetric(pads) is None:
+            padded = prod(n + b + a for n, (b, a) in zip(spatial, pads, strict=True)) * c
+            return Saved(output=keeps_output, extra_bytes=extra + padded * itemsize)
+        return Saved(inputs=(0,), output=keeps_output, extra_bytes=extra)
 
     def linear(self) -> Layer:
         """Without its inline activation."""

@@ -17,8 +17,19 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
-from .activation import activation_module, activation_ops
-from .base import Layer, Padding, ParamCount, RFRule, RFStep, Shape, axis_names, prod, shape_str
+from .activation import activation_module, activation_ops, activation_saved
+from .base import (
+    Layer,
+    Padding,
+    ParamCount,
+    RFRule,
+    RFStep,
+    Saved,
+    Shape,
+    axis_names,
+    prod,
+    shape_str,
+)
 from .conv import padding_text, per_axis_text, read_activation
 from .torch_util import nn, pad_module, sequential
 
@@ -121,8 +132,9 @@ class ConvTranspose(Layer):
         weights = prod(self.kernel_size) * per_group * self.out_channels
         text = "x".join(str(v) for v in (*self.kernel_size, per_group, self.out_channels))
         if self.bias:
-            return ParamCount(weights + self.out_channels, formula=f"{text}+{self.out_channels}")
-        return ParamCount(weights, formula=text)
+            return ParamCount(weights + self.out_channels, formula=f"{text}+{self.out_channels}",
+                              tensors=2)
+        return ParamCount(weights, formula=text, tensors=1)
 
     def macs(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return prod(inputs[0]) * prod(self.kernel_size) * (self.out_channels // self.groups)
@@ -139,6 +151,11 @@ class ConvTranspose(Layer):
             offset.append(Fraction(-(-(p - k_eff + 1) // s)))
         return RFStep(kernel=tuple(kernel), stride=tuple(Fraction(1, s) for s in self.stride),
                       offset=tuple(offset))
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """Keeps its input; an inline activation keeps its output or the result."""
+        keeps_output, extra = activation_saved(self.activation, output, itemsize)
+        return Saved(inputs=(0,), output=keeps_output, extra_bytes=extra)
 
     def linear(self) -> Layer:
         """Without its inline activation."""

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from .activation import activation_module, activation_ops
-from .base import GLOBAL, IDENTITY, Layer, ParamCount, RFRule, Shape, prod, shape_str
+from .activation import activation_module, activation_ops, activation_saved
+from .base import GLOBAL, IDENTITY, Layer, ParamCount, RFRule, Saved, Shape, prod, shape_str
 from .conv import read_activation
 from .torch_util import nn, sequential
 
@@ -61,8 +61,9 @@ class Dense(Layer):
         n_in = self._n_in(shape)
         text = f"{shape_str(shape) if self._flattens(shape) else n_in}x{self.units}"
         if self.bias:
-            return ParamCount(n_in * self.units + self.units, formula=f"{text}+{self.units}")
-        return ParamCount(n_in * self.units, formula=text)
+            return ParamCount(n_in * self.units + self.units, formula=f"{text}+{self.units}",
+                              tensors=2)
+        return ParamCount(n_in * self.units, formula=text, tensors=1)
 
     def macs(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return prod(output[:-1]) * self._n_in(inputs[0]) * self.units
@@ -72,6 +73,12 @@ class Dense(Layer):
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return GLOBAL if len(inputs[0]) == 1 or self._flattens(inputs[0]) else IDENTITY
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """Keeps its input (through the flatten view); an inline activation keeps its
+        output or the result."""
+        keeps_output, extra = activation_saved(self.activation, output, itemsize)
+        return Saved(inputs=(0,), output=keeps_output, extra_bytes=extra)
 
     def linear(self) -> Layer:
         """Without its inline activation."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .base import Layer, Shape
+from .base import Layer, Saved, Shape, prod
 from .torch_util import nn
 
 
@@ -33,6 +33,14 @@ class Dropout(Layer):
                     spatial=bool(args.value("spatial", False)))
         args.finish()
         return layer
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """A mask in the input's dtype (one value per element, or per channel for spatial
+        dropout); nothing when the rate is 0."""
+        if self.rate == 0:
+            return Saved(view=True)
+        per = inputs[0][-1] if self.spatial and len(inputs[0]) > 1 else prod(inputs[0])
+        return Saved(extra_bytes=per * itemsize)
 
     def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
         return [f"during training each value is zeroed with probability {self.rate:g}; at "

@@ -15,7 +15,18 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, ClassVar
 
-from .base import GLOBAL, Layer, RFRule, RFStep, Shape, prod, shape_str
+from .base import (
+    GLOBAL,
+    INDEX_BYTES,
+    NOTHING_SAVED,
+    Layer,
+    RFRule,
+    RFStep,
+    Saved,
+    Shape,
+    prod,
+    shape_str,
+)
 from .torch_util import nn, sequential
 
 
@@ -59,6 +70,12 @@ class GlobalPool(Layer):
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return GLOBAL
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """Average: nothing (a mean); max: the input and int64 indices (one per channel)."""
+        if self.mode == "avg":
+            return NOTHING_SAVED
+        return Saved(inputs=(0,), extra_bytes=inputs[0][-1] * INDEX_BYTES)
 
     def linear(self) -> Layer:
         return replace(self, mode="avg")
@@ -124,6 +141,13 @@ class AdaptivePool(Layer):
                       stride=tuple(Fraction(n, o) for n, o in zip(spatial, self.output_size,
                                                                    strict=True)),
                       offset=tuple(Fraction(0) for _ in spatial))
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """The input (nothing when every output size is 1: a mean); max adds int64 indices."""
+        if all(o == 1 for o in self.output_size):
+            return GlobalPool(self.mode, len(self.output_size)).saved(inputs, output, itemsize)
+        indices = prod(output) * INDEX_BYTES if self.mode == "max" else 0
+        return Saved(inputs=(0,), extra_bytes=indices)
 
     def linear(self) -> Layer:
         return replace(self, mode="avg")

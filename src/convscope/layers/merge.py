@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
-from .base import Layer, Shape, axis_names, prod, shape_str
+from .base import NOTHING_SAVED, Layer, Saved, Shape, axis_names, prod, shape_str
 
 
 def axis_label(axis: int, rank: int) -> str:
@@ -135,6 +135,12 @@ class Merge(Layer):
     def linear(self) -> Layer:
         """maximum / minimum / subtract become add (no cancellation, same positions)."""
         return Merge(op="add") if self.op in ("maximum", "minimum", "subtract") else self
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """multiply / maximum / minimum keep both inputs; add, subtract, average nothing."""
+        if self.op in ("multiply", "maximum", "minimum"):
+            return Saved(inputs=tuple(range(len(inputs))))
+        return NOTHING_SAVED
 
     def type_label(self) -> str:
         return self.op.capitalize()

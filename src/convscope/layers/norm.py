@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
-from .base import Layer, ParamCount, Shape, prod
+from .base import Layer, ParamCount, Saved, Shape, acc_bytes, prod
 from .torch_util import nn
 
 
@@ -71,10 +71,14 @@ class BatchNorm(Layer):
         stats = 2 if self.track_running_stats else 0
         return ParamCount(trainable=learned * c, non_trainable=stats * c,
                           buffers=stats * c + (1 if stats else 0),
-                          formula=f"{learned + stats}x{c}")
+                          formula=f"{learned + stats}x{c}", tensors=learned)
 
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return 2 * prod(output)
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """The input, and the batch mean and inverse deviation (C each, once per batch)."""
+        return Saved(inputs=(0,), fixed_bytes=2 * self.channels * acc_bytes(itemsize))
 
     def type_label(self) -> str:
         return "BatchNormalization"
@@ -130,7 +134,7 @@ class LayerNorm(Layer):
     def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
         n = prod(self.normalized)
         k = int(self.affine) + int(self.affine and self.bias)
-        return ParamCount(trainable=k * n, formula=f"{k}x{n}")
+        return ParamCount(trainable=k * n, formula=f"{k}x{n}", tensors=k)
 
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return 4 * prod(output)
@@ -140,6 +144,11 @@ class LayerNorm(Layer):
         from .activation import Activation
 
         return Activation(function="linear")
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """The input, and a mean and an inverse deviation per normalised group."""
+        groups = prod(inputs[0]) // prod(self.normalized)
+        return Saved(inputs=(0,), extra_bytes=2 * groups * acc_bytes(itemsize))
 
     def type_label(self) -> str:
         return "LayerNormalization"
@@ -182,7 +191,8 @@ class GroupNorm(Layer):
 
     def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
         return ParamCount(trainable=2 * self.channels if self.affine else 0,
-                          formula=f"2x{self.channels}" if self.affine else "0")
+                          formula=f"2x{self.channels}" if self.affine else "0",
+                          tensors=2 if self.affine else 0)
 
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return 4 * prod(output)
@@ -192,6 +202,10 @@ class GroupNorm(Layer):
         from .activation import Activation
 
         return Activation(function="linear")
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """The input, and a mean and an inverse deviation per group."""
+        return Saved(inputs=(0,), extra_bytes=2 * self.groups * acc_bytes(itemsize))
 
     def type_label(self) -> str:
         return "GroupNormalization"
@@ -231,6 +245,14 @@ class LRN(Layer):
         from .activation import Activation
 
         return Activation(function="linear")
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """F.local_response_norm's pieces: the input, the channel-padded squares
+        ((C + size - 1) per position) and two input-sized intermediates."""
+        positions = prod(inputs[0][:-1])
+        c = inputs[0][-1]
+        extra = (positions * (c + self.size - 1) + 2 * positions * c) * itemsize
+        return Saved(inputs=(0,), extra_bytes=extra)
 
     def type_label(self) -> str:
         return "LocalResponseNorm"

@@ -42,7 +42,7 @@ class Opaque(Layer):
 
     def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
         return ParamCount(trainable=self.trainable, buffers=self.buffers,
-                          formula=f"{self.trainable} (measured)")
+                          formula=f"{self.trainable} (measured)", tensors=int(self.trainable > 0))
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return GLOBAL  # unknown: nothing is claimed

@@ -20,10 +20,12 @@ from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
 from .base import (
+    INDEX_BYTES,
     Layer,
     Padding,
     Pairs,
     RFRule,
+    Saved,
     Shape,
     axis_names,
     prod,
@@ -109,6 +111,28 @@ class Pool(Layer):
         return window_step(self.kernel_size, self.stride, self.pads(inputs[0][:-1]),
                            self.dilation)
 
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """Max pooling keeps its input and int64 indices; average pooling its input; L_p
+        pooling its input, its powered input and four output-sized intermediates. With
+        padding PyTorch cannot take itself, the explicitly padded copy is the input."""
+        spatial, c = inputs[0][:-1], inputs[0][-1]
+        kept: tuple[int, ...] = (0,)
+        extra = 0
+        if not self._torch_native(self.pads(spatial)):
+            kept, extra = (), prod(self._exact_lengths(inputs)) * c * itemsize
+        window = prod(inputs[0]) * itemsize if kept else extra
+        if self.mode == "max":
+            return Saved(inputs=kept, extra_bytes=extra + prod(output) * INDEX_BYTES)
+        if self.mode == "lp":
+            return Saved(inputs=kept, extra_bytes=extra + window + 4 * prod(output) * itemsize)
+        return Saved(inputs=kept, extra_bytes=extra)
+
+    def _exact_lengths(self, inputs: tuple[Shape, ...]) -> tuple[int, ...]:
+        """The padded (or cropped) lengths the windows cover exactly: (out-1)*s + k_eff."""
+        out = self.output_shape(inputs)[:-1]
+        return tuple((o - 1) * s + d * (k - 1) + 1 for o, s, k, d in
+                     zip(out, self.stride, self.kernel_size, self.dilation, strict=True))
+
     def linear(self) -> Layer:
         """Max and L_p pooling become average pooling over the same windows (max pooling
         with dilation stays: average pooling has none)."""
@@ -158,11 +182,8 @@ class Pool(Layer):
         else:
             # Pad (or crop) explicitly to exactly the length the windows cover, then pool
             # in floor mode: the same windows as ceil mode / asymmetric padding.
-            out = self.output_shape(inputs)[:-1]
-            exact = tuple((b, (o - 1) * s + d * (k - 1) + 1 - size - b)
-                          for (b, _), o, s, k, d, size in zip(pads, out, self.stride,
-                                                              self.kernel_size, self.dilation,
-                                                              spatial, strict=True))
+            exact = tuple((b, length - size - b) for (b, _), length, size in
+                          zip(pads, self._exact_lengths(inputs), spatial, strict=True))
             pre = pad_module(exact, float("-inf") if self.mode == "max" else 0.0)
         ceil = self.ceil_mode and native
         if self.mode == "max":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
-from .base import GLOBAL, IDENTITY, Layer, RFRule, Shape, prod, shape_str
+from .base import GLOBAL, IDENTITY, Layer, RFRule, Saved, Shape, prod, shape_str
 from .torch_util import nn
 
 
@@ -33,6 +33,9 @@ class Flatten(Layer):
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         return (prod(inputs[0]),)
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        return Saved(view=True)
 
     def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
         return [f"{shape_str(inputs[0])} -> {'*'.join(map(str, inputs[0]))} = {output[0]:,} "
@@ -80,6 +83,11 @@ class Reshape(Layer):
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return IDENTITY if output == inputs[0] else GLOBAL
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """A view of its input when PyTorch can reshape in place: always in PyTorch's own
+        order; in channels-last order only when there are no spatial axes to move."""
+        return Saved(view=self.layout == "channels_first" or len(inputs[0]) == 1)
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         from .torch_modules import Reshape as TorchReshape

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
-from .base import GLOBAL, IDENTITY, Layer, RFRule, RFStep, Shape, shape_str
+from .base import GLOBAL, IDENTITY, Layer, RFRule, RFStep, Saved, Shape, shape_str
 from .merge import axis_label
 
 
@@ -75,6 +75,9 @@ class Slice(Layer):
                       stride=tuple(self.step if i == self.axis else 1 for i in range(spatial)),
                       offset=tuple(self.start if i == self.axis else 0 for i in range(spatial)))
 
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        return Saved(view=True)
+
     def type_label(self) -> str:
         return "Slice"
 
@@ -113,6 +116,9 @@ class Permute(Layer):
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return IDENTITY if self.dims == tuple(range(1, len(self.dims) + 1)) else GLOBAL
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        return Saved(view=True)
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         from .torch_modules import Permute as TorchPermute

@@ -1,0 +1,51 @@
+"""Accuracy of `convscope memory` against PyTorch on the CPU, for every zoo model.
+
+For batch 1 and 32 (``--batches``), one training-mode forward pass of the PyTorch build
+runs on the CPU with real tensors; the bytes autograd saves (saved_tensors_hooks,
+storages counted once, parameters and buffers excluded) and the Adam state after one
+step are compared with the static estimate. Prints one row per model and batch and the
+worst relative error. Needs about 6 GB of RAM for the largest models at batch 32.
+
+Run: ``python benchmarks/memory_accuracy.py [--batches 1 32] [--device cpu] [MODEL ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import convscope
+from convscope import zoo
+from convscope.analysis.memory import training_memory
+from convscope.torch.memory import measure_training_memory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("models", nargs="*", default=list(zoo.names()))
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--device", default="cpu", choices=("cpu", "meta"))
+    parser.add_argument("--optimizer", default="adam")
+    args = parser.parse_args()
+    worst = (0.0, "")
+    print(f"{'model':22} {'batch':>5} {'convscope B':>16} {'PyTorch B':>16} {'error':>9}  "
+          f"optimizer state")
+    for name in args.models:
+        graph = convscope.load(name)
+        for batch in args.batches:
+            start = time.perf_counter()
+            est = training_memory(graph, batch, "float32", args.optimizer)
+            got = measure_training_memory(graph, batch, "float32", args.optimizer, args.device)
+            error = est.activation_bytes / got["activation_bytes"] - 1
+            if abs(error) >= abs(worst[0]):
+                worst = (error, f"{name} at batch {batch}")
+            state = "equal" if est.optimizer_bytes == got["optimizer_bytes"] else \
+                f"{est.optimizer_bytes:,} vs {got['optimizer_bytes']:,}"
+            print(f"{name:22} {batch:5} {est.activation_bytes:16,} "
+                  f"{got['activation_bytes']:16,} {error:+9.4%}  {state} "
+                  f"({time.perf_counter() - start:.1f} s)", flush=True)
+    print(f"worst relative error of saved activations: {worst[0]:+.4%} ({worst[1]})")
+
+
+if __name__ == "__main__":
+    main()
