@@ -4,7 +4,7 @@ For batch 1 and 32 (``--batches``), one training-mode forward pass of the PyTorc
 runs on the CPU with real tensors; the bytes autograd saves (saved_tensors_hooks,
 storages counted once, parameters and buffers excluded) and the Adam state after one
 step are compared with the static estimate. Prints one row per model and batch and the
-worst relative error. Needs about 6 GB of RAM for the largest models at batch 32.
+worst relative error. Each measurement runs in a fresh process (about 6 GB of RAM at most).
 
 Run: ``python benchmarks/memory_accuracy.py [--batches 1 32] [--device cpu] [MODEL ...]``
 """
@@ -12,12 +12,20 @@ Run: ``python benchmarks/memory_accuracy.py [--batches 1 32] [--device cpu] [MOD
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import convscope
 from convscope import zoo
 from convscope.analysis.memory import training_memory
 from convscope.torch.memory import measure_training_memory
+
+
+def measure_one(name: str, batch: int, optimizer: str, device: str) -> dict[str, Any]:
+    """In a fresh process each time: freed CPU tensors fragment the heap of a long run."""
+    return measure_training_memory(convscope.load(name), batch, "float32", optimizer, device)
 
 
 def main() -> None:
@@ -30,12 +38,14 @@ def main() -> None:
     worst = (0.0, "")
     print(f"{'model':22} {'batch':>5} {'convscope B':>16} {'PyTorch B':>16} {'error':>9}  "
           f"optimizer state")
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                               max_tasks_per_child=1)
     for name in args.models:
         graph = convscope.load(name)
         for batch in args.batches:
             start = time.perf_counter()
             est = training_memory(graph, batch, "float32", args.optimizer)
-            got = measure_training_memory(graph, batch, "float32", args.optimizer, args.device)
+            got = pool.submit(measure_one, name, batch, args.optimizer, args.device).result()
             error = est.activation_bytes / got["activation_bytes"] - 1
             if abs(error) >= abs(worst[0]):
                 worst = (error, f"{name} at batch {batch}")
@@ -44,6 +54,7 @@ def main() -> None:
             print(f"{name:22} {batch:5} {est.activation_bytes:16,} "
                   f"{got['activation_bytes']:16,} {error:+9.4%}  {state} "
                   f"({time.perf_counter() - start:.1f} s)", flush=True)
+    pool.shutdown()
     print(f"worst relative error of saved activations: {worst[0]:+.4%} ({worst[1]})")
 
 
