@@ -19,7 +19,6 @@ from torch.func import functional_call
 
 from ..errors import ConvscopeError
 
-
 # leaf modules whose output has their input's shape and dtype
 SHAPE_PRESERVING = {nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.ReLU, nn.ReLU6,
                     nn.SiLU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Hardswish, nn.Hardsigmoid,

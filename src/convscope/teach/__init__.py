@@ -1,0 +1,1 @@
+"""Teaching tools: worked convolutions, step-by-step explanations, comparisons."""
