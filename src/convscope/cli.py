@@ -8,9 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -24,16 +22,9 @@ def write_output(text: str, path: str | None) -> None:
     if path is None or path == "-":
         sys.stdout.write(text)
         return
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except OSError as err:
-        raise ConvscopeError(f"{path}: cannot write the output: {err}") from None
-    print(f"wrote {target}", file=sys.stderr)
+    from .files import write_text_atomic
+
+    print(f"wrote {write_text_atomic(path, text)}", file=sys.stderr)
 
 
 # ------------------------------------------------------------------ commands ---
@@ -115,6 +106,43 @@ def cmd_memory(args: argparse.Namespace) -> None:
     text = memory_json(estimate, measured) if args.format == "json" else \
         memory_table(estimate, measured)
     write_output(text, args.output)
+
+
+def cmd_convolve(args: argparse.Namespace) -> None:
+    from .teach.worked import Request, worked
+
+    write_output(worked(Request(
+        input=args.input, input_file=args.input_file, kernels=args.kernel or [],
+        kernel_file=args.kernel_file, pool=args.pool, size=args.size, stride=args.stride,
+        padding=args.padding, dilation=args.dilation, ceil=args.ceil, flip=args.flip,
+        bias=args.bias or [], cell=args.cell, steps=args.steps, example=args.example)), None)
+
+
+def cmd_explain(args: argparse.Namespace) -> None:
+    from .spec import load
+    from .teach.explain import explain_layer, rf_table
+
+    graph = load(args.model, args.input)
+    text = explain_layer(graph, args.layer, args.batch, args.dtype) if args.layer else \
+        rf_table(graph)
+    write_output(text, None)
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    from .teach import compare
+
+    if args.demo:
+        text = compare.demo(args.demo, args.x)
+        items = compare.entries(compare.demo_sources(args.demo, args.x)) if args.plot else []
+    else:
+        if len(args.models) < 2:
+            raise ConvscopeError("compare needs at least two models (or --demo NAME)")
+        items = compare.entries(args.models, None, args.input)
+        text = compare.compare_table(items)
+    write_output(text, None)
+    if args.plot:
+        compare.plot(items, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
 
 
 def cmd_zoo(args: argparse.Namespace) -> None:
@@ -211,6 +239,54 @@ def _torch_parsers(sub: Any) -> None:
     m.set_defaults(run=cmd_memory)
 
 
+def _teach_parsers(sub: Any) -> None:
+    c = sub.add_parser("convolve", help="a worked convolution or pooling on small matrices",
+                       description="Work a convolution (cross-correlation, as CNNs do) or a "
+                       "pooling by hand: the output matrix and the arithmetic of a cell. "
+                       "Matrices: rows separated by ';', channels by '|'. Example: convscope "
+                       "convolve --example seed-edge")
+    c.add_argument("--input", help='the input, e.g. "3 0 1 2; 1 5 8 9; ..."')
+    c.add_argument("--input-file", help="a CSV file, or a NumPy .npy array (H x W x C)")
+    c.add_argument("--kernel", "-k", action="append", help="a filter: a preset (vertical, "
+                   "horizontal, sobel_x, sobel_y, scharr_x, identity, box, laplacian) or a "
+                   "matrix; repeat for several filters")
+    c.add_argument("--kernel-file", help="a filter from a CSV or .npy file")
+    c.add_argument("--pool", choices=("max", "avg"), help="pool instead of convolving")
+    c.add_argument("--size", type=int, default=2, help="pooling window (default 2)")
+    c.add_argument("--stride", "-s", type=int, help="stride (convolution 1, pooling the size)")
+    c.add_argument("--padding", "-p", default="0", help="an integer, valid or same")
+    c.add_argument("--dilation", "-d", type=int, default=1)
+    c.add_argument("--ceil", action="store_true", help="round the output size up (pooling)")
+    c.add_argument("--flip", action="store_true", help="flip the kernel: a true convolution")
+    c.add_argument("--bias", action="append", help="a bias per filter")
+    c.add_argument("--cell", help="the output cell to work out, row,column (default 0,0)")
+    c.add_argument("--steps", action="store_true", help="the arithmetic of every output cell")
+    c.add_argument("--example", help="seed-edge, seed-vertical-edge, seed-rgb, seed-maxpool, "
+                   "seed-avgpool, same-padding, stride-2")
+    c.set_defaults(run=cmd_convolve)
+    e = sub.add_parser("explain", help="every number of a layer derived step by step",
+                       description="Explain a layer's numbers with the formulas and the "
+                       "values, or (without --layer) the model's receptive-field recursion.",
+                       epilog=EPILOG)
+    e.add_argument("model", metavar="MODEL")
+    e.add_argument("--layer", "-l", help="the layer to explain (its name)")
+    e.add_argument("--input", help="override the input shape (H x W x C)")
+    e.add_argument("--batch", type=int, default=1)
+    e.add_argument("--dtype", default="float32")
+    e.set_defaults(run=cmd_explain)
+    k = sub.add_parser("compare", help="models side by side, or a classic comparison",
+                       description="Compare descriptions side by side (params, MACs, memory, "
+                       "receptive field, ratios), or run a demonstration: --demo 3x3 (one "
+                       "5x5 against two 3x3, seed 004), inception (seed 001), fc-vs-conv "
+                       "(seed 003), classics (VGG-16, ResNet-50, GoogLeNet).", epilog=EPILOG)
+    k.add_argument("models", nargs="*", metavar="MODEL")
+    k.add_argument("--demo", help="3x3, inception, fc-vs-conv or classics")
+    k.add_argument("--x", type=int, default=28, help="map size for --demo 3x3 (default 28)")
+    k.add_argument("--input", help="override every model's input shape (H x W x C)")
+    k.add_argument("--plot", metavar="FILE.png", help="also draw bar charts (needs matplotlib)")
+    k.set_defaults(run=cmd_compare)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convscope", description="Exact shapes, parameters, memory, multiply-adds and "
@@ -220,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     _summary_parser(sub)
     _calc_parser(sub)
     _torch_parsers(sub)
+    _teach_parsers(sub)
     z = sub.add_parser("zoo", help="list the zoo of classic networks")
     z.add_argument("--format", "-f", default="table", choices=("table", "json", "markdown"))
     z.add_argument("-o", "--output", help="write to this file instead of stdout")

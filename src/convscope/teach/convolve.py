@@ -215,10 +215,12 @@ def convolve(volume: Volume, kernel: Volume, s: Settings, bias: Fraction = Fract
 
 def pool(volume: Volume, size: tuple[int, int], s: Settings, mode: str,
          ceil_mode: bool = False) -> list[list[Cell]]:
-    """Max or average pooling, per channel (padding is ignored by max and averaged as 0)."""
+    """Max or average pooling, per channel. Max ignores the padding; average counts padded
+    positions as zeros, and a window running past the padded input (ceil mode) divides by
+    the positions it covers, as PyTorch does."""
     shape = (len(volume[0]), len(volume[0][0]))
     oh, ow = output_size(shape, size, s, ceil_mode)
-    grid = padded(volume, s.padding, None)
+    grid = padded(volume, s.padding, None)  # None marks the padding
     top, left = s.padding[0][0], s.padding[1][0]
     out = []
     for channel in grid:
@@ -226,18 +228,19 @@ def pool(volume: Volume, size: tuple[int, int], s: Settings, mode: str,
         for i in range(oh):
             for j in range(ow):
                 r0, c0 = i * s.stride[0], j * s.stride[1]
-                window = [channel[r0 + a * s.dilation[0]][c0 + b * s.dilation[1]]
-                          if r0 + a * s.dilation[0] < len(channel) and
-                          c0 + b * s.dilation[1] < len(channel[0]) else None
-                          for a in range(size[0]) for b in range(size[1])]
-                values = [v for v in window if v is not None]
+                inside = [(r0 + a * s.dilation[0], c0 + b * s.dilation[1])
+                          for a in range(size[0]) for b in range(size[1])
+                          if r0 + a * s.dilation[0] < len(channel)
+                          and c0 + b * s.dilation[1] < len(channel[0])]
+                values = [channel[r][c] for r, c in inside]
+                real = [v for v in values if v is not None]
                 if mode == "max":
-                    value = max(values)
-                    text = f"max({', '.join(fmt(v) for v in values)}) = {fmt(value)}"
+                    value = max(real)
+                    text = f"max({', '.join(fmt(v) for v in real)}) = {fmt(value)}"
                 else:
-                    n = size[0] * size[1]  # zero padding counts, as PyTorch's default
-                    value = sum(values, Fraction(0)) / n
-                    text = f"({' + '.join(fmt_term(v) for v in values)}) / {n} = {fmt(value)}"
+                    value = sum(real, Fraction(0)) / len(values)
+                    terms = " + ".join(fmt_term(v) if v is not None else "0" for v in values)
+                    text = f"({terms}) / {len(values)} = {fmt(value)}"
                 region = (r0 - top, r0 - top + (size[0] - 1) * s.dilation[0],
                           c0 - left, c0 - left + (size[1] - 1) * s.dilation[1])
                 cells.append(Cell(i, j, value, text, region))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from ..errors import ConvscopeError, closest
 from .convolve import (
@@ -79,11 +80,11 @@ def from_example(req: Request) -> Request:
     if req.example not in EXAMPLES:
         raise ConvscopeError(f"no example '{req.example}'.{closest(req.example, list(EXAMPLES))}"
                              f" Examples: {', '.join(EXAMPLES)}")
-    ex = EXAMPLES[req.example]
-    return Request(input=str(ex["input"]), kernels=list(ex.get("kernel", [])),  # type: ignore
-                   pool=ex.get("pool"), size=int(ex.get("size", 2)),  # type: ignore[arg-type]
-                   stride=ex.get("stride"), padding=str(ex.get("padding", "0")),  # type: ignore
-                   cell=req.cell, steps=req.steps, flip=req.flip)
+    ex: dict[str, Any] = dict(EXAMPLES[req.example])
+    return Request(input=str(ex["input"]), kernels=list(ex.get("kernel", [])),
+                   pool=ex.get("pool"), size=int(ex.get("size", 2)), stride=ex.get("stride"),
+                   padding=str(ex.get("padding", "0")), cell=req.cell, steps=req.steps,
+                   flip=req.flip)
 
 
 def chosen(cell: str | None, shape: tuple[int, int]) -> tuple[int, int]:
