@@ -18,6 +18,18 @@ from .ir import Graph, Node
 from .render import render
 from .spec import load
 
+
+def train(model: object, data: str, resume: bool = False, **options: object) -> object:
+    """Train any description on a dataset with PyTorch (see ``convscope train --help``;
+    the options are TrainConfig's fields: epochs, batch_size, optimizer, lr, ...).
+
+    Returns a TrainResult (test_accuracy, best_val_accuracy, history, out, ...)."""
+    from .trainer import TrainConfig
+    from .trainer import train as run
+
+    return run(TrainConfig(model=str(model), data=data, **options), resume=resume)  # type: ignore[arg-type]
+
+
 __all__ = ["ConvscopeError", "Graph", "Input", "Model", "Node", "Report", "Sequential",
            "ShapeError", "SpecError", "__version__", "analyze", "layers", "load", "render",
-           "summary"]
+           "summary", "train"]

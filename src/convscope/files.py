@@ -21,6 +21,9 @@ def save_atomic(path: str | Path, write: Callable[[str], object]) -> Path:
         os.close(fd)
         try:
             write(tmp)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # as an ordinary file, not mkstemp's 0600
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
@@ -28,6 +31,15 @@ def save_atomic(path: str | Path, write: Callable[[str], object]) -> Path:
     except OSError as err:
         raise ConvscopeError(f"{path}: cannot write the file: {err}") from None
     return target
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files left by a process killed in the middle of a write."""
+    for stale in folder.glob(".*.*"):
+        if stale.is_file() and any(stale.name.startswith(f".{p.name}.") for p in
+                                   folder.iterdir() if not p.name.startswith(".")) or \
+                stale.name.startswith((".last.pt.", ".best.pt.")):
+            stale.unlink(missing_ok=True)
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

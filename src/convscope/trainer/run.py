@@ -1,0 +1,163 @@
+"""``convscope train``: assembles a run (model, data, optimizer, schedule, run directory),
+trains it, tests the best checkpoint and writes the run's files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import ConvscopeError
+from ..files import remove_stale_temporaries
+from ..spec.load import load, load_description
+from ..torch.build import GraphModule
+from .checkpoint import load_checkpoint
+from .data import load_data
+from .loop import Context, describe_mismatch, evaluate_split, fit
+from .outputs import write_curves, write_json, write_safetensors, write_weights
+from .setup import (
+    TrainConfig,
+    distributed,
+    make_optimizer,
+    make_schedule,
+    pick_device,
+    training_graph,
+)
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    test_accuracy: float
+    best_val_accuracy: float
+    epochs: int
+    train_seconds: float
+    params: int
+    history: list[dict[str, Any]]
+
+
+def description_of(source: str) -> dict[str, Any] | None:
+    """The description mapping behind ``source`` (for config.json), when it has one."""
+    from ..spec.load import is_torch_source
+
+    if is_torch_source(source):
+        return None
+    try:
+        description, _ = load_description(source)
+    except ConvscopeError:
+        return None
+    return description if isinstance(description, dict) else None
+
+
+def default_out(config: TrainConfig) -> str:
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in config.model)[:40]
+    data = config.data.split(":")[0]
+    return str(Path("runs") / f"{name}-{data}-seed{config.seed}")
+
+
+def threads_for(config: TrainConfig, world: int) -> int:
+    """Threads per process: the cores shared out, so that processes do not oversubscribe
+    (which makes small models many times slower on a 2-core machine)."""
+    if config.threads:
+        return config.threads
+    return max(1, (os.cpu_count() or 1) // world)
+
+
+def build_model(config: TrainConfig, trained: Any, device: torch.device,
+                world: int) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """(the GraphModule, what the loop calls: the same, DDP-wrapped and/or compiled)."""
+    torch.manual_seed(config.seed)
+    core = GraphModule(trained).to(device)
+    if config.channels_last:
+        core = core.to(memory_format=torch.channels_last)
+    model: torch.nn.Module = core
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(core, device_ids=[device.index] if device.type ==
+                                        "cuda" else None)
+    if config.compile:
+        model = torch.compile(model)  # type: ignore[assignment]
+    return core, model
+
+
+def run_directory(config: TrainConfig, resume: bool, rank: int) -> Path:
+    out = Path(config.out or default_out(config))
+    if not resume and (out / "last.pt").exists():
+        raise ConvscopeError(f"{out} already holds a run (last.pt); use --resume to continue "
+                             "it or --out to start another")
+    out.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        remove_stale_temporaries(out)
+    return out
+
+
+def train(config: TrainConfig, resume: bool = False) -> TrainResult:
+    """Train ``config.model`` on ``config.data``; see the module docstring."""
+    config.check()
+    rank, world = distributed()
+    torch.set_num_threads(threads_for(config, world))
+    if config.batch_size % world:
+        raise ConvscopeError(f"--batch-size {config.batch_size} must be divisible by the "
+                             f"{world} processes (it is the global batch)")
+    graph = load(config.model, config.input)
+    trained, loss = training_graph(graph)
+    classes = graph.shapes[graph.outputs[0]][0]
+    data = load_data(config.data, graph.shapes[graph.inputs[0].name], classes,
+                     config.val_fraction, config.download)
+    describe_mismatch(data, graph, classes)
+    device = pick_device(config.device, rank)
+    core, model = build_model(config, trained, device, world)
+    optimizer = make_optimizer(config, core.parameters())
+    scheduler, per_batch = make_schedule(config, optimizer,
+                                         -(-len(data.train.y) // config.batch_size))
+    out = run_directory(config, resume, rank)
+    ctx = Context(config, trained, loss, data, model, optimizer, scheduler, per_batch, device,
+                  rank, world, out)
+    params = sum(p.numel() for p in core.parameters())
+    extra = {"config": config.as_dict(), "description": description_of(config.model),
+             "classes": data.classes, "mean": data.mean, "std": data.std, "loss": loss,
+             "input_shape": list(data.input_shape)}
+    if rank == 0:
+        write_json(out / "config.json", {**extra, "params": params,
+                                         "world_size": world, "torch": torch.__version__})
+        if not config.quiet:
+            print(f"training '{graph.name}' ({params:,} parameters) on {config.data}: "
+                  f"{len(data.train.y)} train / {len(data.val.y)} validation / "
+                  f"{len(data.test.y)} test samples, {world} process(es), "
+                  f"{torch.get_num_threads()} thread(s) each -> {out}", flush=True)
+    state = fit(ctx, extra, resume)
+    result = finish(ctx, core, state, params)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    return result
+
+
+def finish(ctx: Context, core: torch.nn.Module, state: dict[str, Any],
+           params: int) -> TrainResult:
+    """Test the last and the best weights; write result.json, curves, weights."""
+    out, history = ctx.out, state["history"]
+    last_test = evaluate_split(ctx, ctx.data.test)["accuracy"]
+    if (out / "best.pt").exists():
+        core.load_state_dict(load_checkpoint(out / "best.pt")["model"])
+    test = evaluate_split(ctx, ctx.data.test)["accuracy"]
+    result = TrainResult(out, test, state["best"]["val_accuracy"], len(history),
+                         sum(r["seconds"] for r in history), params, history)
+    if ctx.rank == 0:
+        write_json(out / "result.json", {
+            "test_accuracy": test, "last_test_accuracy": last_test,
+            "best_val_accuracy": result.best_val_accuracy, "best_epoch": state["best"]["epoch"],
+            "epochs": result.epochs, "train_seconds": result.train_seconds, "params": params})
+        write_curves(out, history)
+        write_weights(out, core, ctx.config.weights_txt)
+        write_safetensors(out, core.state_dict())
+        if not ctx.config.quiet:
+            print(f"test accuracy {test:.4f} (best validation {result.best_val_accuracy:.4f} at "
+                  f"epoch {state['best']['epoch']}); {result.train_seconds:.1f} s of training; "
+                  f"files in {out}", flush=True)
+    return result
