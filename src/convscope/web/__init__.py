@@ -1,0 +1,1 @@
+"""The local web page (``convscope serve``) and its static files."""

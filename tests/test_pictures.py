@@ -1,0 +1,107 @@
+"""Pictures: SVG diagrams (structure, not pixels), PNG, plots, the HTML report."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import convscope
+from convscope.render.data import report_json
+from convscope.render.diagram import draw, to_png
+from convscope.render.html import render_html
+from convscope.render.plots import plot
+from convscope.render.structure import ELEMENTWISE
+
+SVG = "{http://www.w3.org/2000/svg}"
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def analysis(model):
+    graph = convscope.load(model)
+    return graph, convscope.analyze(graph)
+
+
+def layer_groups(svg: str):
+    root = ET.fromstring(svg)  # valid XML, or this raises
+    return root, [g for g in root.iter(f"{SVG}g") if "layer" in g.get("class", "").split()]
+
+
+@pytest.mark.parametrize("model", ["lenet5", "alexnet", "vgg16"])
+@pytest.mark.parametrize("style", ["blocks", "graph"])
+def test_every_layer_of_a_chain_is_drawn_with_its_shape(model, style):
+    _, report = analysis(model)
+    _, groups = layer_groups(draw(report, style))
+    drawn = {g.get("data-name"): g.get("data-shape") for g in groups}
+    for s in report.layers:
+        if s.kind in ELEMENTWISE:
+            continue
+        shape = "x".join(map(str, s.output_shape))
+        assert s.name in drawn, s.name
+        # the box shows the output of its last merged layer: the same shape
+        assert drawn[s.name] == shape, (s.name, drawn[s.name], shape)
+
+
+def test_googlenet_draws_each_inception_module_with_four_branches():
+    _, report = analysis("googlenet")
+    root, _ = layer_groups(draw(report))
+    blocks = [g for g in root.iter(f"{SVG}g") if g.get("class") == "block"]
+    assert [b.get("data-name") for b in blocks] == [
+        "inception3a", "inception3b", "inception4a", "inception4b", "inception4c",
+        "inception4d", "inception4e", "inception5a", "inception5b"]
+    assert {b.get("data-branches") for b in blocks} == {"4"}
+    shapes = {g.get("data-name"): g.get("data-shape") for g in root.iter(f"{SVG}g")
+              if g.get("data-shape")}
+    assert shapes["inception3a"] == "28x28x256" and shapes["inception5b"] == "7x7x1024"
+
+
+def test_resnet50_folds_repeated_bottlenecks():
+    _, report = analysis("resnet50")
+    root, _ = layer_groups(draw(report))
+    blocks = [(g.get("data-name"), int(g.get("data-repeat"))) for g in root.iter(f"{SVG}g")
+              if g.get("class") == "block"]
+    assert [r for _, r in blocks] == [1, 2, 1, 3, 1, 5, 1, 2]
+    assert sum(r for _, r in blocks) == 16  # 3 + 4 + 6 + 3 bottleneck blocks
+
+
+@pytest.mark.parametrize(("model", "style"), [("lenet5", "blocks"), ("googlenet", "blocks"),
+                                              ("resnet50", "blocks"), ("resnet50", "graph")])
+def test_svg_structure_snapshot(model, style, update_golden):
+    _, report = analysis(model)
+    root, groups = layer_groups(draw(report, style))
+    lines = [f"{g.get('class')} {g.get('data-name')} {g.get('data-shape')} "
+             f"x{g.get('data-repeat')}" for g in root.iter(f"{SVG}g") if g.get("class")]
+    text = "\n".join(lines) + "\n"
+    golden = GOLDEN / f"diagram_{model}_{style}.txt"
+    if update_golden:
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text)
+    assert golden.exists(), f"{golden} is missing: run pytest --update-golden once"
+    assert text == golden.read_text()
+
+
+def test_png_and_plots(tmp_path):
+    _, report = analysis("lenet5")
+    png = to_png(draw(report))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    for what in ("params", "macs", "memory", "rf"):
+        target = plot(report, what, str(tmp_path / f"{what}.png"))
+        assert target.read_bytes()[:4] == b"\x89PNG"
+    assert plot(report, "rf", str(tmp_path / "rf.svg")).read_text().count("<svg") == 1
+
+
+def test_html_report_is_self_contained_and_matches_the_json(tmp_path):
+    graph, report = analysis("resnet18")
+    html = render_html(report, graph)
+    assert not re.search(r"(src|href)\s*=\s*[\"']?https?:", html)
+    assert "<script src" not in html and "<link" not in html
+    embedded = json.loads(re.search(r"const REPORT = (.*?);\n", html).group(1))
+    assert embedded == report_json(report)
+    for s in report.layers:  # the table's numbers are the JSON's
+        row = re.search(rf"<tr class='layer' data-index='{s.index}'>(.*?)</tr>", html).group(1)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        assert cells[4] == f"{s.params:,}" and cells[6] == f"{s.macs:,}"
+    assert "Receptive field of &#x27;fc&#x27;: global" in html and "Conventions" in html
