@@ -83,7 +83,7 @@ def demo_3x3(x: int) -> str:
     items = entries([f"{x}x{x}x1 | conv5-1 nobias", f"{x}x{x}x1 | conv3-1 nobias | conv3-1 nobias"],
                     ["one 5x5", "two 3x3"])
     one, two = (e.report.totals for e in items)
-    lines = [f"Seed 004: one 5x5 convolution against two stacked 3x3 on an {x}x{x} map "
+    lines = [f"Seed 004: one 5x5 convolution against two stacked 3x3 on a {x}x{x} map "
              "(one channel, stride 1, no padding, no bias)", compare_table(items),
              f"weights: 5*5 = 25 against 3*3 + 3*3 = 18 (convscope: {one.params} and "
              f"{two.params})",
