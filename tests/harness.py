@@ -4,13 +4,17 @@
 kind's own torch module and compares, on a real forward pass of a batch of 2:
 
 * output shape == the tensor's shape (channels-first <-> H x W x C);
-* trainable params == sum(p.numel() for p in module.parameters());
+* PyTorch-view params (trainable + torch_extra) == sum(p.numel() for p in module.parameters());
 * buffers == sum(b.numel() for b in module.buffers());
 * 2 x MACs x batch == torch.utils.flop_counter.FlopCounterMode's total;
 * the bytes autograd keeps for the backward pass (training mode, inputs requiring
   grad; ``torch.autograd.graph.saved_tensors_hooks``, storages counted once, parameters
   and buffers excluded) == the kind's ``saved`` rule; a layer that says its output is a
   view really returns a tensor sharing its input's storage.
+
+PyTorch's own kernels are measured: oneDNN (mkldnn) is switched off, because its CPU LSTM
+keeps an opaque workspace and skips the flop counter. A layer that reads integer indices
+(Embedding) gets random indices below its ``index_bound()``.
 """
 
 from __future__ import annotations
@@ -36,13 +40,24 @@ def one_layer(item: dict[str, Any], *shapes: tuple[int, ...]) -> convscope.Graph
                            "layers": [{**item, "inputs": names}]})
 
 
+def example(layer, shape: tuple[int, ...], grad: bool = False) -> torch.Tensor:
+    if layer.reads_indices:
+        return torch.randint(0, layer.index_bound(), (BATCH, *shape))
+    return torch.randn(BATCH, *channels_first(shape), requires_grad=grad)
+
+
 def check_against_torch(item: dict[str, Any], *shapes: tuple[int, ...]) -> dict[str, int]:
+    with torch.backends.mkldnn.flags(enabled=False):
+        return _check(item, *shapes)
+
+
+def _check(item: dict[str, Any], *shapes: tuple[int, ...]) -> dict[str, int]:
     graph = one_layer(item, *shapes)
     node = graph.nodes[-1]
     in_shapes = graph.input_shapes(node)
     out = graph.shapes[node.name]
     module = node.layer.to_torch(in_shapes).eval()
-    xs = [torch.randn(BATCH, *channels_first(s)) for s in in_shapes]
+    xs = [example(node.layer, s) for s in in_shapes]
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         y = module(*xs)
     count = node.layer.params(in_shapes)
@@ -54,7 +69,8 @@ def check_against_torch(item: dict[str, Any], *shapes: tuple[int, ...]) -> dict[
         "buffers": sum(b.numel() for b in module.buffers()),
         "flops": counter.get_total_flops(),
     }
-    expected = {"shape": channels_first(out), "params": count.trainable, "tensors": count.tensors,
+    expected = {"shape": channels_first(out), "params": count.torch_params,
+                "tensors": count.tensors,
                 "buffers": count.buffers, "flops": 2 * BATCH * macs}
     assert measured == expected, f"{item} on {shapes}: convscope {expected} != torch {measured}"
     check_saved(node.layer, in_shapes, out, module)
@@ -82,7 +98,7 @@ def measure_saved(module: torch.nn.Module, xs: list[torch.Tensor]) -> tuple[int,
 
 def check_saved(layer, in_shapes, out, module) -> None:
     module.train()
-    xs = [torch.randn(BATCH, *channels_first(s), requires_grad=True) for s in in_shapes]
+    xs = [example(layer, s, grad=True) for s in in_shapes]
     measured, y = measure_saved(module, xs)
     rule = layer.saved(in_shapes, out, 4)
     expected = rule.fixed_bytes + BATCH * rule.extra_bytes

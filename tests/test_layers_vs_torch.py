@@ -99,9 +99,30 @@ def norm_cases():
         yield {"type": "groupnorm", "groups": 2, "affine": False}, shape
 
 
+def recurrent_cases():
+    for cell, seq, bi, merge, bias in itertools.product(
+            ("rnn", "lstm", "gru"), (False, True), (False, True), ("concat", "sum", "mul", "ave"),
+            (True, False)):
+        if merge != "concat" and not bi:
+            continue
+        item = {"type": cell, "units": 5, "return_sequences": seq, "bidirectional": bi,
+                "merge_mode": merge, "bias": bias}
+        yield item, (7, 3)
+    yield {"type": "rnn", "units": 4, "activation": "relu"}, (1, 6)
+    yield {"type": "lstm", "units": 2, "return_sequences": True}, (9, 12)
+
+
 SWEEPS = {
     "input": lambda: [({"type": "add"}, SHAPES[2])],  # an input node feeds every other case
     "conv": conv_cases,
+    "separable_conv": lambda: [
+        ({"type": f"separable_conv{n}d", "filters": 6, "kernel_size": 3, "strides": s,
+          "padding": p, "depth_multiplier": m, "use_bias": b, "dilation_rate": d}, SHAPES[n])
+        for n, s, p, m, b, d in itertools.product((1, 2), (1, 2), ("valid", "same"), (1, 2),
+                                                  (True, False), (1, 2))
+        if not (s == 2 and d == 2)] + [
+        ({"type": "separable_conv2d", "filters": 5, "kernel_size": 3, "activation": "relu"},
+         SHAPES[2])],
     "conv_transpose": conv_transpose_cases,
     "pool": pool_cases,
     "global_pool": global_pool_cases,
@@ -135,12 +156,17 @@ SWEEPS = {
                       for s1, s2 in (((5, 6, 3), (5, 6, 3)), ((5, 6, 3), (1, 1, 3)),
                                      ((5, 6, 3), (3,)), ((7, 4), (7, 4)))],
     "rescaling": lambda: [({"type": "rescaling", "scale": 0.5, "offset": 3}, SHAPES[2])],
+    "normalization": lambda: [({"type": "normalization"}, SHAPES[n]) for n in (1, 2, 3)] + [
+        ({"type": "normalization", "mean": [0.5] * C, "variance": [0.25] * C}, SHAPES[2])],
     "slice": lambda: [({"type": "slice", "axis": a, "start": st, "stop": sp, "step": k},
                        SHAPES[n]) for n in (1, 2, 3) for a in (0, -1)
                       for st, sp, k in ((0, 2, 1), (1, None, 2))],
     "permute": lambda: [({"type": "permute", "dims": d}, s) for d, s in (
         ([2, 1, 3], SHAPES[2]), ([3, 1, 2], SHAPES[2]), ([2, 1], SHAPES[1]),
         ([1, 2, 3, 4], SHAPES[3]), ([4, 3, 2, 1], SHAPES[3]))],
+    "embedding": lambda: [({"type": "embedding", "input_dim": v, "output_dim": d}, (t,))
+                          for v, d, t in ((10, 4, 7), (100, 16, 1), (3, 1, 5))],
+    "recurrent": recurrent_cases,
     "opaque": lambda: [({"type": "opaque", "op": "mystery", "shape": sh, "params": p,
                          "buffers": b}, SHAPES[2]) for sh, p, b in (([3, 4], 10, 0),
                                                                     ([2, 2, 5], 0, 7))],

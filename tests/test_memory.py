@@ -30,7 +30,7 @@ def test_saved_activations_of_every_zoo_model(zoo_id, batch):
 
 @pytest.mark.parametrize("zoo_id", ["lenet5", "keras_baseline", "alexnet", "cifar_resnet20",
                                     "inception_bottleneck", "dcgan_generator",
-                                    "googlenet_paper"])
+                                    "googlenet_paper", "cnn_lstm", "text_cnn"])
 def test_meta_measurement_equals_a_real_cpu_run(zoo_id):
     graph = convscope.load(zoo_id)
     meta = measure_training_memory(graph, 2, "float32", "adam", device="meta")

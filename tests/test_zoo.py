@@ -12,6 +12,7 @@ from torch import nn
 import convscope
 from convscope import zoo
 from convscope.torch import build
+from convscope.torch.build import example_inputs
 
 
 def analysis(model: str):
@@ -44,7 +45,7 @@ def test_zoo_equals_torchvision(zoo_id):
     builder, weights = TORCHVISION[zoo_id]
     rep = analysis(zoo_id)
     model = torchvision_model(builder)
-    assert rep.totals.trainable_params == sum(p.numel() for p in model.parameters())
+    assert rep.totals.torch_params == sum(p.numel() for p in model.parameters())
     assert rep.totals.buffers == sum(b.numel() for b in model.buffers())
     with torch.device("meta"):
         out = model(torch.empty(1, 3, 224, 224))
@@ -86,7 +87,7 @@ def dcgan_discriminator_tutorial(ndf=64, nc=3):
 def test_dcgan_equals_pytorch_tutorial(zoo_id, make, shape):
     rep = analysis(zoo_id)
     model = make().eval()
-    assert rep.totals.trainable_params == sum(p.numel() for p in model.parameters())
+    assert rep.totals.torch_params == sum(p.numel() for p in model.parameters())
     assert rep.totals.buffers == sum(b.numel() for b in model.buffers())
     out = model(torch.zeros(shape))
     assert tuple(out.shape[1:]) == (rep.outputs[0][1][-1], *rep.outputs[0][1][:-1])
@@ -185,11 +186,10 @@ def test_every_zoo_model_builds_and_matches_its_analysis(zoo_id):
     rep = convscope.analyze(graph)
     with torch.device("meta"):
         model = build(graph).eval()
-        shape = rep.inputs[0][1]
-        out = model(torch.empty(1, shape[-1], *shape[:-1]))
+        out = model(*example_inputs(graph, device="meta", random=False))
     want = rep.outputs[0][1]
     assert tuple(out.shape[1:]) == (want if len(want) == 1 else (want[-1], *want[:-1]))
-    assert rep.totals.trainable_params == sum(p.numel() for p in model.parameters())
+    assert rep.totals.torch_params == sum(p.numel() for p in model.parameters())
     assert rep.totals.buffers == sum(b.numel() for b in model.buffers())
 
 

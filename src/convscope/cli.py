@@ -69,8 +69,20 @@ def need_torch() -> None:
 def cmd_build(args: argparse.Namespace) -> None:
     from .spec import load
 
+    if args.to != "torch" and not args.output:
+        raise ConvscopeError(f"--to {args.to} writes a file: give -o FILE.{args.to}")
     graph = load(args.model, args.input)
+    if args.to == "keras":
+        from .keras.build import save_keras
+
+        print(f"wrote {save_keras(graph, args.output)}", file=sys.stderr)
+        return
     need_torch()
+    if args.to == "onnx":
+        from .onnx.export import save_onnx
+
+        print(f"wrote {save_onnx(graph, args.output)}", file=sys.stderr)
+        return
     from .torch.source import graph_source
 
     write_output(graph_source(graph, args.class_name), args.output)

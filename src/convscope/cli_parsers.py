@@ -10,7 +10,9 @@ from typing import Any
 
 from . import __version__
 
-EPILOG = "MODEL is a zoo id (convscope zoo), a .yaml/.json file or a one-line form in quotes."
+EPILOG = ("MODEL is a zoo id (convscope zoo), a .yaml/.json description, a one-line form in "
+          "quotes, a Keras .keras file or model.to_json() config, an .onnx file, "
+          "keras:ResNet50, torchvision:resnet50 or path/to/file.py:ClassName (with --input).")
 
 
 def _summary_parser(sub: Any) -> None:
@@ -19,7 +21,8 @@ def _summary_parser(sub: Any) -> None:
     p = sub.add_parser("summary", help="per-layer shapes, parameters, MACs, memory, receptive "
                        "field", description="Analyse a network exactly, without running it.",
                        epilog=EPILOG)
-    p.add_argument("model", metavar="MODEL", help="zoo id, .yaml/.json file or one-line form")
+    p.add_argument("model", metavar="MODEL", help="zoo id, description file, one-line form, "
+                   ".keras/.onnx file or keras:/torchvision:/file.py: source (see below)")
     p.add_argument("--input", help="override the input shape, e.g. 224x224x3 (H x W x C)")
     p.add_argument("--batch", type=int, default=1,
                    help="samples per batch: scales MACs, FLOPs and activation memory (default 1)")
@@ -54,13 +57,18 @@ def _calc_parser(sub: Any) -> None:
 
 
 def _torch_parsers(sub: Any) -> None:
-    b = sub.add_parser("build", help="write runnable PyTorch source for a network",
-                       description="Write a Python file defining the network as a torch.nn."
-                       "Module (needs PyTorch).", epilog=EPILOG)
+    b = sub.add_parser("build", help="write the network as PyTorch source, a Keras model or "
+                       "ONNX", description="Write a Python file defining the network as a "
+                       "torch.nn.Module (default; needs PyTorch), a Keras 3 .keras file "
+                       "(--to keras; needs keras) or an ONNX file (--to onnx; needs PyTorch "
+                       "and onnx). Weights are freshly initialised.", epilog=EPILOG)
     b.add_argument("model", metavar="MODEL")
+    b.add_argument("--to", choices=("torch", "keras", "onnx"), default="torch",
+                   help="torch source (default), keras (.keras file) or onnx (.onnx file)")
     b.add_argument("--input", help="override the input shape (H x W x C)")
-    b.add_argument("--class-name", help="name of the generated class")
-    b.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
+    b.add_argument("--class-name", help="name of the generated class (torch)")
+    b.add_argument("-o", "--output", help="write to this file (atomically); required for "
+                   "keras and onnx, else stdout")
     v = sub.add_parser("verify", help="check the static numbers against PyTorch, layer by layer",
                        description="Build the network in PyTorch and compare, layer by layer, "
                        "parameters, buffers, output shapes, FLOPs (FlopCounterMode) and "

@@ -138,3 +138,8 @@ class Graph:
     def inputs(self) -> tuple[Node, ...]:
         """The network's input nodes."""
         return tuple(n for n in self.nodes if n.layer.kind == "input")
+
+    @property
+    def index_inputs(self) -> frozenset[str]:
+        """Names of the nodes some layer reads as integer indices (an Embedding's token ids)."""
+        return frozenset(r for n in self.nodes if n.layer.reads_indices for r in n.inputs)

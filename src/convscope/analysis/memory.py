@@ -78,7 +78,7 @@ def training_memory(graph: Graph, batch: int = 1, dtype: str = "float32",
         out = graph.shapes[node.name]
         count = node.layer.params(in_shapes)
         if not node.shares:
-            trainable += count.trainable
+            trainable += count.torch_params
             buffers += count.buffers
             tensors += count.tensors
         rule = node.layer.saved(in_shapes, out, itemsize)

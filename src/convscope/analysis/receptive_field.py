@@ -62,8 +62,10 @@ class Field:
         return self.extent if self.is_global else tuple(a.size for a in self.axes)
 
 
-def _start(source: str, shape: Shape) -> Field:
-    spatial = shape[:-1]
+def _start(source: str, shape: Shape, indices: bool = False) -> Field:
+    """Every axis but the channels is spatial; token ids (read by an Embedding) have no
+    channel axis: each position is one step of the sequence."""
+    spatial = shape if indices else shape[:-1]
     return Field(source, spatial, tuple(AxisField(1, 1, 1, 0) for _ in spatial))
 
 
@@ -100,9 +102,11 @@ def _apply(field: Field, step: RFStep | str) -> Field:
 def receptive_fields(graph: Graph) -> dict[str, Field]:
     """The receptive field of every node (a pure function of the graph)."""
     fields: dict[str, Field] = {}
+    indices = graph.index_inputs
     for node in graph.nodes:
         if node.layer.kind == "input":
-            fields[node.name] = _start(node.name, graph.shapes[node.name])
+            fields[node.name] = _start(node.name, graph.shapes[node.name],
+                                       node.name in indices)
             continue
         if not node.inputs:  # e.g. an imported constant: it sees no input at all
             first = graph.inputs[0]

@@ -29,8 +29,9 @@ DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 
 CONVENTIONS = (
     "Shapes are H x W x C per sample (no batch axis).",
     "Params follow Keras: batch-norm moving mean/variance are non-trainable params; "
-    "trainable params = PyTorch's parameters(); PyTorch buffers are listed separately.",
-    "MACs = multiply-adds of conv, transposed conv and dense layers, bias excluded; "
+    "trainable params = PyTorch's parameters() (LSTM/SimpleRNN: PyTorch adds a second bias "
+    "vector, shown in the PyTorch view); PyTorch buffers are listed separately.",
+    "MACs = multiply-adds of conv, transposed conv, dense and recurrent layers, bias excluded; "
     "FLOPs = 2 x MACs (as torch.utils.flop_counter counts).",
     "Other ops = element-wise work of bias, normalisation, pooling, activation and merge "
     "layers (one per value touched), not included in FLOPs.",
@@ -62,6 +63,7 @@ class LayerStats:
     activation_bytes: int
     receptive_field: Field
     hyper: Mapping[str, str]
+    torch_params: int  # what PyTorch's parameters() holds (LSTM: two bias vectors)
 
     @property
     def flops(self) -> int:
@@ -83,6 +85,7 @@ class Totals:
     input_elements: int
     input_bytes: int
     receptive_field: Field
+    torch_params: int
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def shared_count(count: ParamCount, owner: str, shared: int | None) -> ParamCoun
     if shared is None:
         return ParamCount(formula=f"shared with '{owner}'")
     return ParamCount(trainable=count.trainable - shared, non_trainable=count.non_trainable,
-                      buffers=count.buffers,
+                      buffers=count.buffers, torch_extra=count.torch_extra,
                       formula=f"{count.formula} - {shared} shared with '{owner}'")
 
 
@@ -156,7 +159,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
             macs=batch * node.layer.macs(in_shapes, out),
             other_ops=batch * node.layer.other_ops(in_shapes, out),
             activation_elements=batch * elements, activation_bytes=batch * elements * size,
-            receptive_field=fields[node.name], hyper=node.layer.hyper(in_shapes, out)))
+            receptive_field=fields[node.name], hyper=node.layer.hyper(in_shapes, out),
+            torch_params=count.torch_params))
     body = [s for s in layers if s.kind != "input"]
     heads = [s for s in layers if s.kind == "input"]
     params = sum(s.params for s in layers)
@@ -170,7 +174,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
         activation_bytes=sum(s.activation_bytes for s in body),
         input_elements=sum(s.activation_elements for s in heads),
         input_bytes=sum(s.activation_bytes for s in heads),
-        receptive_field=fields[graph.outputs[0]])
+        receptive_field=fields[graph.outputs[0]],
+        torch_params=sum(s.torch_params for s in layers))
     warnings = graph.notes + tuple(
         f"{s.where} '{s.name}' ({s.kind}): the paths merged here have different receptive-field "
         f"strides or centers (misaligned); the field shown is their union"

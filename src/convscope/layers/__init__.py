@@ -24,15 +24,17 @@ from .norm import LRN, BatchNorm, GroupNorm, LayerNorm
 from .opaque import Opaque
 from .padding import ZeroPad
 from .pool import Pool
-from .rescaling import Rescaling
+from .recurrent import Embedding, Recurrent
+from .rescaling import Normalization, Rescaling
 from .reshape import Flatten, Reshape
+from .separable import SeparableConv
 from .structure import Permute, Slice
 from .upsample import Upsample
 
 LAYER_KINDS: tuple[type[Layer], ...] = (
-    Input, Conv, ConvTranspose, Pool, GlobalPool, AdaptivePool, Dense, Flatten, Reshape,
-    ZeroPad, Upsample, BatchNorm, LayerNorm, GroupNorm, LRN, Dropout, Activation, Concat, Merge,
-    Rescaling, Slice, Permute, Opaque,
+    Input, Conv, SeparableConv, ConvTranspose, Pool, GlobalPool, AdaptivePool, Dense, Flatten,
+    Reshape, ZeroPad, Upsample, BatchNorm, LayerNorm, GroupNorm, LRN, Dropout, Activation,
+    Concat, Merge, Rescaling, Normalization, Slice, Permute, Embedding, Recurrent, Opaque,
 )
 
 

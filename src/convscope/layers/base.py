@@ -42,6 +42,8 @@ class ParamCount:
     what Keras adds to it (batch-norm moving mean and variance); ``buffers`` is
     the numel of PyTorch's registered buffers (moving statistics plus the
     scalar ``num_batches_tracked``). ``formula`` is the seeds' arithmetic.
+    ``torch_extra``: parameters PyTorch's module holds beyond ``trainable`` where the two
+    frameworks count differently (LSTM's second bias vector b_hh: 4h per direction).
     """
 
     trainable: int = 0
@@ -49,10 +51,16 @@ class ParamCount:
     buffers: int = 0
     formula: str = "0"
     tensors: int = 0  # how many parameter tensors (weight, bias, ...) hold the trainable ones
+    torch_extra: int = 0
 
     @property
     def total(self) -> int:
         return self.trainable + self.non_trainable
+
+    @property
+    def torch_params(self) -> int:
+        """What ``sum(p.numel() for p in module.parameters())`` holds in PyTorch."""
+        return self.trainable + self.torch_extra
 
 
 NO_PARAMS = ParamCount()
@@ -214,6 +222,7 @@ class Layer(ABC):
     kind: ClassVar[str]
     # alias name -> arguments it fixes, e.g. {"conv2d": {"ndim": 2}}
     aliases: ClassVar[dict[str, dict[str, Any]]] = {}
+    reads_indices: ClassVar[bool] = False  # its input holds integer indices (Embedding)
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     summary: ClassVar[str] = ""

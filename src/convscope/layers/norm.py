@@ -258,4 +258,6 @@ class LRN(Layer):
         return "LocalResponseNorm"
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
-        return nn().LocalResponseNorm(self.size, self.alpha, self.beta, self.k)
+        from .torch_modules import LocalResponseNorm
+
+        return LocalResponseNorm(self.size, self.alpha, self.beta, self.k)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .base import Layer, Shape, prod
+from ..errors import LayerRuleError
+from .base import Layer, ParamCount, Saved, Shape, prod
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,72 @@ class Rescaling(Layer):
         from .torch_modules import Rescale
 
         return Rescale(self.scale, self.offset)
+
+
+@dataclass(frozen=True)
+class Normalization(Layer):
+    """Keras's Normalization: y = (x - mean) / sqrt(variance), per channel.
+
+    With statistics learned by ``adapt()`` (Keras's default, mean and variance not given)
+    Keras holds them as non-trainable weights: mean (C), variance (C) and the sample count
+    (a scalar), 2C + 1 non-trainable params (EfficientNet's stem: 7). Constants given in
+    the description are not weights (0 params; PyTorch holds them as 2C buffers).
+    PyTorch view: the statistics as buffers.
+    other_ops: two per value (subtract, divide).
+    """
+
+    kind: ClassVar[str] = "normalization"
+    summary: ClassVar[str] = "(x - mean) / sqrt(variance) per channel (Keras Normalization)"
+
+    channels: int
+    mean: tuple[float, ...] | None = None  # constants; None: learned by adapt()
+    variance: tuple[float, ...] | None = None
+
+    @classmethod
+    def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Normalization:
+        c = inputs[0][-1]
+        mean = constants(args.value("mean", None), c, "mean")
+        variance = constants(args.value("variance", None), c, "variance")
+        if (mean is None) != (variance is None):
+            raise LayerRuleError("give both 'mean' and 'variance', or neither (statistics "
+                                 "learned by adapt())")
+        layer = cls(channels=c, mean=mean, variance=variance)
+        args.finish()
+        return layer
+
+    @property
+    def adapted(self) -> bool:
+        return self.mean is None
+
+    def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
+        """mean, variance (C each) and count (1), all non-trainable."""
+        if not self.adapted:
+            return ParamCount(buffers=2 * self.channels, formula="0 (constants)")
+        n = 2 * self.channels + 1
+        return ParamCount(non_trainable=n, buffers=n, formula=f"2x{self.channels}+1")
+
+    def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return 2 * prod(output)
+
+    def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
+        """The division keeps the C standard deviations (once per batch)."""
+        return Saved(fixed_bytes=self.channels * itemsize)
+
+    def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
+        from .torch_modules import Normalize
+
+        return Normalize(self.channels, len(inputs[0]) - 1, self.mean, self.variance)
+
+
+def constants(value: Any, channels: int, what: str) -> tuple[float, ...] | None:
+    """One number, or one per channel."""
+    if value is None:
+        return None
+    values = value if isinstance(value, list) else [value]
+    if len(values) == 1:
+        values = values * channels
+    if len(values) != channels or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise LayerRuleError(f"'{what}' must be a number or {channels} numbers (one per "
+                             f"channel); received {value!r}")
+    return tuple(float(v) for v in values)

@@ -23,6 +23,25 @@ def to_first(x: torch.Tensor) -> torch.Tensor:
     return x.movedim(-1, 1) if x.dim() > 2 else x
 
 
+class _OnnxPad(torch.autograd.Function):
+    """F.pad that torch.onnx exports as one ONNX Pad node (the exporter otherwise writes
+    a dozen shape-computing nodes around it). Used only while exporting."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, flat: tuple[int, ...], value: float) -> torch.Tensor:
+        return F.pad(x, flat, value=value)
+
+    @staticmethod
+    def symbolic(g: Any, x: Any, flat: tuple[int, ...], value: float) -> Any:
+        rank = x.type().dim()
+        begins, ends = [0] * rank, [0] * rank
+        for i in range(len(flat) // 2):  # F.pad lists the last axis first
+            begins[rank - 1 - i], ends[rank - 1 - i] = flat[2 * i], flat[2 * i + 1]
+        pads = g.op("Constant", value_t=torch.tensor(begins + ends, dtype=torch.int64))
+        fill = g.op("Constant", value_t=torch.tensor(value, dtype=torch.float32))
+        return g.op("Pad", x, pads, fill, mode_s="constant")
+
+
 class Pad(nn.Module):
     """F.pad with a flat (last axis first) tuple; negative values crop."""
 
@@ -32,6 +51,8 @@ class Pad(nn.Module):
         self.value = value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            return _OnnxPad.apply(x, self.flat, self.value)
         return F.pad(x, self.flat, value=self.value)
 
     def extra_repr(self) -> str:
@@ -177,3 +198,123 @@ class StandIn(nn.Module):
         batch = xs[0].shape[0] if xs else 1
         device = xs[0].device if xs else None
         return torch.zeros(batch, *self.shape, device=device)
+
+
+class Embed(nn.Module):
+    """nn.Embedding on (N, T) indices, returning channels-first (N, D, T)."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(num_embeddings, embedding_dim)
+
+    def init_args(self) -> dict[str, object]:
+        return {"num_embeddings": self.embedding.num_embeddings,
+                "embedding_dim": self.embedding.embedding_dim}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embedding(x.long()).transpose(1, 2)
+
+
+class RNN(nn.Module):
+    """nn.RNN / nn.LSTM / nn.GRU on channels-first (N, F, T) sequences, Keras's outputs:
+    every step as (N, H', T) when ``return_sequences``, else the final state (N, H');
+    bidirectional outputs concatenated, summed, multiplied or averaged (``merge_mode``)."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, bias: bool = True,
+                 bidirectional: bool = False, merge_mode: str = "concat",
+                 return_sequences: bool = False, nonlinearity: str = "tanh") -> None:
+        super().__init__()
+        self.cell, self.merge_mode, self.return_sequences = cell, merge_mode, return_sequences
+        kwargs: dict[str, Any] = {"bias": bias, "batch_first": True,
+                                  "bidirectional": bidirectional}
+        if cell == "simple":
+            kwargs["nonlinearity"] = nonlinearity
+        module = {"simple": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.rnn = module(input_size, hidden_size, **kwargs)
+
+    def init_args(self) -> dict[str, object]:
+        rnn = self.rnn
+        out: dict[str, object] = {"cell": self.cell, "input_size": rnn.input_size,
+                                  "hidden_size": rnn.hidden_size}
+        if not rnn.bias:
+            out["bias"] = False
+        if rnn.bidirectional:
+            out["bidirectional"] = True
+            out["merge_mode"] = self.merge_mode
+        if self.return_sequences:
+            out["return_sequences"] = True
+        if self.cell == "simple" and rnn.nonlinearity != "tanh":
+            out["nonlinearity"] = rnn.nonlinearity
+        return out
+
+    def _merge(self, forward: torch.Tensor, backward: torch.Tensor) -> torch.Tensor:
+        if self.merge_mode == "concat":
+            return torch.cat([forward, backward], dim=-1)
+        if self.merge_mode == "sum":
+            return forward + backward
+        if self.merge_mode == "mul":
+            return forward * backward
+        return (forward + backward) / 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, state = self.rnn(x.transpose(1, 2))
+        hidden = self.rnn.hidden_size
+        if self.return_sequences:
+            if self.rnn.bidirectional and self.merge_mode != "concat":
+                y = self._merge(y[..., :hidden], y[..., hidden:])
+            return y.transpose(1, 2)
+        h_n = state[0] if isinstance(state, tuple) else state  # (directions, N, H)
+        if self.rnn.bidirectional:
+            return self._merge(h_n[-2], h_n[-1])
+        return h_n[-1]
+
+
+class Normalize(nn.Module):
+    """(x - mean) / sqrt(variance) per channel of a channels-first tensor; Keras's
+    Normalization with its statistics as buffers (mean, variance, count)."""
+
+    def __init__(self, channels: int, spatial: int = 2, mean: Any = None,
+                 variance: Any = None) -> None:
+        super().__init__()
+        self.channels, self.spatial = channels, spatial
+        self.constants = (mean, variance) if mean is not None else None
+        view = (1, channels, *([1] * spatial))
+        self.register_buffer("mean", torch.zeros(view) if mean is None
+                             else torch.tensor(mean, dtype=torch.float32).reshape(view))
+        self.register_buffer("variance", torch.ones(view) if variance is None
+                             else torch.tensor(variance, dtype=torch.float32).reshape(view))
+        if mean is None:  # statistics learned by adapt(), with their sample count
+            self.register_buffer("count", torch.zeros(()))
+
+    def init_args(self) -> dict[str, object]:
+        out: dict[str, object] = {"channels": self.channels, "spatial": self.spatial}
+        if self.constants is not None:
+            out["mean"], out["variance"] = self.constants
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean, variance = self.get_buffer("mean"), self.get_buffer("variance")
+        return (x - mean) / torch.sqrt(torch.clamp(variance, min=1e-7))
+
+
+class _OnnxLRN(torch.autograd.Function):
+    """Local response normalisation exported as ONNX's LRN node (same definition as
+    PyTorch's: x / (k + alpha/size * sum of squares over size channels)^beta)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, size: int, alpha: float, beta: float,
+                k: float) -> torch.Tensor:
+        return F.local_response_norm(x, size, alpha, beta, k)
+
+    @staticmethod
+    def symbolic(g: Any, x: Any, size: int, alpha: float, beta: float, k: float) -> Any:
+        return g.op("LRN", x, size_i=size, alpha_f=alpha, beta_f=beta, bias_f=k)
+
+
+class LocalResponseNorm(nn.LocalResponseNorm):
+    """nn.LocalResponseNorm that exports to ONNX as one LRN node."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            return _OnnxLRN.apply(x, self.size, self.alpha, self.beta, self.k)
+        return super().forward(x)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from ..analysis.report import Report
 from ..errors import SpecError, closest
 
-FORMATS = ("table", "seed", "markdown", "csv", "json")
+FORMATS = ("table", "seed", "keras", "markdown", "csv", "json")
 
 
 def render(report: Report, fmt: str = "table", columns: str | None = None) -> str:
-    """The report as ``fmt``: table, seed, markdown, csv or json."""
+    """The report as ``fmt``: table, seed, keras, markdown, csv or json."""
     if fmt == "table":
         from .table import render_table
 
@@ -18,6 +18,10 @@ def render(report: Report, fmt: str = "table", columns: str | None = None) -> st
         from .seed import render_seed
 
         return render_seed(report)
+    if fmt == "keras":
+        from .keras_summary import render_keras
+
+        return render_keras(report)
     if fmt == "markdown":
         from .markdown import render_markdown
 

@@ -40,7 +40,7 @@ def layer_json(s: LayerStats) -> dict[str, Any]:
         "output_shape": list(s.output_shape),
         "params": s.params, "trainable_params": s.trainable_params,
         "non_trainable_params": s.non_trainable_params, "buffers": s.buffers,
-        "formula": s.formula, "param_bytes": s.param_bytes,
+        "torch_params": s.torch_params, "formula": s.formula, "param_bytes": s.param_bytes,
         "macs": s.macs, "flops": s.flops, "other_ops": s.other_ops,
         "activation_elements": s.activation_elements, "activation_bytes": s.activation_bytes,
         "receptive_field": field_json(s.receptive_field),
@@ -61,7 +61,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "totals": {
             "params": t.params, "trainable_params": t.trainable_params,
             "non_trainable_params": t.non_trainable_params, "buffers": t.buffers,
-            "param_bytes": t.param_bytes, "macs": t.macs, "flops": t.flops,
+            "torch_params": t.torch_params, "param_bytes": t.param_bytes, "macs": t.macs,
+            "flops": t.flops,
             "other_ops": t.other_ops, "activation_elements": t.activation_elements,
             "activation_bytes": t.activation_bytes, "input_elements": t.input_elements,
             "input_bytes": t.input_bytes, "receptive_field": field_json(t.receptive_field),

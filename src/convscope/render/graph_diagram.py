@@ -60,9 +60,9 @@ def layout(count: int, edges: set[tuple[int, int]]
     rows: dict[int, list[int]] = {}
     for i, r in enumerate(rank):
         rows.setdefault(r, []).append(i)
-    width = max(len(r) for r in rows.values()) * (NODE_W + GAP_X) + GAP_X
-    height = len(rows) * (NODE_H + GAP_Y) + 40
-    pos = {}
+    width = float(max(len(r) for r in rows.values()) * (NODE_W + GAP_X) + GAP_X)
+    height = float(len(rows) * (NODE_H + GAP_Y) + 40)
+    pos: dict[int, tuple[float, float]] = {}
     for r, members in rows.items():
         offset = (width - len(members) * (NODE_W + GAP_X) + GAP_X) / 2
         for k, i in enumerate(members):

@@ -15,8 +15,8 @@ def receptive_field_line(report: Report) -> str:
     name, _ = report.outputs[0]
     field = report.totals.receptive_field
     if field.is_global:
-        extent = shape_str(field.extent) if field.extent else "input"
-        return f"Receptive field of '{name}': global (every output sees the whole {extent} input)"
+        extent = f"{shape_str(field.extent)} input" if field.extent else "input"
+        return f"Receptive field of '{name}': global (every output sees the whole {extent})"
     if not field.axes:
         return f"Receptive field of '{name}': - (no spatial axes)"
     stride = axes_list(tuple(a.stride for a in field.axes))
@@ -34,7 +34,7 @@ def totals_lines(report: Report) -> list[str]:
         f"({human_bytes(t.trainable_params * size)})",
         f"Non-trainable params: {thousands(t.non_trainable_params)} "
         f"({human_bytes(t.non_trainable_params * size)})",
-        f"PyTorch view: {thousands(t.trainable_params)} parameters + {thousands(t.buffers)} "
+        f"PyTorch view: {thousands(t.torch_params)} parameters + {thousands(t.buffers)} "
         "buffer values",
         f"MACs: {thousands(t.macs)} ({si(t.macs)}); FLOPs = 2 x MACs = {thousands(t.flops)} "
         f"({si(t.flops)}); other element-wise ops: {thousands(t.other_ops)} [{scope(report)}]",

@@ -16,12 +16,15 @@ Grammar (``convscope help syntax`` prints this)::
               | dropout<r>      dropout with rate r                           dropout0.5
               | upsample<f>     nearest upsampling by f                       upsample2
               | pad<p>          zero padding                                  pad1
+              | embed<v>-<d>    embedding: vocabulary v, d values per token   embed1000-64
+              | lstm<n> | gru<n> | rnn<n>   recurrent layer of n units       lstm64
               | gap | gmp | flatten | bn | lrn | relu | softmax | ...  any layer type
     option   := key=value       s=2 (stride) p=1 (padding) d=2 (dilation) g=32 (groups)
                                 k=3 (kernel) c=64 (channels) act=relu  name=conv1
                                 or any argument of the layer type: ceil_mode=true
               | same | valid    padding
               | nobias | ceil   bias=false, ceil_mode=true
+              | seq | bi        return_sequences=true, bidirectional=true      lstm64 seq bi
               | relu | tanh ... an activation applied by the layer itself
               | *N              repeat the segment N times                    conv3-64 p=1 *2
 """
@@ -37,7 +40,8 @@ from ..layers.activation import NAMES as ACTIVATIONS
 SHORT_KEYS = {"s": "stride", "p": "padding", "d": "dilation", "g": "groups", "k": "kernel_size",
               "c": "out_channels", "act": "activation", "r": "rate", "n": "units"}
 FLAGS = {"same": ("padding", "same"), "valid": ("padding", "valid"), "nobias": ("bias", False),
-         "ceil": ("ceil_mode", True), "keepdims": ("keepdims", True)}
+         "ceil": ("ceil_mode", True), "keepdims": ("keepdims", True),
+         "seq": ("return_sequences", True), "bi": ("bidirectional", True)}
 
 KERNEL = r"(\d+(?:x\d+)*)"
 PATTERNS: list[tuple[re.Pattern[str], Any]] = [
@@ -52,6 +56,9 @@ PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"dropout(\d*\.?\d+)"), lambda m: {"type": "dropout", "rate": float(m[1])}),
     (re.compile(r"upsample(\d+)"), lambda m: {"type": "upsample", "scale_factor": int(m[1])}),
     (re.compile(r"pad(\d+)"), lambda m: {"type": "zero_padding", "padding": int(m[1])}),
+    (re.compile(r"embed(\d+)-(\d+)"),
+     lambda m: {"type": "embedding", "input_dim": int(m[1]), "output_dim": int(m[2])}),
+    (re.compile(r"(lstm|gru|rnn)(\d+)"), lambda m: {"type": m[1], "units": int(m[2])}),
 ]
 
 

@@ -366,6 +366,10 @@ def base_name(kind: type[Layer], type_name: str) -> str:
         return str(fixed["function"])
     if kind.kind == "merge" and "op" in fixed:
         return str(fixed["op"])
+    if kind.kind == "global_pool" and fixed.get("mode") == "max":
+        return "gmp"
+    if kind.kind == "recurrent" and "cell" in fixed:
+        return {"simple": "rnn"}.get(fixed["cell"], fixed["cell"])
     return BASE_NAMES.get(kind.kind, kind.kind)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import ConvscopeError, LayerRuleError
 from ..ir import Graph
 
 
@@ -50,7 +51,12 @@ class GraphModule(nn.Module):
             if node.layer.kind == "input":
                 continue
             key = keys[node.name] = module_key(node.name, taken)
-            self.layers[key] = node.layer.to_torch(graph.input_shapes(node))
+            try:
+                self.layers[key] = node.layer.to_torch(graph.input_shapes(node))
+            except LayerRuleError as why:
+                raise ConvscopeError(f"{node.where or 'layer'} '{node.name}' "
+                                     f"({node.layer.kind}): cannot be built in PyTorch: "
+                                     f"{why}") from None
             if node.shares:
                 tie(self.layers[key], self.layers[keys[node.shares]])
             self.steps.append((node.name, key, node.inputs))
@@ -81,3 +87,20 @@ def build(source: Any, input_shape: Any = None) -> GraphModule:
     from ..spec.load import load
 
     return GraphModule(load(source, input_shape))
+
+
+def example_inputs(graph: Graph, batch: int = 1, device: str = "cpu",
+                   dtype: torch.dtype = torch.float32, random: bool = True) -> list[torch.Tensor]:
+    """One tensor per graph input, channels first: random values (or ones), and zeros of
+    int64 for inputs that a layer reads as indices (an Embedding's token ids)."""
+    indices = graph.index_inputs
+    out = []
+    for node in graph.inputs:
+        shape = graph.shapes[node.name]
+        if node.name in indices:
+            out.append(torch.zeros(batch, *shape, dtype=torch.long, device=device))
+            continue
+        first = shape if len(shape) == 1 else (shape[-1], *shape[:-1])
+        make = torch.randn if random else torch.ones
+        out.append(make(batch, *first, device=device, dtype=dtype))
+    return out

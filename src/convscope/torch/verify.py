@@ -28,7 +28,7 @@ from ..analysis import analyze
 from ..analysis.receptive_field import Field
 from ..ir import Graph
 from ..layers.base import shape_str
-from .build import GraphModule
+from .build import GraphModule, example_inputs
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,7 @@ def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _inputs(graph: Graph, device: str, dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
-    return [torch.ones(1, *_torch_shape(graph.shapes[n.name]), device=device, dtype=dtype)
-            for n in graph.inputs]
+    return example_inputs(graph, 1, device, dtype, random=False)
 
 
 def static_checks(graph: Graph) -> list[Check]:
@@ -89,7 +88,7 @@ def static_checks(graph: Graph) -> list[Check]:
         out = graph.shapes[node.name]
         count = node.layer.params(in_shapes)
         checks += [
-            Check(node.name, "params", str(count.trainable),
+            Check(node.name, "params", str(count.torch_params),
                   str(sum(p.numel() for p in sub.parameters()))),
             Check(node.name, "buffers", str(count.buffers),
                   str(sum(b.numel() for b in sub.buffers()))),
@@ -147,10 +146,15 @@ def rf_checks(graph: Graph, which: str = "auto") -> list[Check]:
     module = GraphModule(linearised(graph)).double().eval()
     _positive_weights(module)
     keys = {name: key for name, key, _ in module.steps}
+    # token ids carry no gradient: for an input read as indices, the field is measured
+    # on the output of the Embedding that reads it (one vector per position, same axes)
+    embeddings = {n.name: n.inputs[0] for n in graph.nodes if n.layer.reads_indices}
     outputs: dict[str, torch.Tensor] = {}
     handles = [module.layers[keys[n]].register_forward_hook(
-        lambda _m, _i, out, n=n: outputs.__setitem__(n, out)) for n in names]
-    xs = [x.requires_grad_() for x in _inputs(graph, "cpu", torch.float64)]
+        lambda _m, _i, out, n=n: outputs.__setitem__(n, out))
+        for n in {*names, *embeddings}]
+    xs = [x if x.dtype == torch.long else x.requires_grad_()
+          for x in _inputs(graph, "cpu", torch.float64)]
     module(*xs)
     for handle in handles:
         handle.remove()
@@ -158,12 +162,14 @@ def rf_checks(graph: Graph, which: str = "auto") -> list[Check]:
     for name in names:
         field = fields[name]
         source = next(i for i, n in enumerate(graph.inputs) if n.name == field.source)
+        wrt = [xs[source]] if xs[source].requires_grad else \
+            [outputs[e] for e, read in embeddings.items() if read == field.source]
         y = outputs[name]
         center = tuple(n // 2 for n in y.shape[2:])
         index: Any = (0, slice(None), *center)
-        (grad,) = torch.autograd.grad(y[index].sum(), xs[source],
-                                      retain_graph=True)
-        hit = grad[0].abs().sum(0) > 0
+        grads = torch.autograd.grad(y[index].sum(), wrt, retain_graph=True,
+                                    allow_unused=True)
+        hit = torch.stack([g[0].abs().sum(0) for g in grads if g is not None]).sum(0) > 0
         expected, measured = [], []
         for axis, (a, o, n) in enumerate(zip(field.axes, center, hit.shape, strict=True)):
             first = a.start + o * a.stride

@@ -41,7 +41,8 @@ def static_text(name: str) -> str:
 
 
 def graph_of(text: str, input_shape: str | None = None) -> Graph:
-    """The graph of an editor's text: YAML / JSON, or the one-line form."""
+    """The graph of an editor's text: YAML / JSON (a convscope description or a pasted
+    Keras ``model.to_json()``, read as data), or the one-line form."""
     from ..spec.load import read_text
     from ..spec.oneline import parse_line
     from ..spec.parse import parse
@@ -60,6 +61,12 @@ def graph_of(text: str, input_shape: str | None = None) -> Graph:
     from ..spec.args import parse_shape
 
     override = parse_shape(input_shape, "--input") if input_shape else None
+    from ..keras.config import is_keras_config
+
+    if is_keras_config(description):
+        from ..keras import import_config
+
+        return import_config(description, override)
     return parse(description, override)
 
 

@@ -1,0 +1,50 @@
+"""Keras interop: read Keras 3 models (configs, .keras files, live models, Keras
+Applications) into convscope graphs, and build convscope descriptions as Keras models.
+
+Reading a config needs neither Keras nor TensorFlow (config.py, mapping.py); building
+(build.py) and ``keras:`` sources (sources.py) import Keras, on whatever backend
+``KERAS_BACKEND`` names (convscope's tests use torch).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConvscopeError
+from ..ir import Graph
+from .config import description_from_config, is_keras_config, read_config
+
+__all__ = ["import_config", "is_keras_config", "is_keras_file", "load_keras_file"]
+
+
+def import_config(config: dict[str, Any], input_shape: tuple[int, ...] | None = None) -> Graph:
+    """A Keras model config (``json.loads(model.to_json())``) -> a validated Graph whose
+    ``notes`` name anything convscope could not read."""
+    from ..spec.parse import parse
+
+    description, notes = description_from_config(config, input_shape)
+    graph = parse(description)
+    return replace(graph, notes=tuple(graph.notes) + tuple(notes))
+
+
+def is_keras_file(source: str) -> bool:
+    """A .keras archive, or a .json file holding a Keras model config."""
+    path = Path(source)
+    if path.suffix.lower() == ".keras":
+        return True
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    try:
+        return is_keras_config(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # the description reader reports the problem
+
+
+def load_keras_file(path: str, input_shape: tuple[int, ...] | None = None) -> Graph:
+    try:
+        return import_config(read_config(path), input_shape)
+    except ConvscopeError as err:
+        raise err.with_source(path) from None

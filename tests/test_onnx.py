@@ -1,0 +1,114 @@
+"""ONNX in and out: torchvision models exported with torch.onnx in the test and read back
+(params, MACs and output shapes equal to the PyTorch import's), the whole zoo round trip
+description -> ONNX -> description, dynamo exports, opaque operators, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+import pytest
+import torch
+import torchvision
+
+import convscope
+from convscope import zoo
+from convscope.cli import main
+from convscope.onnx import import_onnx
+from convscope.onnx.export import to_onnx
+from convscope.torch.importer import import_module
+
+onnx = pytest.importorskip("onnx")  # a dev dependency: present in CI
+
+
+def totals(report):
+    t = report.totals
+    return (t.params, t.trainable_params, t.non_trainable_params, t.macs,
+            [shape for _, shape in report.outputs])
+
+
+def export(module, x, path, **kwargs):
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (x,), str(path), **kwargs)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "googlenet"])
+def test_torchvision_onnx_equals_the_pytorch_import(name, tmp_path):
+    model = torchvision.models.get_model(name, weights=None)
+    if name == "googlenet":  # one output: without the auxiliary classifiers
+        model.aux_logits, model.aux1, model.aux2 = False, None, None
+    model.train()  # training mode: the exporter keeps batch norms (eval folds them)
+    path = tmp_path / f"{name}.onnx"
+    export(model, torch.randn(2, 3, 224, 224), path, dynamo=False,
+           training=torch.onnx.TrainingMode.TRAINING)
+    graph = import_onnx(str(path))
+    assert graph.notes == ()
+    expected = convscope.analyze(import_module(model, [(224, 224, 3)]))
+    assert totals(convscope.analyze(graph)) == totals(expected)
+    # and the measured truth: parameters + running statistics, FlopCounterMode / 2
+    stats = sum(b.numel() for n, b in model.named_buffers() if "num_batches" not in n)
+    assert convscope.analyze(graph).totals.params == \
+        sum(p.numel() for p in model.parameters()) + stats
+
+
+def test_dynamo_export_reads_exactly(tmp_path):
+    """torch.onnx.export's default (dynamo) exporter in evaluation mode folds batch norms
+    into the convolutions: the file holds fewer parameters, and convscope counts what the
+    file holds; multiply-adds and shapes are unchanged."""
+    model = torchvision.models.resnet18(weights=None).eval()
+    path = tmp_path / "r18.onnx"
+    export(model, torch.randn(1, 3, 224, 224), path)
+    report = convscope.analyze(import_onnx(str(path)))
+    stored = sum(int(torch.tensor(i.dims).prod()) for i in onnx.load(str(path)).graph.initializer
+                 if len(i.dims) != 1 or i.dims[0] > 2)  # not the reshape's shape constant
+    assert report.totals.params == stored
+    assert report.totals.macs == convscope.analyze(
+        import_module(model, [(224, 224, 3)])).totals.macs
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_zoo_round_trip_through_onnx(name, tmp_path):
+    graph = convscope.load(name)
+    path = tmp_path / f"{name}.onnx"
+    to_onnx(graph, str(path))
+    back = import_onnx(str(path))
+    assert back.notes == ()
+    assert totals(convscope.analyze(back)) == totals(convscope.analyze(graph))
+
+
+def test_build_to_onnx_cli(tmp_path, capsys):
+    path = tmp_path / "lenet.onnx"
+    assert main(["build", "lenet5", "--to", "onnx", "-o", str(path)]) == 0
+    onnx.checker.check_model(onnx.load(str(path)))
+    assert main(["summary", str(path), "-f", "json"]) == 0
+    assert '"params": 61706' in capsys.readouterr().out
+
+
+def test_unknown_operator_is_opaque_with_its_initializers(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(torch.zeros(8, 3, 3, 3).numpy(), "w")
+    alpha = numpy_helper.from_array(torch.zeros(8, 1, 1).numpy(), "alpha")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3], name="conv"),
+             helper.make_node("PRelu", ["c", "alpha"], ["y"], name="prelu")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8])], [w, alpha])
+    path = tmp_path / "prelu.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    ours = import_onnx(str(path))
+    report = convscope.analyze(ours)
+    assert report.totals.params == 8 * 3 * 3 * 3 + 8
+    assert report.outputs[0][1] == (8, 8, 8)
+    assert any("PRelu" in n and "opaque" in n and "8 parameters" in n for n in ours.notes)
+
+
+def test_onnx_errors(tmp_path, capsys):
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"\x00garbage")
+    assert main(["summary", str(bad)]) == 2
+    assert "not a readable ONNX model" in capsys.readouterr().err
+    assert main(["summary", str(tmp_path / "missing.onnx")]) == 2
+    assert "no such file" in capsys.readouterr().err
