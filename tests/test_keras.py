@@ -122,6 +122,20 @@ def test_nested_models_and_shared_layers():
     assert graph.node("shared_2").shares == "shared"
 
 
+def test_nested_model_called_twice_shares_its_weights(tmp_path):
+    """A Siamese pair: one tower applied to two inputs holds one set of weights."""
+    tower = keras.Sequential([keras.Input((16, 16, 3)), L.Conv2D(8, 3), L.BatchNormalization(),
+                              L.GlobalAveragePooling2D(), L.Dense(4)], name="tower")
+    a, b = keras.Input((16, 16, 3), name="a"), keras.Input((16, 16, 3), name="b")
+    model = keras.Model([a, b], L.Subtract()([tower(a), tower(b)]), name="siamese")
+    path = tmp_path / "siamese.keras"
+    model.save(path)
+    for graph in (import_model(model), convscope.load(str(path))):
+        assert report_counts(convscope.analyze(graph)) == keras_counts(model)
+        second = [n for n in graph.nodes if n.shares]
+        assert len(second) == 4 and all(n.name.startswith("tower_2/") for n in second)
+
+
 # which zoo models Keras cannot express, and why (everything else must export exactly)
 NOT_IN_KERAS = {"alexnet": "lrn", "googlenet_paper": "lrn", "zfnet": "lrn",
                 **{f"cifar_resnet{n}": "zero_padding" for n in (20, 32, 44, 56, 110, 1202)}}

@@ -4,7 +4,8 @@ Reads what Keras writes: ``model.to_json()``, the ``config.json`` inside a ``.ke
 file (a zip archive; the weights are not read), or the config dict of a live model.
 Sequential and functional models, nested models (inlined, their layers named
 ``outer_layer/inner_layer``), shared layers (a layer called twice becomes two layers,
-the second one ``shares`` the first one's weights), Keras 3's ``inbound_nodes``
+the second one ``shares`` the first one's weights; a nested model called twice likewise,
+layer by layer), Keras 3's ``inbound_nodes``
 (``__keras_tensor__`` with ``keras_history``) and Keras 2's (``[[name, node, tensor,
 kwargs], ...]``). A layer class convscope has no rule for becomes an ``opaque`` layer
 with the output shape Keras recorded, and a note names it (its parameters are then not
@@ -121,6 +122,8 @@ class Reader:
         self.shapes: dict[Ref, list[Any]] = {}  # per model scope: recorded tensor shapes
         self.override = input_override
         self.taken: set[str] = set()
+        # layer or nested model (by scoped name) -> the items its first call added
+        self.first_call: dict[str, list[dict[str, Any]]] = {}
 
     # ---- inputs -------------------------------------------------------------
     def add_input(self, name: str, shape: list[Any] | None) -> str:
@@ -250,17 +253,25 @@ class Reader:
     def call(self, layer: dict[str, Any], name: str, k: int, inputs: list[Ref], prefix: str,
              produced: dict[Ref, str], shapes: dict[Ref, list[Any]], trainable: bool) -> None:
         sources = [produced[r] for r in inputs]
+        first = self.first_call.get(prefix + name)
         if layer.get("class_name") in MODELS:
+            start = len(self.items)
             outs = self.model(layer, self.unique(prefix + name) + "/", sources, trainable)
+            if first is None:
+                self.first_call[prefix + name] = self.items[start:]
+            else:  # the same model called again (a Siamese pair): one set of weights
+                for item, original in zip(self.items[start:], first, strict=True):
+                    item["shares"] = original.get("shares", original["name"])
             for index, out in enumerate(outs):
                 produced[(name, k, index)] = out
             return
-        first = produced.get((name, 0, 0)) if k else None
         our = self.unique(prefix + name)
         in_shape = shapes.get(inputs[0]) if inputs else None
         self.add_layer(layer, our, sources, built_rank(layer, in_shape),
-                       shares=first or "", out_shape=shapes.get((name, k, 0)),
-                       trainable=trainable)
+                       shares=first[0]["name"] if first else "",
+                       out_shape=shapes.get((name, k, 0)), trainable=trainable)
+        if first is None:
+            self.first_call[prefix + name] = self.items[-1:]
         produced[(name, k, 0)] = our
 
 
