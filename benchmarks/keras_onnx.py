@@ -17,24 +17,13 @@ import argparse
 import contextlib
 import io
 import os
-import statistics
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from startup_and_speed import median_seconds  # the timer of `make bench` (same folder)
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-
-
-def median_seconds(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def keras_part(folder: Path, repeat: int) -> None:

@@ -136,6 +136,22 @@ def test_nested_model_called_twice_shares_its_weights(tmp_path):
         assert len(second) == 4 and all(n.name.startswith("tower_2/") for n in second)
 
 
+def test_every_convolution_class_reads_exactly():
+    """Transposed (output_padding), grouped, dilated, depthwise, separable and causal
+    convolutions: shapes and params equal Keras's, layer by layer."""
+    x = keras.Input((16, 16, 3))
+    y = L.Conv2DTranspose(8, 3, strides=2, output_padding=1, padding="same")(x)
+    y = L.Conv2D(6, 3, groups=2, dilation_rate=2)(y)
+    y = L.DepthwiseConv2D(3, depth_multiplier=2)(y)
+    y = L.SeparableConv2D(5, 3, activation="relu")(y)
+    y = L.Reshape((-1, 5))(y)
+    y = L.Conv1D(4, 3, padding="causal", dilation_rate=2)(y)
+    model = keras.Model(x, L.Conv1DTranspose(3, 2, strides=2)(y))
+    report = convscope.analyze(import_model(model))
+    assert [(s.output_shape, s.params) for s in report.layers[1:]] == [
+        (tuple(layer.output.shape[1:]), layer.count_params()) for layer in model.layers[1:]]
+
+
 # which zoo models Keras cannot express, and why (everything else must export exactly)
 NOT_IN_KERAS = {"alexnet": "lrn", "googlenet_paper": "lrn", "zfnet": "lrn",
                 **{f"cifar_resnet{n}": "zero_padding" for n in (20, 32, 44, 56, 110, 1202)}}

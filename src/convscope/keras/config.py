@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
+from ..names import unique_name
 from .mapping import Unsupported, map_layer
 
 MODELS = ("Functional", "Sequential", "Model")
@@ -142,12 +143,7 @@ class Reader:
         return name
 
     def unique(self, name: str) -> str:
-        base, i = name, 1
-        while name in self.taken:
-            i += 1
-            name = f"{base}_{i}"
-        self.taken.add(name)
-        return name
+        return unique_name(name, self.taken)
 
     # ---- one layer call -----------------------------------------------------
     def add_layer(self, layer: dict[str, Any], name: str, inputs: list[str],

@@ -61,59 +61,18 @@ def conv_padding(cfg: dict[str, Any]) -> Any:
     return padding
 
 
-def conv(cls: str) -> Callable[[dict[str, Any]], Item]:
-    ndim = int(cls[-2])
+def convolution(kind: str, ndim: int, *own: str) -> Callable[[dict[str, Any]], Item]:
+    """Keras's Conv, DepthwiseConv, SeparableConv and ConvTranspose configs: the window
+    (kernel_size, strides, padding, dilation_rate, use_bias) they share, plus ``own``: the
+    keys of that class (filters, groups, depth_multiplier, output_padding) when set."""
 
     def read(cfg: dict[str, Any]) -> Item:
         channels_last(cfg)
-        return with_activation({
-            "type": f"conv{ndim}d", "filters": cfg["filters"], "kernel_size": cfg["kernel_size"],
-            "strides": cfg.get("strides", 1), "padding": conv_padding(cfg),
-            "dilation_rate": cfg.get("dilation_rate", 1), "groups": cfg.get("groups", 1),
-            "use_bias": cfg.get("use_bias", True)}, cfg)
-    return read
-
-
-def depthwise(cls: str) -> Callable[[dict[str, Any]], Item]:
-    ndim = int(cls[-2])
-
-    def read(cfg: dict[str, Any]) -> Item:
-        channels_last(cfg)
-        return with_activation({
-            "type": f"depthwise_conv{ndim}d", "kernel_size": cfg["kernel_size"],
-            "strides": cfg.get("strides", 1), "padding": conv_padding(cfg),
-            "dilation_rate": cfg.get("dilation_rate", 1),
-            "depth_multiplier": cfg.get("depth_multiplier", 1),
-            "use_bias": cfg.get("use_bias", True)}, cfg)
-    return read
-
-
-def separable(cls: str) -> Callable[[dict[str, Any]], Item]:
-    ndim = int(cls[-2])
-
-    def read(cfg: dict[str, Any]) -> Item:
-        channels_last(cfg)
-        return with_activation({
-            "type": f"separable_conv{ndim}d", "filters": cfg["filters"],
-            "kernel_size": cfg["kernel_size"], "strides": cfg.get("strides", 1),
-            "padding": conv_padding(cfg), "dilation_rate": cfg.get("dilation_rate", 1),
-            "depth_multiplier": cfg.get("depth_multiplier", 1),
-            "use_bias": cfg.get("use_bias", True)}, cfg)
-    return read
-
-
-def transpose(cls: str) -> Callable[[dict[str, Any]], Item]:
-    ndim = int(cls[-11])  # Conv2DTranspose
-
-    def read(cfg: dict[str, Any]) -> Item:
-        channels_last(cfg)
-        item = {"type": f"conv_transpose{ndim}d", "filters": cfg["filters"],
-                "kernel_size": cfg["kernel_size"], "strides": cfg.get("strides", 1),
-                "padding": cfg.get("padding", "valid"),
+        item = {"type": f"{kind}{ndim}d", "kernel_size": cfg["kernel_size"],
+                "strides": cfg.get("strides", 1), "padding": conv_padding(cfg),
                 "dilation_rate": cfg.get("dilation_rate", 1),
                 "use_bias": cfg.get("use_bias", True)}
-        if cfg.get("output_padding") is not None:
-            item["output_padding"] = cfg["output_padding"]
+        item |= {key: cfg[key] for key in own if key == "filters" or cfg.get(key) is not None}
         return with_activation(item, cfg)
     return read
 
@@ -278,11 +237,14 @@ def reshape(cfg: dict[str, Any]) -> Item:
 RECURRENT = {"SimpleRNN": recurrent("rnn"), "LSTM": recurrent("lstm"), "GRU": recurrent("gru")}
 
 SIMPLE: dict[str, Callable[[dict[str, Any]], Item]] = {
-    **{f"Conv{n}D": conv(f"Conv{n}D") for n in (1, 2, 3)},
-    **{f"Convolution{n}D": conv(f"Conv{n}D") for n in (1, 2, 3)},
-    **{f"DepthwiseConv{n}D": depthwise(f"DepthwiseConv{n}D") for n in (1, 2)},
-    **{f"SeparableConv{n}D": separable(f"SeparableConv{n}D") for n in (1, 2)},
-    **{f"Conv{n}DTranspose": transpose(f"Conv{n}DTranspose") for n in (1, 2, 3)},
+    **{f"Conv{n}D": convolution("conv", n, "filters", "groups") for n in (1, 2, 3)},
+    **{f"Convolution{n}D": convolution("conv", n, "filters", "groups") for n in (1, 2, 3)},
+    **{f"DepthwiseConv{n}D": convolution("depthwise_conv", n, "depth_multiplier")
+       for n in (1, 2)},
+    **{f"SeparableConv{n}D": convolution("separable_conv", n, "filters", "depth_multiplier")
+       for n in (1, 2)},
+    **{f"Conv{n}DTranspose": convolution("conv_transpose", n, "filters", "output_padding")
+       for n in (1, 2, 3)},
     **{f"MaxPooling{n}D": pool("max", f"MaxPooling{n}D") for n in (1, 2, 3)},
     **{f"MaxPool{n}D": pool("max", f"MaxPool{n}D") for n in (1, 2, 3)},
     **{f"AveragePooling{n}D": pool("avg", f"AveragePooling{n}D") for n in (1, 2, 3)},

@@ -49,6 +49,17 @@ def read_activation(args: Any) -> str | None:
     return None if name == "linear" else name
 
 
+def window_args(args: Any, ndim: int) -> dict[str, Any]:
+    """The hyper-parameters every convolution reads alike, per axis (Keras's names as
+    aliases): kernel size, stride, padding, dilation, plus bias and activation."""
+    return {"kernel_size": args.ints("kernel_size", ndim, aliases=("kernel",)),
+            "stride": args.ints("stride", ndim, 1, aliases=("strides",)),
+            "padding": args.padding("padding", ndim, 0),
+            "dilation": args.ints("dilation", ndim, 1, aliases=("dilation_rate",)),
+            "bias": args.flag("bias", True, aliases=("use_bias",)),
+            "activation": read_activation(args)}
+
+
 @dataclass(frozen=True)
 class Conv(Layer):
     """Convolution over 1, 2 or 3 spatial axes (cross-correlation, as the seeds note)."""
@@ -87,17 +98,8 @@ class Conv(Layer):
         else:
             out_channels = args.integer("out_channels", aliases=("filters",))
             groups = args.integer("groups", 1)
-        layer = cls(
-            in_channels=in_channels,
-            out_channels=out_channels,
-            kernel_size=args.ints("kernel_size", ndim, aliases=("kernel",)),
-            stride=args.ints("stride", ndim, 1, aliases=("strides",)),
-            padding=args.padding("padding", ndim, 0),
-            dilation=args.ints("dilation", ndim, 1, aliases=("dilation_rate",)),
-            groups=groups,
-            bias=args.flag("bias", True, aliases=("use_bias",)),
-            activation=read_activation(args),
-        )
+        layer = cls(in_channels=in_channels, out_channels=out_channels, groups=groups,
+                    **window_args(args, ndim))
         args.finish()
         for what, count in (("in_channels", in_channels), ("out_channels", out_channels)):
             if count % groups:

@@ -30,7 +30,7 @@ from .base import (
     prod,
     shape_str,
 )
-from .conv import padding_text, per_axis_text, read_activation
+from .conv import padding_text, per_axis_text, window_args
 from .torch_util import nn, pad_module, sequential
 
 
@@ -65,15 +65,10 @@ class ConvTranspose(Layer):
         layer = cls(
             in_channels=inputs[0][-1],
             out_channels=args.integer("out_channels", aliases=("filters",)),
-            kernel_size=args.ints("kernel_size", ndim, aliases=("kernel",)),
-            stride=args.ints("stride", ndim, 1, aliases=("strides",)),
-            padding=args.padding("padding", ndim, 0),
             output_padding=(args.ints("output_padding", ndim, minimum=0)
                             if args.value("output_padding", None) is not None else None),
-            dilation=args.ints("dilation", ndim, 1, aliases=("dilation_rate",)),
             groups=args.integer("groups", 1),
-            bias=args.flag("bias", True, aliases=("use_bias",)),
-            activation=read_activation(args),
+            **window_args(args, ndim),
         )
         args.value("in_channels", None)
         args.finish()

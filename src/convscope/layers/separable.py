@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from .activation import activation_module, activation_ops, activation_saved
 from .base import Layer, Padding, ParamCount, RFRule, Saved, Shape, prod, shape_str
-from .conv import Conv, read_activation
+from .conv import Conv, window_args
 from .torch_util import sequential
 
 
@@ -44,16 +44,10 @@ class SeparableConv(Layer):
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> SeparableConv:
         ndim = args.ndim(inputs)
-        layer = cls(
-            in_channels=inputs[0][-1],
-            out_channels=args.integer("out_channels", aliases=("filters",)),
-            kernel_size=args.ints("kernel_size", ndim, aliases=("kernel",)),
-            stride=args.ints("stride", ndim, 1, aliases=("strides",)),
-            padding=args.padding("padding", ndim, 0),
-            dilation=args.ints("dilation", ndim, 1, aliases=("dilation_rate",)),
-            depth_multiplier=args.integer("depth_multiplier", 1),
-            bias=args.flag("bias", True, aliases=("use_bias",)),
-            activation=read_activation(args))
+        layer = cls(in_channels=inputs[0][-1],
+                    out_channels=args.integer("out_channels", aliases=("filters",)),
+                    depth_multiplier=args.integer("depth_multiplier", 1),
+                    **window_args(args, ndim))
         args.finish()
         return layer
 

@@ -30,6 +30,7 @@ from typing import Any
 from ..errors import ConvscopeError, SpecError
 from ..ir import Graph
 from ..layers.base import shape_str
+from ..names import unique_name
 
 
 @dataclass(frozen=True)
@@ -125,12 +126,7 @@ class Reader:
 
     # ---- names and values ---------------------------------------------------
     def unique(self, name: str) -> str:
-        base, i = name, 1
-        while name in self.taken:
-            i += 1
-            name = f"{base}_{i}"
-        self.taken.add(name)
-        return name
+        return unique_name(name, self.taken)
 
     def layer_name(self, node: Any, index: int) -> str:
         """'/layers/conv1/Conv' -> 'layers.conv1'; unnamed nodes: 'conv_12'."""

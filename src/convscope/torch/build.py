@@ -13,17 +13,12 @@ from torch import nn
 
 from ..errors import ConvscopeError, LayerRuleError
 from ..ir import Graph
+from ..names import unique_name
 
 
 def module_key(name: str, taken: set[str]) -> str:
     """A ModuleDict key for a node name ('.' is not allowed in module names)."""
-    key = name.replace(".", "_").replace("/", "_") or "_"
-    base, i = key, 1
-    while key in taken:
-        i += 1
-        key = f"{base}_{i}"
-    taken.add(key)
-    return key
+    return unique_name(name.replace(".", "_").replace("/", "_") or "_", taken)
 
 
 def tie(module: nn.Module, owner: nn.Module) -> None:

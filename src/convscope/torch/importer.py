@@ -24,6 +24,7 @@ from torch import nn
 from ..errors import ConvscopeError
 from ..ir import Graph
 from ..layers.base import shape_str
+from ..names import unique_name
 from ..spec.parse import parse
 from . import mapping
 from .trace import Traced, trace
@@ -46,7 +47,7 @@ class Mapper:
         self.t = traced
         self.items: list[dict[str, Any]] = []
         self.names: dict[fx.Node, str] = {}  # fx node -> layer name (or the aliased one)
-        self.taken: set[str] = set()
+        self.taken: set[str] = {"input"}  # the graph's input is called so
         self.owner: dict[int, str] = {}  # id of a parameter / buffer -> the layer owning it
         self.module_owner: dict[str, str] = {}  # module target -> first layer name
         self.notes: list[str] = []
@@ -60,12 +61,7 @@ class Mapper:
         return isinstance(arg, fx.Node) and arg in self.t.activation
 
     def unique(self, base: str) -> str:
-        name, i = base.replace("/", "."), 1
-        while name in self.taken or name in ("input",):
-            i += 1
-            name = f"{base}_{i}"
-        self.taken.add(name)
-        return name
+        return unique_name(base.replace("/", "."), self.taken)
 
     # ---- the walk ------------------------------------------------------------------
     def run(self, input_names: list[str]) -> list[str]:

@@ -19,6 +19,7 @@ from torch import nn
 from .. import __version__
 from ..ir import Graph
 from ..layers import torch_modules
+from ..names import unique_name
 
 _SKIP = {"self", "device", "dtype"}
 
@@ -30,12 +31,7 @@ def identifier(name: str, taken: set[str]) -> str:
         text = f"l_{text}"
     if keyword.iskeyword(text) or text in ("input", "self", "torch", "nn", "F"):
         text += "_"
-    base, i = text, 1
-    while text in taken:
-        i += 1
-        text = f"{base}_{i}"
-    taken.add(text)
-    return text
+    return unique_name(text, taken)
 
 
 def init_args(module: nn.Module) -> dict[str, Any]:
