@@ -109,6 +109,7 @@ def test_onnx_errors(tmp_path, capsys):
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(b"\x00garbage")
     assert main(["summary", str(bad)]) == 2
-    assert "not a readable ONNX model" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not a readable ONNX model" in err and err.count(str(bad)) == 1
     assert main(["summary", str(tmp_path / "missing.onnx")]) == 2
     assert "no such file" in capsys.readouterr().err

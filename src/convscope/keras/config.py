@@ -34,20 +34,21 @@ def read_config(path: str | Path) -> dict[str, Any]:
         if path.suffix.lower() == ".keras" or zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
                 if "config.json" not in archive.namelist():
-                    raise SpecError(f"{path}: not a Keras 3 .keras archive (no config.json "
-                                    f"inside; found {', '.join(archive.namelist()[:5])})")
+                    raise SpecError(f"not a Keras 3 .keras archive (no config.json inside; "
+                                    f"found {', '.join(archive.namelist()[:5])})", str(path))
                 text = archive.read("config.json").decode("utf-8")
         else:
             text = path.read_text(encoding="utf-8")
     except (OSError, zipfile.BadZipFile, UnicodeDecodeError) as err:
-        raise SpecError(f"{path}: cannot read the Keras model: {err}") from None
+        raise SpecError(f"cannot read the Keras model: {err}", str(path)) from None
     try:
         config = json.loads(text)
     except json.JSONDecodeError as err:
-        raise SpecError(f"{path}:{err.lineno}:{err.colno}: JSON syntax error: {err.msg}") from None
+        raise SpecError(f"JSON syntax error: {err.msg}",
+                        f"{path}:{err.lineno}:{err.colno}") from None
     if not is_keras_config(config):
-        raise SpecError(f"{path}: not a Keras model config (expected class_name Sequential, "
-                        "Functional or Model with a 'config')")
+        raise SpecError("not a Keras model config (expected class_name Sequential, Functional "
+                        "or Model with a 'config')", str(path))
     return config
 
 

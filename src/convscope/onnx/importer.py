@@ -70,12 +70,13 @@ def load_model(source: Any) -> Any:
         return source
     path = Path(source)
     if not path.is_file():
-        raise SpecError(f"{path}: no such file")
+        raise SpecError("no such file", str(path))
     try:
         return onnx.load(str(path))
     except Exception as err:  # protobuf DecodeError and friends
-        raise SpecError(f"{path}: not a readable ONNX model ({type(err).__name__}: "
-                        f"{str(err).splitlines()[0] if str(err) else 'corrupt file'})") from None
+        raise SpecError(f"not a readable ONNX model ({type(err).__name__}: "
+                        f"{str(err).splitlines()[0] if str(err) else 'corrupt file'})",
+                        str(path)) from None
 
 
 def dims_of(type_proto: Any) -> tuple[int | None, ...] | None:
