@@ -1,7 +1,8 @@
 """Speed of convscope against its peers, measured in one run on this machine.
 
 1. Command-line latency: ``convscope summary MODEL --format json`` as a fresh process
-   (what a user waits for), median of several runs.
+   (what a user waits for), median of several runs; then ``convscope draw`` (SVG in both
+   styles, PNG) and ``convscope report`` (HTML) the same way, with the files' sizes.
 2. In-process analysis time of convscope (description -> graph -> report) against the
    peers that need a forward pass (torchinfo, fvcore, ptflops) on the same architecture,
    with the ratio peer / convscope. Peers that are not installed are skipped and said so.
@@ -16,8 +17,10 @@ import argparse
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import convscope
@@ -34,10 +37,28 @@ def median_seconds(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
-def cli_latency(model: str, repeat: int) -> float:
-    cmd = [sys.executable, "-m", "convscope", "summary", model, "--format", "json", "-o",
-           "/dev/null"]
+def cli_latency(model: str, repeat: int, *command: str) -> float:
+    """Median wall time of ``convscope COMMAND MODEL ...`` as a fresh process."""
+    words = command or ("summary", "--format", "json", "-o", "/dev/null")
+    cmd = [sys.executable, "-m", "convscope", words[0], model, *words[1:]]
     return median_seconds(lambda: subprocess.run(cmd, check=True, capture_output=True), repeat)
+
+
+def pictures(repeat: int) -> None:
+    """convscope draw and convscope report as fresh processes, with the files' sizes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for model, style, suffix in [(m, s, "svg") for m in ("lenet5", "alexnet", "googlenet",
+                                                             "resnet152")
+                                     for s in ("blocks", "graph")] + [("resnet50", "blocks",
+                                                                        "png")]:
+            out = Path(tmp) / f"{model}.{suffix}"
+            t = cli_latency(model, repeat, "draw", "--style", style, "-o", str(out))
+            print(f"  draw {model:10} {style:6} {suffix}  {t * 1000:8.1f} ms  "
+                  f"{out.stat().st_size / 1024:8.1f} KB")
+        out = Path(tmp) / "report.html"
+        t = cli_latency("resnet50", repeat, "report", "-o", str(out))
+        print(f"  report resnet50 html     {t * 1000:8.1f} ms  "
+              f"{out.stat().st_size / 1024 / 1024:8.2f} MB")
 
 
 def peers(model_name: str) -> dict[str, Callable[[], Any]]:
@@ -83,6 +104,8 @@ def main() -> None:
     print("Command line: convscope summary MODEL --format json (fresh process)")
     for model in ("lenet5", "resnet152", "cifar_resnet1202"):
         print(f"  {model:18} {cli_latency(model, args.repeat) * 1000:8.1f} ms")
+    print("\nPictures (fresh process; KB = 1024 B, MB = 1024 KB)")
+    pictures(args.repeat)
     print("\nIn process, per model: convscope analysis vs peers (forward pass, 1x3x224x224)")
     print(f"  {'model':14} {'convscope':>12}  peers (time, ratio peer/convscope)")
     for model in MODELS:

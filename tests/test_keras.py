@@ -12,16 +12,15 @@ import math
 import subprocess
 import sys
 
+import keras  # a dev dependency (torch backend: conftest.py), never skipped
 import pytest
+from keras import layers as L
 
-keras = pytest.importorskip("keras")  # a dev dependency: present in CI
-from keras import layers as L  # noqa: E402
-
-import convscope  # noqa: E402
-from convscope import zoo  # noqa: E402
-from convscope.cli import main  # noqa: E402
-from convscope.keras.build import CannotExpress, to_keras  # noqa: E402
-from convscope.keras.sources import import_model  # noqa: E402
+import convscope
+from convscope import zoo
+from convscope.cli import main
+from convscope.keras.build import CannotExpress, to_keras
+from convscope.keras.sources import import_model
 
 APPLICATIONS = ["VGG16", "VGG19", "ResNet50", "ResNet50V2", "InceptionV3", "Xception",
                 "MobileNet", "MobileNetV2", "DenseNet121", "EfficientNetB0"]

@@ -8,6 +8,7 @@ import contextlib
 import io
 import warnings
 
+import onnx  # a dev dependency, never skipped
 import pytest
 import torch
 import torchvision
@@ -18,8 +19,6 @@ from convscope.cli import main
 from convscope.onnx import import_onnx
 from convscope.onnx.export import to_onnx
 from convscope.torch.importer import import_module
-
-onnx = pytest.importorskip("onnx")  # a dev dependency: present in CI
 
 
 def totals(report):

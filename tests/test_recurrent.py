@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import itertools
 
+import keras  # a dev dependency (torch backend: conftest.py), never skipped
 import pytest
 import torch
+from keras import layers as L
 from torch.utils.flop_counter import FlopCounterMode
 
 import convscope
-
-keras = pytest.importorskip("keras")
-from keras import layers as L  # noqa: E402
 
 CELLS = {"rnn": ("SimpleRNN", torch.nn.RNN), "lstm": ("LSTM", torch.nn.LSTM),
          "gru": ("GRU", torch.nn.GRU)}

@@ -194,8 +194,6 @@ def activation(layers: Any, layer: Any, inputs: tuple[Shape, ...], name: str) ->
         return [layers.LeakyReLU(negative_slope=layer.negative_slope, name=name)]
     if f == "softmax":
         return [layers.Softmax(axis=-1, name=name)]
-    if f in ("log_softmax", "hard_sigmoid", "mish"):
-        return [layers.Activation(f, name=name)]
     return [layers.Activation(act(f), name=name)]
 
 

@@ -165,7 +165,7 @@ class Recurrent(Layer):
         b = self._biases()
         keras = d * g * (h * (i + h) + b * h)
         torch_biases = 2 if self.bias else 0
-        extra = d * g * h * (torch_biases - b) if self.bias else 0
+        extra = d * g * h * (torch_biases - b)
         inner = f"{h}x({i}+{h})" + (f"+{b}x{h}" if b == 2 else f"+{h}" if b else "")
         formula = f"{g}x({inner})" if g > 1 else inner
         if d == 2:
@@ -222,7 +222,7 @@ class Recurrent(Layer):
                      f"{g} x (h*(i+h){bias}) = {count.formula} = {count.total:,}")
         if count.torch_extra:
             lines.append(f"params (PyTorch, two bias vectors b_ih and b_hh) = "
-                         f"{self.torch_formula()} = {count.total + count.torch_extra:,}")
+                         f"{self.torch_formula()} = {count.torch_params:,}")
         lines.append(f"MACs = T x directions x g x h x (i+h) = {t}*{self.directions}*{g}*{h}*"
                      f"({i}+{h}) = {self.macs(inputs, output):,} (FLOPs = 2 x MACs)")
         return lines

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .activation import activation_module, activation_ops, activation_saved
+from .activation import activation_module, activation_saved
 from .base import Layer, Padding, ParamCount, RFRule, Saved, Shape, prod, shape_str
 from .conv import Conv, window_args
 from .torch_util import sequential
@@ -85,7 +85,8 @@ class SeparableConv(Layer):
         return self.depthwise().macs(inputs, mid) + self.pointwise().macs((mid,), output)
 
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
-        return (prod(output) if self.bias else 0) + activation_ops(self.activation, output)
+        """The pointwise half's bias and activation (the depthwise half has neither)."""
+        return self.pointwise().other_ops((self._middle(inputs),), output)
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return self.depthwise().rf_step(inputs, self._middle(inputs))

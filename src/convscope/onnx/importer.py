@@ -190,22 +190,17 @@ class Reader:
 
     def constant_node(self, node: Any) -> None:
         """Constant, and ops on constants only: evaluate the few that shapes need."""
+        import numpy as np
         from onnx import numpy_helper
 
         if node.op_type == "Constant":
+            read = {"value": lambda a: numpy_helper.to_array(a.t),
+                    "value_float": lambda a: np.array(a.f), "value_int": lambda a: np.array(a.i),
+                    "value_floats": lambda a: np.array(list(a.floats)),
+                    "value_ints": lambda a: np.array(list(a.ints))}
             for attr in node.attribute:
-                if attr.name == "value":
-                    self.constants[node.output[0]] = numpy_helper.to_array(attr.t)
-                elif attr.name in ("value_float", "value_int"):
-                    import numpy as np
-
-                    self.constants[node.output[0]] = np.array(
-                        attr.f if attr.name == "value_float" else attr.i)
-                elif attr.name in ("value_floats", "value_ints"):
-                    import numpy as np
-
-                    self.constants[node.output[0]] = np.array(
-                        list(attr.floats) if attr.name == "value_floats" else list(attr.ints))
+                if attr.name in read:
+                    self.constants[node.output[0]] = read[attr.name](attr)
         elif all(not i or i in self.constants for i in node.input):
             self.evaluate(node)
 

@@ -33,7 +33,7 @@ MERGES = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Max": "maximum",
           "Min": "minimum", "Mean": "average", "Sum": "add"}
 
 
-def window(a: dict[str, Any], spatial: int, kernel: list[int]) -> dict[str, Any]:
+def window(a: dict[str, Any], spatial: int) -> dict[str, Any]:
     """strides, dilations and pads (or auto_pad) of Conv / pooling nodes."""
     pad_mode = text(a.get("auto_pad", "NOTSET"))
     out: dict[str, Any] = {"stride": list(a.get("strides", [1] * spatial)),
@@ -62,6 +62,7 @@ def has_bias(reader: Any, node: Any) -> bool:
     value = reader.constants.get(name)
     return value is None or bool(value.any())
 
+
 def conv(reader: Any, node: Any, index: int) -> None:
     first_layout(reader, node.input[0], "Conv")
     if reader.is_data(node.input[1]):
@@ -71,7 +72,7 @@ def conv(reader: Any, node: Any, index: int) -> None:
     n = len(w) - 2
     item = {"type": f"conv{n}d", "out_channels": int(w[0]), "kernel_size": list(w[2:]),
             "groups": int(a.get("group", 1)),
-            "bias": has_bias(reader, node), **window(a, n, list(w[2:]))}
+            "bias": has_bias(reader, node), **window(a, n)}
     reader.emit(node, index, item, [node.input[0]], params=list(node.input[1:]))
 
 
@@ -86,7 +87,7 @@ def conv_transpose(reader: Any, node: Any, index: int) -> None:
     item: dict[str, Any] = {
         "type": f"conv_transpose{n}d", "out_channels": int(w[1]) * groups,
         "kernel_size": list(w[2:]), "groups": groups,
-        "bias": has_bias(reader, node), **window(a, n, list(w[2:]))}
+        "bias": has_bias(reader, node), **window(a, n)}
     if item["padding"] == "same":
         raise Unsupported("ConvTranspose with auto_pad SAME_UPPER")
     if any(a.get("output_padding", [])):
@@ -120,11 +121,8 @@ def matmul(reader: Any, node: Any, index: int) -> None:
 # ---- element-wise ---------------------------------------------------------------
 def activation(reader: Any, node: Any, index: int) -> None:
     x = reader.values[node.input[0]]
-    item: dict[str, Any] = {"type": "activation", "function": ACTIVATIONS[node.op_type]}
-    if node.op_type == "LeakyRelu":
-        item = {"type": "activation", "function": "leaky_relu",
-                "negative_slope": float(attrs(node).get("alpha", 0.01))}
-    reader.emit(node, index, item, [node.input[0]], layout=x.layout)
+    reader.emit(node, index, {"type": "activation", "function": ACTIVATIONS[node.op_type]},
+                [node.input[0]], layout=x.layout)
 
 
 def leaky_relu(reader: Any, node: Any, index: int) -> None:
@@ -205,7 +203,7 @@ def pool(reader: Any, node: Any, index: int) -> None:
     mode = {"MaxPool": "max", "AveragePool": "avg", "LpPool": "lp"}[node.op_type]
     item: dict[str, Any] = {"type": f"{mode}pool{len(kernel)}d", "kernel_size": kernel,
                             "ceil_mode": bool(a.get("ceil_mode", 0)),
-                            **window(a, len(kernel), kernel)}
+                            **window(a, len(kernel))}
     if mode != "max":
         if any(d != 1 for d in item.pop("dilation")):
             raise Unsupported(f"{node.op_type} with dilations")

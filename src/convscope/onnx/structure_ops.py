@@ -21,11 +21,7 @@ def concat(reader: Any, node: Any, index: int) -> None:
     axis = int(attrs(node)["axis"]) % v.rank
     if axis == 0:
         raise Unsupported("Concat along the batch axis")
-    if v.rank == 2 or (layout == "first" and axis == 1):
-        ours = -1
-    else:
-        ours = axis - 2 if layout == "first" else axis - 1
-    reader.emit(node, index, {"type": "concat", "axis": ours}, data, layout=layout)
+    reader.emit(node, index, {"type": "concat", "axis": our_axis(v, axis)}, data, layout=layout)
 
 
 def flatten(reader: Any, node: Any, index: int) -> None:
@@ -132,12 +128,12 @@ def pad(reader: Any, node: Any, index: int) -> None:
     before, after = pads[:r], pads[r:]
     if before[0] or after[0]:
         raise Unsupported("Pad of the batch axis")
-    item: dict[str, Any] = {"type": "zero_padding",
-                            "padding": [[before[i], after[i]] for i in range(2, r)]}
-    if r > 2 and (before[1] or after[1]):
-        item["channels"] = [before[1], after[1]]
     if r == 2:
         raise Unsupported("Pad of a vector")
+    item: dict[str, Any] = {"type": "zero_padding",
+                            "padding": [[before[i], after[i]] for i in range(2, r)]}
+    if before[1] or after[1]:
+        item["channels"] = [before[1], after[1]]
     reader.emit(node, index, item, [node.input[0]])
 
 

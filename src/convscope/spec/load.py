@@ -111,15 +111,15 @@ def load(source: Any, input_shape: str | Shape | None = None) -> Graph:
             return load_keras_source(source, override)
         except ConvscopeError as err:
             raise err.with_source(source) from None
-    if isinstance(source, str):
+    if isinstance(source, str) and source.lower().endswith((".keras", ".json")):
         from ..keras import is_keras_file, load_keras_file
 
         if is_keras_file(source):
             return load_keras_file(source, override)
-        if source.lower().endswith(".onnx"):
-            from ..onnx import load_onnx_file  # imports onnx: only here
+    if isinstance(source, str) and source.lower().endswith(".onnx"):
+        from ..onnx import load_onnx_file  # imports onnx: only here
 
-            return load_onnx_file(source, override)
+        return load_onnx_file(source, override)
     if isinstance(source, dict):
         description, origin = source, "<description>"
     else:
