@@ -252,6 +252,7 @@ def test_web_page_reads_a_pasted_keras_config():
     from convscope.web.app import create_app
 
     model = keras.applications.MobileNetV2(weights=None)
-    data = TestClient(create_app()).post("/api/analyze", json={"text": model.to_json()}).json()
+    with TestClient(create_app(), base_url="http://127.0.0.1") as client:
+        data = client.post("/api/analyze", json={"text": model.to_json()}).json()
     assert data["ok"], data.get("error")
     assert data["report"]["totals"]["params"] == model.count_params()

@@ -113,7 +113,7 @@ def recurrent_cases():
 
 
 SWEEPS = {
-    "input": lambda: [({"type": "add"}, SHAPES[2])],  # an input node feeds every other case
+    "input": lambda: [({"type": "identity"}, SHAPES[2])],  # an input node feeds every other case
     "conv": conv_cases,
     "separable_conv": lambda: [
         ({"type": f"separable_conv{n}d", "filters": 6, "kernel_size": 3, "strides": s,

@@ -91,3 +91,14 @@ def test_verify_cli_exit_status(monkeypatch, capsys):
     assert main(["verify", "rf_example"]) == 1
     out = capsys.readouterr().out
     assert "MISMATCH conv1 flops: convscope 1154, PyTorch 1152" in out
+
+
+def test_layer_names_that_are_module_attributes_build():
+    """A layer may be called 'eval', 'keys' or 'training' (attributes of nn.ModuleDict)."""
+    import torch
+
+    from convscope.torch.build import build
+
+    model = build("8x8x3 | conv3-4 name=eval | relu name=keys | fc3 name=training")
+    assert model(torch.zeros(1, 3, 8, 8)).shape == (1, 3)
+    assert sum(p.numel() for p in model.parameters()) == 3 * 3 * 3 * 4 + 4 + 6 * 6 * 4 * 3 + 3

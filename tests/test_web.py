@@ -1,14 +1,13 @@
 """The web page: its API (Starlette's test client) and an end-to-end run in headless
 Chromium (Debian's chromium driven by Playwright), which also saves screenshots of the
-page and of the HTML report in artifacts/ for a person to look at."""
+page and of the HTML report for a person to look at: in the folder named by the environment
+variable CONVSCOPE_ARTIFACTS when it is set, else in pytest's temporary folder (tests write
+nowhere else)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import threading
-import time
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,15 +17,25 @@ from starlette.testclient import TestClient
 import convscope
 from convscope.render.html import render_html
 from convscope.web.app import MAX_BODY, create_app
+from webserver import chromium, running
 
-ARTIFACTS = Path(__file__).parent.parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
 LENET = convscope.zoo.text("lenet5")
 
 
 @pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    chosen = os.environ.get("CONVSCOPE_ARTIFACTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
 def client():
-    return TestClient(create_app())
+    # the Host a browser sends to a server on 127.0.0.1 (others are refused); the `with`
+    # runs the app's lifespan, which starts and then stops its worker processes
+    with TestClient(create_app(), base_url="http://127.0.0.1:8000") as c:
+        yield c
 
 
 def test_zoo_endpoints(client):
@@ -82,76 +91,51 @@ def test_explain_and_downloads(client):
 
 
 # ------------------------------------------------------------- a real browser ---
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    srv.should_exit = True
-    thread.join(5)
+    with running(create_app()) as base:
+        yield f"{base}/"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists() or shutil.which("chromium"), \
-        "Debian's chromium is needed (apt-get install chromium); .ci/run installs it"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
-def test_web_page_end_to_end(server, browser, tmp_path):
+def test_web_page_end_to_end(server, browser, tmp_path, artifacts):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server)
     page.select_option("#zoo", "lenet5")
-    page.wait_for_function("document.getElementById('totals').textContent.includes('61,706')")
+    page.wait_for_function(
+        "() => document.getElementById('totals').textContent.includes('61,706')")
     # edit: FC1 with 100 units: 5*5*16*100+100 + 100*84+84 instead of 48,120 + 10,164
     expected = 156 + 2416 + (5 * 5 * 16 * 100 + 100) + (100 * 84 + 84) + (84 * 10 + 10)
     text = page.input_value("#text").replace("name: FC1, units: 120", "name: FC1, units: 100")
     page.fill("#text", text)
     page.wait_for_function(
-        f"document.getElementById('totals').textContent.includes('{expected:,}')")
+        f"() => document.getElementById('totals').textContent.includes('{expected:,}')")
     assert f"Total params: {expected:,}" in page.text_content("#totals")
     # a click on a layer explains it and shows its receptive field
     page.click("tr.layer[data-index='3']")
-    page.wait_for_function("document.getElementById('explanation').textContent"
+    page.wait_for_function("() => document.getElementById('explanation').textContent"
                            ".includes('5*5*6*16 + 16 = 2,416')")
     assert "sees input rows" in page.text_content(".rf-info")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "web_page.png"))
+    page.screenshot(path=str(artifacts / "web_page.png"))
     # an error is shown next to its line
     page.fill("#text", text.replace("name: Conv2, out_channels: 16, kernel_size: 5",
                                     "name: Conv2, out_channels: 16, kernel_size: 15"))
-    page.wait_for_function("document.getElementById('error').textContent.includes('kernel 15')")
+    page.wait_for_function(
+        "() => document.getElementById('error').textContent.includes('kernel 15')")
     assert "larger than the padded input 14" in page.text_content("#error")
     bad_line = page.text_content("#gutter .bad")
     assert "Conv2" in text.splitlines()[int(bad_line) - 1]
-    page.screenshot(path=str(ARTIFACTS / "web_page_error.png"))
+    page.screenshot(path=str(artifacts / "web_page_error.png"))
     # download the SVG of the good description
     page.fill("#text", text)
-    page.wait_for_function("document.getElementById('error').textContent === ''")
+    page.wait_for_function("() => document.getElementById('error').textContent === ''")
     with page.expect_download() as info:
         page.click("button[data-kind='svg']")
     target = tmp_path / "net.svg"
@@ -161,7 +145,7 @@ def test_web_page_end_to_end(server, browser, tmp_path):
     assert not errors
 
 
-def test_report_renders_in_the_browser(browser, tmp_path):
+def test_report_renders_in_the_browser(browser, tmp_path, artifacts):
     graph = convscope.load("googlenet")
     path = tmp_path / "report.html"
     path.write_text(render_html(convscope.analyze(graph), graph))
@@ -175,5 +159,4 @@ def test_report_renders_in_the_browser(browser, tmp_path):
     page.wait_for_function("document.querySelector('.rf-info').textContent.length > 0")
     assert not errors
     assert all(u.startswith(("file:", "data:")) for u in requests)  # nothing fetched
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=False)
+    page.screenshot(path=str(artifacts / "report.png"), full_page=False)

@@ -168,7 +168,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         val_fraction=args.val_fraction, augment=args.augment, out=args.out,
         device=args.device, threads=args.threads, compile=args.compile,
         channels_last=args.channels_last, download=args.download,
-        weights_txt=args.weights_txt, quiet=args.quiet)
+        weights_txt=args.weights_txt, quiet=args.quiet, force=args.force)
     train(config, resume=args.resume)
 
 
@@ -176,7 +176,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     need_torch()
     from .trainer.evaluate import evaluate, render_evaluation
 
-    result = evaluate(args.source, args.data, args.split, args.download)
+    result = evaluate(args.source, args.data, args.split, args.download, args.model)
     write_output(render_evaluation(result, args.output), None)
 
 
@@ -184,7 +184,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     need_torch()
     from .trainer.evaluate import predict
 
-    write_output(predict(args.source, args.inputs, args.top), None)
+    write_output(predict(args.source, args.inputs, args.top, args.model), None)
 
 
 def cmd_draw(args: argparse.Namespace) -> None:
@@ -228,7 +228,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     from .web.app import serve
 
-    serve(args.host, args.port)
+    serve(args.host, args.port, workers=args.workers, time_limit=args.time_limit,
+          memory_limit=args.memory_limit * 1024**2)
 
 
 def cmd_zoo(args: argparse.Namespace) -> None:

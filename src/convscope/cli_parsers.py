@@ -15,6 +15,24 @@ EPILOG = ("MODEL is a zoo id (convscope zoo), a .yaml/.json description, a one-l
           "keras:ResNet50, torchvision:resnet50 or path/to/file.py:ClassName (with --input).")
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1 or len(text) > 18:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {text[:40]!r}")
+    return int(text)
+
+
+class _MaxLayers(argparse.Action):
+    """``--max-layers N``: sets limits.MAX_LAYERS_ENV, which limits.max_layers() reads."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        import os
+
+        from .limits import MAX_LAYERS_ENV
+
+        os.environ[MAX_LAYERS_ENV] = str(values)
+        setattr(namespace, self.dest, values)
+
+
 def _summary_parser(sub: Any) -> None:
     from .render import FORMATS  # light: renderers import lazily
 
@@ -142,6 +160,10 @@ def _teach_parsers(sub: Any) -> None:
     k.add_argument("--plot", metavar="FILE.png", help="also draw bar charts (needs matplotlib)")
 
 
+MODEL_HELP = ("the run's model, needed when it came from Python source (torchvision:, "
+              "python:, FILE.py:Class): a checkpoint never makes convscope import code")
+
+
 def _train_parsers(sub: Any) -> None:
     t = sub.add_parser("train", help="train a network on a dataset (PyTorch)",
                        description="Train a description with PyTorch: progress bars, "
@@ -163,10 +185,16 @@ def _train_parsers(sub: Any) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--input", help="override the input shape (H x W x C)")
     t.add_argument("--val-fraction", type=float, default=0.1,
-                   help="share of the training data held out for validation (default 0.1)")
+                   help="share of the training data held out for validation, > 0 and < 1 "
+                   "(default 0.1)")
     t.add_argument("--augment", action="store_true", help="random crop and horizontal flip")
-    t.add_argument("--out", help="run directory (default runs/MODEL-DATA-seedS)")
-    t.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
+    t.add_argument("--out", help="run directory (default runs/MODEL-DATA-seedS): a new or "
+                   "empty folder, or an earlier run's")
+    t.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt (or "
+                   "best.pt when there is no last.pt); with a larger --epochs (and no "
+                   "--schedule), extend a finished run")
+    t.add_argument("--force", action="store_true", help="write the run into a non-empty "
+                   "folder that is not a convscope run (files of the same names are replaced)")
     t.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     t.add_argument("--threads", type=int, help="threads per process (default: cores / "
                    "processes)")
@@ -179,6 +207,7 @@ def _train_parsers(sub: Any) -> None:
     e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix of "
                        "a trained run")
     e.add_argument("source", metavar="RUN_DIR|CKPT")
+    e.add_argument("--model", metavar="SOURCE", help=MODEL_HELP)
     e.add_argument("--data", help="dataset (default: the run's)")
     e.add_argument("--split", default="test", choices=("train", "val", "test"))
     e.add_argument("--download", action="store_true")
@@ -186,6 +215,7 @@ def _train_parsers(sub: Any) -> None:
     p = sub.add_parser("predict", help="top-k classes of images (or .npy arrays)")
     p.add_argument("source", metavar="RUN_DIR|CKPT")
     p.add_argument("inputs", nargs="+", metavar="IMAGE")
+    p.add_argument("--model", metavar="SOURCE", help=MODEL_HELP)
     p.add_argument("--top", type=int, default=3)
 
 
@@ -216,9 +246,18 @@ def _picture_parsers(sub: Any) -> None:
     r.add_argument("--dtype", default="float32")
     w = sub.add_parser("serve", help="a local web page: edit a description, see the table, "
                        "the diagram and the errors as you type")
+    from .web import options
+
     w.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1: this "
-                   "machine only)")
-    w.add_argument("--port", type=int, default=8000)
+                   "machine only; any other address is reachable from other machines)")
+    w.add_argument("--port", type=options.port, default=8000, help="TCP port, 1-65535 "
+                   "(default 8000)")
+    w.add_argument("--workers", type=options.workers, default=2, help="processes that run "
+                   "the analyses, each one at a time (default 2)")
+    w.add_argument("--time-limit", type=options.seconds, default=10.0, metavar="SECONDS",
+                   help="an analysis taking longer is stopped and answered 504 (default 10)")
+    w.add_argument("--memory-limit", type=options.megabytes, default=2048, metavar="MB",
+                   help="memory a worker may use beyond its idle size (default 2048 MB)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="convscope", description="Exact shapes, parameters, memory, multiply-adds and "
         "receptive fields of convolutional neural networks.", epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"convscope {__version__}")
+    parser.add_argument("--max-layers", type=_positive_int, action=_MaxLayers, metavar="N",
+                        help="the most layers a description may expand to (default 200,000; "
+                        "also CONVSCOPE_MAX_LAYERS)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _summary_parser(sub)
     _calc_parser(sub)

@@ -1,45 +1,177 @@
-"""Writing files atomically: a temporary file in the same folder, then a rename, so that a
-reader never sees half a file and a failure leaves the old file as it was."""
+"""Writing files safely: whatever is at the path, nothing of the user's is replaced by
+surprise and a failure leaves the old file as it was.
+
+What :func:`save_atomic` does with what it finds at the path:
+
+* nothing, or a regular file: the new content goes to a temporary file in the same folder
+  (named ``.<name>.convscope-tmp-XXXXXXXX<suffix>``), then a rename replaces the file in one
+  step, so that a reader never sees half a file. An existing file keeps its permission
+  bits; a read-only file (no write permission bit, or none for this user) is refused;
+* a symlink: it is followed (through any chain) and the file it points to is written as
+  above, in *that* file's folder; the link itself is never replaced. A dangling link
+  creates the file it names;
+* a FIFO or a character device (``/dev/null``, a terminal): written in place, never
+  replaced: opened for writing without creating or truncating anything. A FIFO is opened
+  without blocking first, so a FIFO that nobody reads gives a clear error instead of a
+  hang; the content is prepared in a temporary file of the system's temporary folder and
+  then copied in;
+* a block device (a disk) or a socket: refused (a report written over a disk is never
+  what was meant, and a socket cannot be opened as a file);
+* a folder: refused.
+
+Every failure is a :class:`ConvscopeError` naming the path, what was expected and why it
+failed; never a traceback.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ConvscopeError
 
+#: the marker in the names of convscope's temporary files (and only of those)
+TMP_MARK = ".convscope-tmp-"
+_STALE = re.compile(r"\..+" + re.escape(TMP_MARK) + r"[A-Za-z0-9_]{8}(\.[^/]*)?")
+
+
+def temporary_name_prefix(name: str) -> str:
+    return f".{name}{TMP_MARK}"
+
+
+def _fail(path: str | Path, what: str) -> ConvscopeError:
+    return ConvscopeError(f"{path}: cannot write the file: {what}")
+
+
+def _reason(err: OSError) -> str:
+    return err.strerror or str(err)
+
+
+def _refuse_read_only(path: str | Path, st: os.stat_result, real: str) -> None:
+    if not st.st_mode & 0o222 or not os.access(real, os.W_OK):
+        raise _fail(path, f"it is read-only (mode {stat.filemode(st.st_mode)}); expected a "
+                    "writable file: make it writable (chmod u+w) or choose another path")
+
 
 def save_atomic(path: str | Path, write: Callable[[str], object]) -> Path:
-    """Call ``write(temporary_path)``, then move the result to ``path``."""
+    """Call ``write(temporary_path)``, then put the result at ``path`` (see the module
+    docstring for symlinks, FIFOs, devices and read-only files). Returns ``path``."""
+    if not str(path):
+        raise ConvscopeError("cannot write the file: the path is empty; expected a file name")
     target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                   suffix=target.suffix or ".tmp")
-        os.close(fd)
-        try:
-            write(tmp)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # as an ordinary file, not mkstemp's 0600
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as err:
-        raise ConvscopeError(f"{path}: cannot write the file: {err}") from None
+        st: os.stat_result | None = os.stat(target)  # follows symlinks
+    except FileNotFoundError:
+        st = None
+    except OSError as err:  # e.g. a path through a regular file, a symlink loop
+        raise _fail(path, f"{_reason(err)}; expected a path to a file in a folder") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise _fail(path, "it is a folder; expected a file name (e.g. "
+                    f"{target / ('out' + (target.suffix or '.txt'))})")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        _write_in_place(path, target, st, write)
+        return target
+    real = Path(os.path.realpath(target)) if target.is_symlink() else target
+    if st is not None:
+        _refuse_read_only(path, st, str(real))
+    _replace(path, real, write, None if st is None else stat.S_IMODE(st.st_mode))
     return target
 
 
+def _replace(path: str | Path, real: Path, write: Callable[[str], object],
+             mode: int | None) -> None:
+    """A temporary file beside ``real``, then a rename over it."""
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=temporary_name_prefix(real.name),
+                                   suffix=real.suffix or ".tmp")
+    except OSError as err:
+        raise _fail(path, f"{_reason(err)} (in the folder {real.parent}); expected a "
+                    "folder this user can write into") from None
+    try:
+        os.close(fd)
+        write(tmp)
+        if mode is None:  # a new file: as an ordinary file, not mkstemp's 0600
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
+    except OSError as err:
+        raise _fail(path, _reason(err)) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _open_in_place(path: str | Path, target: Path, st: os.stat_result) -> int:
+    kind = stat.S_IFMT(st.st_mode)
+    if kind == stat.S_IFBLK:
+        raise _fail(path, "it is a block device (a disk); convscope writes regular files, "
+                    "FIFOs and character devices, and never over a disk")
+    if kind not in (stat.S_IFIFO, stat.S_IFCHR):
+        what = "a socket" if kind == stat.S_IFSOCK else "not a regular file"
+        raise _fail(path, f"it is {what}; expected a regular file, a FIFO or a character "
+                    "device")
+    flags = os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    if kind == stat.S_IFIFO:
+        flags |= os.O_NONBLOCK  # fails at once (ENXIO) when no process reads the FIFO
+    try:
+        fd = os.open(target, flags)  # neither O_CREAT nor O_TRUNC: nothing is replaced
+    except OSError as err:
+        if err.errno == errno.ENXIO and kind == stat.S_IFIFO:
+            raise _fail(path, "it is a FIFO that no process is reading; start the reader "
+                        "first (convscope does not wait for one)") from None
+        raise _fail(path, _reason(err)) from None
+    if kind == stat.S_IFIFO:  # the reader is there: write with ordinary blocking writes
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return fd
+
+
+def _write_in_place(path: str | Path, target: Path, st: os.stat_result,
+                    write: Callable[[str], object]) -> None:
+    """A FIFO or a character device: the content, prepared in a temporary file of the
+    system's temporary folder, is copied into it; the special file stays what it is."""
+    fd = _open_in_place(path, target, st)
+    tmp = None
+    try:
+        tmp_fd, tmp = tempfile.mkstemp(prefix=temporary_name_prefix(target.name),
+                                       suffix=target.suffix or ".tmp")
+        os.close(tmp_fd)
+        write(tmp)
+        with open(tmp, "rb") as source:
+            while chunk := source.read(1 << 16):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+    except OSError as err:
+        raise _fail(path, _reason(err)) from None
+    finally:
+        os.close(fd)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
 def remove_stale_temporaries(folder: Path) -> None:
-    """Temporary files left by a process killed in the middle of a write."""
-    for stale in folder.glob(".*.*"):
-        if stale.is_file() and any(stale.name.startswith(f".{p.name}.") for p in
-                                   folder.iterdir() if not p.name.startswith(".")) or \
-                stale.name.startswith((".last.pt.", ".best.pt.")):
-            stale.unlink(missing_ok=True)
+    """Temporary files left by a convscope process killed in the middle of a write: only
+    regular files named ``.<name>.convscope-tmp-XXXXXXXX[.suffix]``, never anything else
+    (a user's hidden ``.<name>.*`` file, an editor's swap file, a symlink)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for stale in entries:
+        if _STALE.fullmatch(stale.name) and stale.is_file() and not stale.is_symlink():
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from .errors import LayerRuleError, ShapeError, SpecError
-from .layers.base import Layer, Shape, shape_str
+from .layers.base import Layer, Shape, check_shape, shape_str
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ def infer_shape(node: Node, input_shapes: tuple[Shape, ...],
                                               for n, s in zip(input_names, input_shapes,
                                                               strict=True)) + "."
         raise ShapeError(f"{node.label()}: {err}{detail}") from None
+    try:
+        check_shape(out, "the output")
+    except LayerRuleError as err:
+        raise ShapeError(f"{node.label()}: {err} (input "
+                         f"{', '.join(shape_str(s) for s in input_shapes)})") from None
     bad = [n for n in out if n < 1]
     if bad:
         raise ShapeError(f"{node.label()}: computed output shape {out} has a size below 1 "

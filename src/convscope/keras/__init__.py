@@ -15,7 +15,10 @@ from typing import Any
 
 from ..errors import ConvscopeError
 from ..ir import Graph
-from .config import description_from_config, is_keras_config, read_config
+from ..limits import MAX_TEXT_BYTES, echo
+from .archive import read_config
+from .config import description_from_config, is_keras_config
+from .fields import UnexpectedConfig
 
 __all__ = ["import_config", "is_keras_config", "is_keras_file", "load_keras_file"]
 
@@ -26,7 +29,14 @@ def import_config(config: dict[str, Any], input_shape: tuple[int, ...] | None = 
     from ..spec.parse import parse
 
     description, notes = description_from_config(config, input_shape)
-    graph = parse(description)
+    try:
+        graph = parse(description)
+    except ConvscopeError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the last resort, as in description_from_config
+        raise UnexpectedConfig(f"the Keras model '{echo(description['name'])}' fails a check "
+                               f"convscope did not foresee ({type(err).__name__}: "
+                               f"{echo(str(err))})") from None
     return replace(graph, notes=tuple(graph.notes) + tuple(notes))
 
 
@@ -35,11 +45,12 @@ def is_keras_file(source: str) -> bool:
     path = Path(source)
     if path.suffix.lower() == ".keras":
         return True
-    if path.suffix.lower() != ".json" or not path.is_file():
-        return False
     try:
+        if path.suffix.lower() != ".json" or not path.is_file() or \
+                path.stat().st_size > MAX_TEXT_BYTES:
+            return False  # the description reader reports a file too large
         return is_keras_config(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return False  # the description reader reports the problem
 
 

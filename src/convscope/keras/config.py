@@ -14,42 +14,34 @@ counted).
 
 from __future__ import annotations
 
-import json
-import zipfile
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from ..errors import SpecError
+from ..errors import ConvscopeError, SpecError
+from ..limits import MAX_DEPTH, echo, shown
 from ..names import unique_name
+from .fields import (
+    COUNT,
+    FLAG,
+    LIST,
+    MAPPING,
+    SHAPE,
+    TEXT,
+    Malformed,
+    UnexpectedConfig,
+    check,
+    field,
+)
 from .mapping import Unsupported, map_layer
 
 MODELS = ("Functional", "Sequential", "Model")
 Ref = tuple[str, int, int]  # (layer name, call index, output index), Keras's keras_history
-
-
-def read_config(path: str | Path) -> dict[str, Any]:
-    """The model config of a .keras archive or a .json file (model.to_json())."""
-    path = Path(path)
-    try:
-        if path.suffix.lower() == ".keras" or zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                if "config.json" not in archive.namelist():
-                    raise SpecError(f"not a Keras 3 .keras archive (no config.json inside; "
-                                    f"found {', '.join(archive.namelist()[:5])})", str(path))
-                text = archive.read("config.json").decode("utf-8")
-        else:
-            text = path.read_text(encoding="utf-8")
-    except (OSError, zipfile.BadZipFile, UnicodeDecodeError) as err:
-        raise SpecError(f"cannot read the Keras model: {err}", str(path)) from None
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SpecError(f"JSON syntax error: {err.msg}",
-                        f"{path}:{err.lineno}:{err.colno}") from None
-    if not is_keras_config(config):
-        raise SpecError("not a Keras model config (expected class_name Sequential, Functional "
-                        "or Model with a 'config')", str(path))
-    return config
+def not_a_model(config: Any) -> str:
+    received = f"class_name {shown(config.get('class_name'))}" if isinstance(config, dict) \
+        else f"a {type(config).__name__}"
+    return ("not a Keras model config (expected a mapping with class_name Sequential, "
+            f"Functional or Model and a 'config' mapping; received {received})")
 
 
 def is_keras_config(value: Any) -> bool:
@@ -57,61 +49,96 @@ def is_keras_config(value: Any) -> bool:
         isinstance(value.get("config"), dict)
 
 
-def tensor_refs(value: Any) -> list[Ref]:
-    """Every Keras 3 tensor reference in a call's args, in order."""
-    if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            name, node, index = value["config"]["keras_history"]
-            return [(name, node, index)]
-        return [r for v in value.values() for r in tensor_refs(v)]
-    if isinstance(value, list):
-        return [r for v in value for r in tensor_refs(v)]
-    return []
+def history(value: dict[str, Any]) -> tuple[Ref, Any]:
+    """The reference and shape of one ``__keras_tensor__``."""
+    cfg = value.get("config")
+    hist = cfg.get("keras_history") if isinstance(cfg, dict) else None
+    if not (isinstance(hist, list) and len(hist) == 3 and isinstance(hist[0], str)
+            and COUNT.check(hist[1]) and COUNT.check(hist[2])):
+        raise Malformed(f"a tensor's keras_history must be [layer name, node index, tensor "
+                        f"index]; received {shown(hist)}")
+    return (hist[0], hist[1], hist[2]), cfg.get("shape")  # type: ignore[union-attr]
 
 
-def tensor_shapes(value: Any) -> dict[Ref, list[Any]]:
-    """Keras 3 records the shape of every tensor passed to a call."""
-    if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            name, node, index = value["config"]["keras_history"]
-            return {(name, node, index): value["config"].get("shape")}
-        return {k: s for v in value.values() for k, s in tensor_shapes(v).items()}
-    if isinstance(value, list):
-        return {k: s for v in value for k, s in tensor_shapes(v).items()}
-    return {}
+def tensors(value: Any) -> list[tuple[Ref, Any]]:
+    """Every Keras 3 tensor reference in a call's args, in order, with its shape."""
+    out = []
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Malformed(f"a call's arguments are nested more than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            if item.get("class_name") == "__keras_tensor__":
+                out.append(history(item))
+                continue
+            stack += [(v, depth + 1) for v in reversed(list(item.values()))]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in reversed(item)]
+    return out
+
+
+def ref(value: Any, what: str) -> Ref:
+    if not (isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str)
+            and COUNT.check(value[1]) and COUNT.check(value[2])):
+        raise Malformed(f"{what} must be [layer name, node index, tensor index]; "
+                        f"received {shown(value)}")
+    return (value[0], value[1], value[2])
 
 
 def calls(layer: dict[str, Any]) -> list[list[Ref]]:
     """The input references of each call of a layer (Keras 3 or Keras 2 format)."""
     out = []
-    for node in layer.get("inbound_nodes", []):
+    for node in field(layer, "inbound_nodes", LIST, []):
         if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
-            out.append(tensor_refs(node.get("args", [])))
-        else:  # Keras 2: [[name, node_index, tensor_index, kwargs], ...]
-            out.append([(str(n[0]), int(n[1]), int(n[2])) for n in node])
+            out.append([r for r, _ in tensors(node.get("args", []))])
+        elif isinstance(node, list):  # Keras 2: [[name, node_index, tensor_index, kwargs]]
+            out.append([ref(n, "an inbound node") for n in node])
+        else:
+            raise Malformed(f"'inbound_nodes' must hold mappings (Keras 3) or lists "
+                            f"(Keras 2); received {shown(node)}")
     return out
 
 
-def refs(value: Any) -> list[Ref]:
+def refs(value: Any, what: str) -> list[Ref]:
     """input_layers / output_layers: [name, node, index] or a list of them."""
     if isinstance(value, list) and value and isinstance(value[0], str):
-        return [(value[0], int(value[1]), int(value[2]))]
-    return [(str(v[0]), int(v[1]), int(v[2])) for v in value or []]
+        return [ref(value, what)]
+    if value is not None and not isinstance(value, list):
+        raise Malformed(f"{what} must be a list of [layer name, node index, tensor index]; "
+                        f"received {shown(value)}")
+    return [ref(v, what) for v in value or []]
 
 
-def built_rank(layer: dict[str, Any], fallback: list[Any] | None) -> int | None:
+def build_shape(layer: dict[str, Any]) -> list[Any] | None:
+    """The input shape Keras recorded when building the layer (``build_config``)."""
+    build = layer.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    return shape if SHAPE.check(shape) else None
+
+
+def built_rank(layer: dict[str, Any], fallback: Any) -> int | None:
     """Axes of the layer's input, batch included (Keras 3 records ``build_config``)."""
-    shape = (layer.get("build_config") or {}).get("input_shape") or fallback
-    return len(shape) if isinstance(shape, list) else None
+    shape = build_shape(layer) or (fallback if SHAPE.check(fallback) else None)
+    return len(shape) if shape else None
 
 
 def batch_shape(cfg: dict[str, Any]) -> list[Any] | None:
     for key in ("batch_shape", "batch_input_shape"):
         if cfg.get(key) is not None:
-            return list(cfg[key])
+            return list(field(cfg, key, SHAPE))
     if cfg.get("shape") is not None:
-        return [None, *cfg["shape"]]
+        return [None, *field(cfg, "shape", SHAPE)]
     return None
+
+
+def entry(layer: Any, where: str) -> tuple[str, dict[str, Any]]:
+    """A layer of a model's 'layers' list: its class name and its config."""
+    if not isinstance(layer, dict):
+        raise SpecError(f"{where}: a layer must be a mapping with 'class_name' and 'config'; "
+                        f"received {shown(layer)}")
+    return field(layer, "class_name", TEXT, where=where), field(layer, "config", MAPPING,
+                                                                 where=where)
 
 
 class Reader:
@@ -121,11 +148,15 @@ class Reader:
         self.items: list[dict[str, Any]] = []
         self.inputs: dict[str, list[int]] = {}
         self.notes: list[str] = []
-        self.shapes: dict[Ref, list[Any]] = {}  # per model scope: recorded tensor shapes
         self.override = input_override
         self.taken: set[str] = set()
         # layer or nested model (by scoped name) -> the items its first call added
         self.first_call: dict[str, list[dict[str, Any]]] = {}
+        self.current = "(the model)"  # the layer being read, for messages
+        self.depth = 0
+
+    def where(self, name: str, class_name: str = "") -> str:
+        return f"Keras layer '{echo(name)}'" + (f" ({echo(class_name)})" if class_name else "")
 
     # ---- inputs -------------------------------------------------------------
     def add_input(self, name: str, shape: list[Any] | None) -> str:
@@ -133,11 +164,11 @@ class Reader:
             self.inputs[name] = list(self.override)
             return name
         if shape is None:
-            raise SpecError(f"Keras input '{name}' has no recorded shape; give the input "
-                            "shape with --input (H x W x C)")
+            raise SpecError(f"Keras input '{echo(name)}' has no recorded shape; give the "
+                            "input shape with --input (H x W x C)")
         dims = shape[1:]
-        if any(d is None for d in dims):
-            raise SpecError(f"Keras input '{name}' has unknown sizes "
+        if not dims or any(d is None for d in dims):
+            raise SpecError(f"Keras input '{echo(name)}' has unknown sizes "
                             f"({', '.join('None' if d is None else str(d) for d in dims)}); "
                             "give the input shape with --input (H x W x C)")
         self.inputs[name] = [int(d) for d in dims]
@@ -148,31 +179,31 @@ class Reader:
 
     # ---- one layer call -----------------------------------------------------
     def add_layer(self, layer: dict[str, Any], name: str, inputs: list[str],
-                  rank: int | None, shares: str = "", out_shape: list[Any] | None = None,
+                  rank: int | None, shares: str = "", out_shape: Any = None,
                   trainable: bool = True) -> str:
-        cfg = layer.get("config", {})
-        class_name = layer.get("class_name", "?")
+        class_name, cfg = entry(layer, self.where(name))
+        self.current = name
         try:
             item = map_layer(class_name, cfg, rank)
+            own = field(cfg, "trainable", FLAG, True)
         except Unsupported as why:
             item = self.opaque(class_name, name, str(why), out_shape)
-        except (KeyError, TypeError, IndexError, ValueError) as err:
-            raise SpecError(f"Keras layer '{name}' ({class_name}): unexpected config "
-                            f"({type(err).__name__}: {err})") from None
+            own = cfg.get("trainable", True) is not False
+        except Malformed as why:
+            raise SpecError(f"{self.where(name, class_name)}: {why}") from None
         item = {**item, "name": name, "inputs": inputs}
         if shares:
             item["shares"] = shares
-        if not (cfg.get("trainable", True) and trainable):
+        if not (own and trainable):
             item["trainable"] = False
         self.items.append(item)
         return name
 
-    def opaque(self, class_name: str, name: str, why: str,
-               out_shape: list[Any] | None) -> dict[str, Any]:
-        if out_shape is None or any(d is None for d in out_shape[1:]):
-            raise SpecError(f"Keras layer '{name}' ({class_name}): convscope cannot read "
-                            f"{why}, and Keras recorded no output shape to stand in for it")
-        self.notes.append(f"Keras layer '{name}' ({class_name}): convscope cannot read {why}; "
+    def opaque(self, class_name: str, name: str, why: str, out_shape: Any) -> dict[str, Any]:
+        if not SHAPE.check(out_shape) or len(out_shape) < 2 or None in out_shape[1:]:
+            raise SpecError(f"{self.where(name, class_name)}: convscope cannot read {why}, "
+                            "and Keras recorded no output shape to stand in for it")
+        self.notes.append(f"{self.where(name, class_name)}: convscope cannot read {why}; "
                           "kept as an opaque layer with Keras's output shape, its parameters "
                           "not counted")
         return {"type": "opaque", "op": class_name, "shape": [int(d) for d in out_shape[1:]]}
@@ -181,77 +212,157 @@ class Reader:
     def model(self, model: dict[str, Any], prefix: str, bound: list[str] | None,
               trainable: bool = True) -> list[str]:
         """Add a model's layers; ``bound``: the outer tensors its inputs are (nested)."""
-        cfg = model["config"]
-        trainable = trainable and cfg.get("trainable", True)
-        if model["class_name"] == "Sequential":
-            return self.sequential(cfg, prefix, bound, trainable)
-        return self.functional(cfg, prefix, bound, trainable)
+        if prefix:
+            where = self.where(prefix.rstrip("/"), str(model.get("class_name", "")))
+        else:
+            name = model.get("config", {}).get("name")
+            where = f"Keras model '{echo(name if isinstance(name, str) else 'model')}'"
+        class_name, cfg = entry(model, where)
+        if self.depth >= MAX_DEPTH:
+            raise SpecError(f"{where}: models nested more than {MAX_DEPTH} levels deep")
+        self.depth += 1
+        trainable = trainable and field(cfg, "trainable", FLAG, True, where=where)
+        try:
+            if class_name == "Sequential":
+                return self.sequential(cfg, prefix, bound, trainable, where)
+            return self.functional(cfg, prefix, bound, trainable, where)
+        except Malformed as why:
+            raise SpecError(f"{where}: {why}") from None
+        finally:
+            self.depth -= 1
+
+    @contextmanager
+    def reading(self, where: str, name: str, class_name: str) -> Iterator[None]:
+        """Malformed fields of layer ``name`` of the model at ``where``: a SpecError."""
+        try:
+            yield
+        except Malformed as why:
+            raise SpecError(f"{where}: layer '{echo(name)}' ({echo(class_name)}): {why}") \
+                from None
+
+    def layer_name(self, class_name: str, cfg: dict[str, Any], where: str) -> str:
+        return field(cfg, "name", TEXT, class_name.lower(), where=where)
 
     def sequential(self, cfg: dict[str, Any], prefix: str, bound: list[str] | None,
-                   trainable: bool) -> list[str]:
-        layers = list(cfg.get("layers", []))
+                   trainable: bool, where: str) -> list[str]:
+        layers = list(field(cfg, "layers", LIST, [], where=where))
+        entries = [entry(layer, f"{where}: layers[{i}]") for i, layer in enumerate(layers)]
         current: str | None = bound[0] if bound else None
         rank: int | None = None
-        if layers and layers[0].get("class_name") == "InputLayer":
-            first = layers.pop(0)
-            shape = batch_shape(first["config"])
+        if entries and entries[0][0] == "InputLayer":
+            layers.pop(0)
+            _, first = entries.pop(0)
+            name = self.layer_name("input", first, f"{where}: layers[0]")
+            self.current = name
+            with self.reading(where, name, "InputLayer"):
+                shape = batch_shape(first)
             rank = len(shape) if shape else None
             if current is None:
-                current = self.add_input(prefix + first["config"].get("name", "input"), shape)
+                current = self.add_input(prefix + name, shape)
         if current is None:
-            build = cfg.get("build_input_shape") or (cfg.get("build_config") or {}).get(
-                "input_shape")
-            shape = list(build) if build else None
+            build = cfg.get("build_input_shape") or build_shape(cfg)
+            shape = list(check(build, SHAPE, "build_input_shape", where)) if build else None
             rank = len(shape) if shape else None
             current = self.add_input(self.unique(prefix + "input"), shape)
-        for i, layer in enumerate(layers):
-            name = self.unique(prefix + layer["config"].get("name", layer["class_name"].lower()))
-            if layer.get("class_name") in MODELS:
+        for i, (layer, (class_name, layer_cfg)) in enumerate(zip(layers, entries, strict=True)):
+            name = self.unique(prefix + self.layer_name(class_name, layer_cfg, where))
+            self.current = name
+            if class_name in MODELS:
                 current = self.model(layer, name + "/", [current], trainable)[0]
                 continue
-            after = layers[i + 1] if i + 1 < len(layers) else {}
-            out_shape = (after.get("build_config") or {}).get("input_shape")
+            out_shape = build_shape(layers[i + 1]) if i + 1 < len(layers) else None
             current = self.add_layer(layer, name, [current], built_rank(layer, None) or rank,
                                      out_shape=out_shape, trainable=trainable)
             rank = None  # known again from the next layer's build_config
         return [current]
 
     def functional(self, cfg: dict[str, Any], prefix: str, bound: list[str] | None,
-                   trainable: bool) -> list[str]:
-        layers = {layer["name"] if "name" in layer else layer["config"]["name"]: layer
-                  for layer in cfg.get("layers", [])}
+                   trainable: bool, where: str) -> list[str]:
+        layers: dict[str, dict[str, Any]] = {}
+        shapes: dict[Ref, Any] = {}
+        for i, layer in enumerate(field(cfg, "layers", LIST, [], where=where)):
+            class_name, layer_cfg = entry(layer, f"{where}: layers[{i}]")
+            name = field(layer, "name", TEXT, None) or \
+                self.layer_name(class_name, layer_cfg, f"{where}: layers[{i}]")
+            if name in layers:
+                raise SpecError(f"{where}: two layers are named '{echo(name)}'")
+            layers[name] = layer
+            self.current = name
+            with self.reading(where, name, class_name):
+                for node in field(layer, "inbound_nodes", LIST, []):
+                    if isinstance(node, dict):
+                        shapes |= dict(tensors(node.get("args", [])))
         produced: dict[Ref, str] = {}
-        shapes: dict[Ref, list[Any]] = {}
-        for layer in layers.values():
-            for node in layer.get("inbound_nodes", []):
-                if isinstance(node, dict):
-                    shapes |= tensor_shapes(node.get("args", []))
-        for k, (name, _, _) in enumerate(refs(cfg.get("input_layers"))):
-            layer = layers[name]
-            if bound is not None:
-                produced[(name, 0, 0)] = bound[k]
-            else:
-                produced[(name, 0, 0)] = self.add_input(
-                    self.unique(prefix + name), batch_shape(layer["config"]))
-        pending = [(name, k, inputs) for name, layer in layers.items()
-                   if layer.get("class_name") != "InputLayer"
-                   for k, inputs in enumerate(calls(layer))]
-        while pending:
-            ready = [p for p in pending if all(r in produced for r in p[2])]
-            if not ready:
-                missing = sorted({r[0] for p in pending for r in p[2] if r not in produced})
-                raise SpecError(f"Keras model '{cfg.get('name')}': layers "
-                                f"{', '.join(missing[:5])} are used but never computed")
-            for name, k, inputs in ready:
-                pending.remove((name, k, inputs))
+        inputs = refs(cfg.get("input_layers"), "'input_layers'")
+        if bound is not None and len(bound) != len(inputs):
+            raise SpecError(f"{where}: the nested model takes {len(inputs)} inputs but is "
+                            f"called with {len(bound)}")
+        for k, (name, _, _) in enumerate(inputs):
+            if name not in layers:
+                raise SpecError(f"{where}: input layer '{echo(name)}' is not among its layers")
+            with self.reading(where, name, "InputLayer"):
+                shape = batch_shape(layers[name]["config"])
+            produced[(name, 0, 0)] = bound[k] if bound is not None else self.add_input(
+                self.unique(prefix + name), shape)
+        self.run_calls(layers, where, prefix, produced, shapes, trainable)
+        outputs = []
+        for r in refs(cfg.get("output_layers"), "'output_layers'"):
+            if r not in produced:
+                raise SpecError(f"{where}: output '{echo(r[0])}' (call {r[1]}, tensor {r[2]}) "
+                                "is not computed from the inputs")
+            outputs.append(produced[r])
+        return outputs
+
+    def run_calls(self, layers: dict[str, dict[str, Any]], where: str, prefix: str,
+                  produced: dict[Ref, str], shapes: dict[Ref, Any], trainable: bool) -> None:
+        """Each layer call once its inputs exist, in waves (the order Keras lists them)."""
+        pending: list[tuple[str, int, list[Ref]]] = []
+        for name, layer in layers.items():
+            if layer["class_name"] != "InputLayer":
+                self.current = name
+                with self.reading(where, name, layer["class_name"]):
+                    pending += [(name, k, inputs) for k, inputs in enumerate(calls(layer))]
+        waiting: dict[Ref, list[int]] = {}
+        missing = [0] * len(pending)
+        for i, (_, _, inputs) in enumerate(pending):
+            for r in set(inputs) - set(produced):
+                waiting.setdefault(r, []).append(i)
+                missing[i] += 1
+        wave = [i for i, n in enumerate(missing) if n == 0]
+        done = 0
+        while wave:
+            following = []
+            for i in wave:
+                name, k, inputs = pending[i]
+                before = set(produced)
                 self.call(layers[name], name, k, inputs, prefix, produced, shapes, trainable)
-        return [produced[r] for r in refs(cfg.get("output_layers"))]
+                for r in set(produced) - before:
+                    for j in waiting.pop(r, []):
+                        missing[j] -= 1
+                        following += [j] if missing[j] == 0 else []
+            done += len(wave)
+            wave = sorted(following)
+        if done < len(pending):
+            self.unresolved(layers, where, [p for i, p in enumerate(pending) if missing[i]],
+                            produced)
+
+    def unresolved(self, layers: dict[str, Any], where: str, stuck: list[Any],
+                   produced: dict[Ref, str]) -> None:
+        refs_ = sorted({r for _, _, inputs in stuck for r in inputs if r not in produced})
+        absent = [r[0] for r in refs_ if r[0] not in layers]
+        if absent:
+            raise SpecError(f"{where}: layer '{echo(stuck[0][0])}' reads layer "
+                            f"'{echo(absent[0])}', which the model does not have")
+        names = sorted({r[0] for r in refs_})
+        raise SpecError(f"{where}: layer(s) {echo(', '.join(names[:5]))} are used but never "
+                        "computed (a cycle, or a call or output index that does not exist)")
 
     def call(self, layer: dict[str, Any], name: str, k: int, inputs: list[Ref], prefix: str,
-             produced: dict[Ref, str], shapes: dict[Ref, list[Any]], trainable: bool) -> None:
+             produced: dict[Ref, str], shapes: dict[Ref, Any], trainable: bool) -> None:
+        self.current = name
         sources = [produced[r] for r in inputs]
         first = self.first_call.get(prefix + name)
-        if layer.get("class_name") in MODELS:
+        if layer["class_name"] in MODELS:
             start = len(self.items)
             outs = self.model(layer, self.unique(prefix + name) + "/", sources, trainable)
             if first is None:
@@ -262,9 +373,11 @@ class Reader:
             for index, out in enumerate(outs):
                 produced[(name, k, index)] = out
             return
+        if not sources:
+            raise SpecError(f"{self.where(name, layer['class_name'])}: call {k} has no "
+                            "inputs")
         our = self.unique(prefix + name)
-        in_shape = shapes.get(inputs[0]) if inputs else None
-        self.add_layer(layer, our, sources, built_rank(layer, in_shape),
+        self.add_layer(layer, our, sources, built_rank(layer, shapes.get(inputs[0])),
                        shares=first[0]["name"] if first else "",
                        out_shape=shapes.get((name, k, 0)), trainable=trainable)
         if first is None:
@@ -272,14 +385,20 @@ class Reader:
         produced[(name, k, 0)] = our
 
 
-def description_from_config(config: dict[str, Any], input_shape: tuple[int, ...] | None = None
+def description_from_config(config: Any, input_shape: tuple[int, ...] | None = None
                             ) -> tuple[dict[str, Any], list[str]]:
     """The convscope description of a Keras model config, and the import notes."""
     if not is_keras_config(config):
-        raise SpecError("not a Keras model config (expected class_name Sequential, Functional "
-                        "or Model with a 'config')")
+        raise SpecError(not_a_model(config))
     reader = Reader(input_shape)
-    outputs = reader.model(config, "", None)
-    description = {"name": config["config"].get("name", "keras_model"), "inputs": reader.inputs,
-                   "layers": reader.items, "outputs": outputs}
+    try:
+        outputs = reader.model(config, "", None)
+        name = field(config["config"], "name", TEXT, "keras_model", where="Keras model")
+    except ConvscopeError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the last resort: the fuzz tests keep it rare
+        raise UnexpectedConfig(f"{reader.where(reader.current)}: cannot read its config "
+                               f"({type(err).__name__}: {echo(str(err))})") from None
+    description = {"name": name, "inputs": reader.inputs, "layers": reader.items,
+                   "outputs": outputs}
     return description, reader.notes

@@ -15,6 +15,24 @@ from typing import Any
 
 from ..layers.activation import NAMES as ACTIVATIONS
 from ..layers.activation import canonical
+from ..limits import shown
+from .fields import (
+    AXIS,
+    COUNTS,
+    DIM,
+    DIMS,
+    FLAG,
+    MAPPING,
+    NUMBER,
+    NUMBERS,
+    RATE,
+    SIZES,
+    TARGET,
+    TEXT,
+    Kind,
+    Malformed,
+    field,
+)
 
 Item = dict[str, Any]
 
@@ -24,8 +42,9 @@ class Unsupported(Exception):
 
 
 def channels_last(cfg: dict[str, Any]) -> None:
-    if cfg.get("data_format", "channels_last") not in (None, "channels_last"):
-        raise Unsupported(f"data_format {cfg['data_format']!r} (only channels_last is read)")
+    fmt = field(cfg, "data_format", TEXT, "channels_last")
+    if fmt != "channels_last":
+        raise Unsupported(f"data_format {shown(fmt)} (only channels_last is read)")
 
 
 def flatten(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -40,9 +59,11 @@ def activation(value: Any) -> str | None:
     if isinstance(value, dict):  # a serialized function object
         value = value.get("config", value.get("class_name"))
         value = value.get("name", value) if isinstance(value, dict) else value
-    name = canonical(str(value))
+    if not isinstance(value, str):
+        raise Malformed(f"'activation' must be a function's name; received {shown(value)}")
+    name = canonical(value)
     if name not in ACTIVATIONS:
-        raise Unsupported(f"activation {value!r}")
+        raise Unsupported(f"activation {shown(value)}")
     return None if name == "linear" else name
 
 
@@ -52,12 +73,16 @@ def with_activation(item: Item, cfg: dict[str, Any]) -> Item:
 
 
 def conv_padding(cfg: dict[str, Any]) -> Any:
-    padding = cfg.get("padding", "valid")
+    padding = field(cfg, "padding", TEXT, "valid")
     if padding == "causal":  # Conv1D: pad d*(k-1) on the left only
-        k = cfg["kernel_size"][0] if isinstance(cfg["kernel_size"], list) else cfg["kernel_size"]
-        d = cfg.get("dilation_rate", 1)
+        k = field(cfg, "kernel_size", DIMS)
+        k = k[0] if isinstance(k, list) else k
+        d = field(cfg, "dilation_rate", DIMS, 1)
         d = d[0] if isinstance(d, list) else d
         return [[d * (k - 1), 0]]
+    if padding not in ("valid", "same"):
+        raise Malformed(f"'padding' must be 'valid', 'same' or 'causal'; received "
+                        f"{shown(padding)}")
     return padding
 
 
@@ -68,11 +93,12 @@ def convolution(kind: str, ndim: int, *own: str) -> Callable[[dict[str, Any]], I
 
     def read(cfg: dict[str, Any]) -> Item:
         channels_last(cfg)
-        item = {"type": f"{kind}{ndim}d", "kernel_size": cfg["kernel_size"],
-                "strides": cfg.get("strides", 1), "padding": conv_padding(cfg),
-                "dilation_rate": cfg.get("dilation_rate", 1),
-                "use_bias": cfg.get("use_bias", True)}
-        item |= {key: cfg[key] for key in own if key == "filters" or cfg.get(key) is not None}
+        item = {"type": f"{kind}{ndim}d", "kernel_size": field(cfg, "kernel_size", DIMS),
+                "strides": field(cfg, "strides", DIMS, 1), "padding": conv_padding(cfg),
+                "dilation_rate": field(cfg, "dilation_rate", DIMS, 1),
+                "use_bias": field(cfg, "use_bias", FLAG, True)}
+        item |= {key: field(cfg, key, COUNTS if key == "output_padding" else DIMS)
+                 for key in own if key == "filters" or cfg.get(key) is not None}
         return with_activation(item, cfg)
     return read
 
@@ -82,18 +108,26 @@ def pool(mode: str, cls: str) -> Callable[[dict[str, Any]], Item]:
 
     def read(cfg: dict[str, Any]) -> Item:
         channels_last(cfg)
-        item: Item = {"type": f"{mode}pool{ndim}d", "pool_size": cfg["pool_size"],
-                      "padding": cfg.get("padding", "valid")}
+        item: Item = {"type": f"{mode}pool{ndim}d", "pool_size": field(cfg, "pool_size", DIMS),
+                      "padding": window_padding(cfg)}
         if cfg.get("strides") is not None:
-            item["strides"] = cfg["strides"]
+            item["strides"] = field(cfg, "strides", DIMS)
         return item
     return read
+
+
+def window_padding(cfg: dict[str, Any]) -> str:
+    padding = field(cfg, "padding", TEXT, "valid")
+    if padding not in ("valid", "same"):
+        raise Malformed(f"'padding' must be 'valid' or 'same'; received {shown(padding)}")
+    return padding
 
 
 def global_pool(mode: str) -> Callable[[dict[str, Any]], Item]:
     def read(cfg: dict[str, Any]) -> Item:
         channels_last(cfg)
-        return {"type": "global_pool", "mode": mode, "keepdims": bool(cfg.get("keepdims"))}
+        return {"type": "global_pool", "mode": mode,
+                "keepdims": field(cfg, "keepdims", FLAG, False)}
     return read
 
 
@@ -102,7 +136,7 @@ def padding(cls: str) -> Callable[[dict[str, Any]], Item]:
 
     def read(cfg: dict[str, Any]) -> Item:
         channels_last(cfg)
-        value = cfg.get("padding", 1)
+        value = field(cfg, "padding", PADS, 1)
         if isinstance(value, int):
             value = [[value, value]] * ndim
         elif ndim == 1 and len(value) == 2 and all(isinstance(v, int) for v in value):
@@ -113,15 +147,20 @@ def padding(cls: str) -> Callable[[dict[str, Any]], Item]:
     return read
 
 
+PADS = Kind(f"{COUNTS.words}, or a list of [before, after] pairs", lambda v: (
+    COUNTS.check(v) or isinstance(v, list) and 0 < len(v) <= 3 and all(
+        COUNTS.check(p) and (isinstance(p, int) or len(p) == 2) for p in v)))
+
+
 def upsampling(cls: str) -> Callable[[dict[str, Any]], Item]:
     ndim = int(cls[-2])
 
     def read(cfg: dict[str, Any]) -> Item:
         channels_last(cfg)
-        mode = cfg.get("interpolation", "nearest")
+        mode = field(cfg, "interpolation", TEXT, "nearest")
         if mode not in ("nearest", "bilinear"):
-            raise Unsupported(f"interpolation {mode!r}")
-        return {"type": f"upsample{ndim}d", "scale_factor": cfg.get("size", 2),
+            raise Unsupported(f"interpolation {shown(mode)}")
+        return {"type": f"upsample{ndim}d", "scale_factor": field(cfg, "size", DIMS, 2),
                 "mode": "linear" if mode == "bilinear" else mode}
     return read
 
@@ -129,46 +168,51 @@ def upsampling(cls: str) -> Callable[[dict[str, Any]], Item]:
 def last_axis(cfg: dict[str, Any], rank: int | None) -> None:
     axis = cfg.get("axis", -1)
     axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
+    if not AXIS.check(axis):
+        raise Unsupported(f"axis {shown(cfg.get('axis'))} (only the channel axis, -1, is read)")
     if axis != -1 and (rank is None or axis != rank - 1):
-        raise Unsupported(f"axis {cfg.get('axis')!r} (only the channel axis, -1, is read)")
+        raise Unsupported(f"axis {shown(cfg.get('axis'))} (only the channel axis, -1, is read)")
 
 
 def batch_norm(cfg: dict[str, Any], rank: int | None = None) -> Item:
     last_axis(cfg, rank)
-    return {"type": "batchnorm", "epsilon": cfg.get("epsilon", 1e-3),
-            "momentum": round(1.0 - cfg.get("momentum", 0.99), 12),  # PyTorch's convention
-            "center": cfg.get("center", True), "scale": cfg.get("scale", True)}
+    return {"type": "batchnorm", "epsilon": field(cfg, "epsilon", NUMBER, 1e-3),
+            "momentum": round(1.0 - field(cfg, "momentum", RATE, 0.99), 12),  # PyTorch's
+            "center": field(cfg, "center", FLAG, True), "scale": field(cfg, "scale", FLAG, True)}
 
 
 def layer_norm(cfg: dict[str, Any], rank: int | None = None) -> Item:
     last_axis(cfg, rank)
-    if cfg.get("center", True) and not cfg.get("scale", True):
+    center, scale = field(cfg, "center", FLAG, True), field(cfg, "scale", FLAG, True)
+    if center and not scale:
         raise Unsupported("LayerNormalization with center=True and scale=False")
-    return {"type": "layernorm", "epsilon": cfg.get("epsilon", 1e-3),
-            "scale": cfg.get("scale", True), "center": cfg.get("center", True)}
+    return {"type": "layernorm", "epsilon": field(cfg, "epsilon", NUMBER, 1e-3),
+            "scale": scale, "center": center}
 
 
 def group_norm(cfg: dict[str, Any], rank: int | None = None) -> Item:
     last_axis(cfg, rank)
-    if cfg.get("center", True) != cfg.get("scale", True):
+    center = field(cfg, "center", FLAG, True)
+    if center != field(cfg, "scale", FLAG, True):
         raise Unsupported("GroupNormalization with center != scale")
-    return {"type": "groupnorm", "groups": cfg["groups"], "epsilon": cfg.get("epsilon", 1e-3),
-            "affine": cfg.get("center", True)}
+    return {"type": "groupnorm", "groups": field(cfg, "groups", DIM),
+            "epsilon": field(cfg, "epsilon", NUMBER, 1e-3), "affine": center}
 
 
 def normalization(cfg: dict[str, Any], rank: int | None = None) -> Item:
     last_axis(cfg, rank)
-    if cfg.get("invert"):
+    if field(cfg, "invert", FLAG, False):
         raise Unsupported("Normalization with invert=True")
     item: Item = {"type": "normalization"}
     if cfg.get("mean") is not None:
-        item |= {"mean": cfg["mean"], "variance": cfg["variance"]}
+        item |= {"mean": field(cfg, "mean", NUMBERS), "variance": field(cfg, "variance", NUMBERS)}
     return item
 
 
 def relu(cfg: dict[str, Any]) -> Item:
-    max_value, slope = cfg.get("max_value"), cfg.get("negative_slope", 0.0) or 0.0
-    if cfg.get("threshold", 0.0):
+    max_value = field(cfg, "max_value", NUMBER, None)
+    slope = field(cfg, "negative_slope", NUMBER, 0.0)
+    if field(cfg, "threshold", NUMBER, 0.0):
         raise Unsupported(f"ReLU threshold {cfg['threshold']}")
     if max_value is None:
         if slope:
@@ -180,13 +224,14 @@ def relu(cfg: dict[str, Any]) -> Item:
 
 
 def leaky_relu(cfg: dict[str, Any]) -> Item:
-    slope = cfg.get("negative_slope", cfg.get("alpha", 0.3))
+    slope = field(cfg, "negative_slope", NUMBER, None)
+    slope = field(cfg, "alpha", NUMBER, 0.3) if slope is None else slope
     return {"type": "activation", "function": "leaky_relu", "negative_slope": slope}
 
 
 def softmax(cfg: dict[str, Any]) -> Item:
-    if cfg.get("axis", -1) != -1:
-        raise Unsupported(f"Softmax over axis {cfg['axis']}")
+    if cfg.get("axis", -1) not in (-1, [-1]):
+        raise Unsupported(f"Softmax over axis {shown(cfg['axis'])}")
     return {"type": "activation", "function": "softmax"}
 
 
@@ -195,21 +240,23 @@ def plain_activation(cfg: dict[str, Any]) -> Item:
 
 
 def concatenate(cfg: dict[str, Any]) -> Item:
-    axis = cfg.get("axis", -1)
+    axis = field(cfg, "axis", AXIS, -1)
+    if axis == 0:
+        raise Unsupported("Concatenate along the batch axis")
     return {"type": "concat", "axis": axis - 1 if axis > 0 else axis}  # without the batch
 
 
 def recurrent(kind: str) -> Callable[[dict[str, Any]], Item]:
     def read(cfg: dict[str, Any]) -> Item:
-        if cfg.get("return_state"):
+        if field(cfg, "return_state", FLAG, False):
             raise Unsupported("return_state=True (several outputs)")
-        if cfg.get("go_backwards"):
+        if field(cfg, "go_backwards", FLAG, False):
             raise Unsupported("go_backwards=True")
-        item: Item = {"type": kind, "units": cfg["units"],
-                      "return_sequences": bool(cfg.get("return_sequences")),
-                      "use_bias": cfg.get("use_bias", True)}
+        item: Item = {"type": kind, "units": field(cfg, "units", DIM),
+                      "return_sequences": field(cfg, "return_sequences", FLAG, False),
+                      "use_bias": field(cfg, "use_bias", FLAG, True)}
         if kind == "gru":
-            item["reset_after"] = cfg.get("reset_after", True)
+            item["reset_after"] = field(cfg, "reset_after", FLAG, True)
         if kind == "rnn":
             act = activation(cfg.get("activation", "tanh"))
             if act not in ("tanh", "relu"):
@@ -220,18 +267,19 @@ def recurrent(kind: str) -> Callable[[dict[str, Any]], Item]:
 
 
 def bidirectional(cfg: dict[str, Any]) -> Item:
-    inner = cfg["layer"]
-    read = RECURRENT.get(inner.get("class_name", ""))
+    inner = field(cfg, "layer", MAPPING)
+    class_name = field(inner, "class_name", TEXT)
+    read = RECURRENT.get(class_name)
     if read is None:
-        raise Unsupported(f"Bidirectional({inner.get('class_name')})")
-    merge = cfg.get("merge_mode", "concat")
-    if merge is None:
+        raise Unsupported(f"Bidirectional({shown(class_name)})")
+    if "merge_mode" in cfg and cfg["merge_mode"] is None:
         raise Unsupported("Bidirectional with merge_mode=None (two outputs)")
-    return {**read(inner["config"]), "bidirectional": True, "merge_mode": merge}
+    merge = field(cfg, "merge_mode", TEXT, "concat")
+    return {**read(field(inner, "config", MAPPING)), "bidirectional": True, "merge_mode": merge}
 
 
 def reshape(cfg: dict[str, Any]) -> Item:
-    return {"type": "reshape", "target_shape": list(cfg["target_shape"])}
+    return {"type": "reshape", "target_shape": list(field(cfg, "target_shape", TARGET))}
 
 
 RECURRENT = {"SimpleRNN": recurrent("rnn"), "LSTM": recurrent("lstm"), "GRU": recurrent("gru")}
@@ -255,13 +303,13 @@ SIMPLE: dict[str, Callable[[dict[str, Any]], Item]] = {
     **{f"GlobalMaxPool{n}D": global_pool("max") for n in (1, 2, 3)},
     **{f"ZeroPadding{n}D": padding(f"ZeroPadding{n}D") for n in (1, 2, 3)},
     **{f"UpSampling{n}D": upsampling(f"UpSampling{n}D") for n in (1, 2, 3)},
-    "Dense": lambda c: with_activation({"type": "dense", "units": c["units"],
-                                        "use_bias": c.get("use_bias", True)}, c),
+    "Dense": lambda c: with_activation({"type": "dense", "units": field(c, "units", DIM),
+                                        "use_bias": field(c, "use_bias", FLAG, True)}, c),
     "Flatten": lambda c: flatten(c),
     "Reshape": reshape,
-    "Permute": lambda c: {"type": "permute", "dims": list(c["dims"])},
-    "Dropout": lambda c: {"type": "dropout", "rate": c.get("rate", 0.5)},
-    **{f"SpatialDropout{n}D": (lambda c: {"type": "dropout", "rate": c.get("rate", 0.5),
+    "Permute": lambda c: {"type": "permute", "dims": list(field(c, "dims", SIZES))},
+    "Dropout": lambda c: {"type": "dropout", "rate": field(c, "rate", RATE, 0.5)},
+    **{f"SpatialDropout{n}D": (lambda c: {"type": "dropout", "rate": field(c, "rate", RATE, 0.5),
                                           "spatial": True}) for n in (1, 2, 3)},
     "Activation": plain_activation,
     "ReLU": relu,
@@ -275,10 +323,10 @@ SIMPLE: dict[str, Callable[[dict[str, Any]], Item]] = {
     "Maximum": lambda c: {"type": "maximum"},
     "Minimum": lambda c: {"type": "minimum"},
     "Concatenate": concatenate,
-    "Rescaling": lambda c: {"type": "rescaling", "scale": c.get("scale", 1.0),
-                            "offset": c.get("offset", 0.0)},
-    "Embedding": lambda c: {"type": "embedding", "input_dim": c["input_dim"],
-                            "output_dim": c["output_dim"]},
+    "Rescaling": lambda c: {"type": "rescaling", "scale": field(c, "scale", NUMBERS, 1.0),
+                            "offset": field(c, "offset", NUMBERS, 0.0)},
+    "Embedding": lambda c: {"type": "embedding", "input_dim": field(c, "input_dim", DIM),
+                            "output_dim": field(c, "output_dim", DIM)},
     **RECURRENT,
     "Bidirectional": bidirectional,
 }

@@ -202,6 +202,26 @@ def window_formula(n: int, k: int, s: int, pad: tuple[int, int], d: int, ceil_mo
     return f"out = {rnd}(({n} + {p_text} - {k_text}) / {s}) + 1 = {out}"
 
 
+def check_shape(shape: Shape, what: str) -> None:
+    """Refuse sizes beyond limits.MAX_DIM and tensors beyond limits.MAX_ELEMENTS values
+    (so that every count stays an exact int that also converts to a float)."""
+    from .. import limits
+
+    for n in shape:
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise LayerRuleError(f"{what} shape has a size {limits.echo(n)} that is not an "
+                                 "integer")
+        if n > limits.MAX_DIM:
+            raise LayerRuleError(f"{what} shape has a size of {limits.echo(n)}; the largest "
+                                 f"supported size is {limits.MAX_DIM:,}")
+    if len(shape) > limits.MAX_RANK:
+        raise LayerRuleError(f"{what} shape has {len(shape)} axes; at most {limits.MAX_RANK}")
+    total = math.prod(shape)
+    if total > limits.MAX_ELEMENTS:
+        raise LayerRuleError(f"{what} shape {shape_str(shape)} holds {total:,} values; at most "
+                             f"{limits.MAX_ELEMENTS:,} per sample are supported")
+
+
 def check_positive(name: str, values: tuple[int, ...]) -> None:
     for v in values:
         if v < 1:

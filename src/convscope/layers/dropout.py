@@ -30,7 +30,7 @@ class Dropout(Layer):
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Dropout:
         layer = cls(rate=args.number("rate", 0.5, low=0.0, high=1.0, aliases=("p",)),
-                    spatial=bool(args.value("spatial", False)))
+                    spatial=args.flag("spatial", False))
         args.finish()
         return layer
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
+from ..limits import shown
 from .base import NOTHING_SAVED, Layer, Saved, Shape, axis_names, prod, shape_str
 
 
@@ -50,7 +51,7 @@ class Concat(Layer):
         if not isinstance(value, int) or isinstance(value, bool) or not -rank <= value < rank:
             raise LayerRuleError(f"argument 'axis' must be 'channels' or an axis of the "
                                  f"{rank}-axis input (H x W x C order, -1 = channels); "
-                                 f"received {value!r}")
+                                 f"received {shown(value)}")
         args.finish()
         return cls(axis=value % rank - rank)
 

@@ -4,10 +4,12 @@ unchanged."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
+from ..limits import shown
 from .base import Layer, ParamCount, Saved, Shape, prod
 
 
@@ -100,7 +102,8 @@ def constants(value: Any, channels: int, what: str) -> tuple[float, ...] | None:
     if len(values) == 1:
         values = values * channels
     if len(values) != channels or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        raise LayerRuleError(f"'{what}' must be a number or {channels} numbers (one per "
-                             f"channel); received {value!r}")
+            isinstance(v, (int, float)) and not isinstance(v, bool)
+            and (abs(v) <= 2**53 if isinstance(v, int) else math.isfinite(v)) for v in values):
+        raise LayerRuleError(f"'{what}' must be a finite number or {channels} finite numbers "
+                             f"(one per channel); received {shown(value)}")
     return tuple(float(v) for v in values)

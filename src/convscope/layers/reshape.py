@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
+from ..limits import MAX_DIM, MAX_RANK, shown
 from .base import GLOBAL, IDENTITY, Layer, RFRule, Saved, Shape, prod, shape_str
 from .torch_util import nn
 
@@ -59,10 +60,11 @@ class Reshape(Layer):
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Reshape:
         value = args.value("target_shape", aliases=("shape",))
         items = list(value) if isinstance(value, (list, tuple)) else [value]
-        if (not items or any(not isinstance(v, int) or isinstance(v, bool) or v == 0 or v < -1
-                             for v in items) or items.count(-1) > 1):
-            raise LayerRuleError("argument 'target_shape' must be sizes >= 1 with at most one "
-                                 f"-1; received {value!r}")
+        if (not items or len(items) > MAX_RANK
+                or any(not isinstance(v, int) or isinstance(v, bool) or v == 0 or v < -1
+                       or v > MAX_DIM for v in items) or items.count(-1) > 1):
+            raise LayerRuleError(f"argument 'target_shape' must be 1 to {MAX_RANK} sizes from 1 "
+                                 f"to {MAX_DIM:,} with at most one -1; received {shown(value)}")
         layout = args.choice("layout", ("channels_last", "channels_first"), "channels_last")
         args.finish()
         return cls(target_shape=tuple(items), layout=layout)

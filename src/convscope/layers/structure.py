@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
+from ..limits import shown
 from .base import GLOBAL, IDENTITY, Layer, RFRule, RFStep, Saved, Shape, shape_str
 from .merge import axis_label
 
@@ -46,7 +47,7 @@ class Slice(Layer):
             axis = -1
         if not isinstance(axis, int) or isinstance(axis, bool) or not -rank <= axis < rank:
             raise LayerRuleError(f"argument 'axis' must be an axis of the {rank}-axis input "
-                                 f"(H x W x C order, -1 = channels); received {axis!r}")
+                                 f"(H x W x C order, -1 = channels); received {shown(axis)}")
         layer = cls(axis=axis % rank, start=args.integer("start", 0, minimum=0),
                     stop=args.optional_int("stop", minimum=1), step=args.integer("step", 1))
         args.finish()
@@ -104,10 +105,11 @@ class Permute(Layer):
         rank = len(inputs[0])
         value = args.value("dims")
         dims = tuple(value) if isinstance(value, (list, tuple)) else (value,)
-        if sorted(dims) != list(range(1, rank + 1)):
+        if (not all(isinstance(d, int) and not isinstance(d, bool) for d in dims)
+                or sorted(dims) != list(range(1, rank + 1))):
             raise LayerRuleError(f"argument 'dims' must order the axes 1..{rank} of the input "
-                                 f"{shape_str(inputs[0])} (Keras's 1-based Permute); received "
-                                 f"{value!r}")
+                                 f"{shape_str(inputs[0])} (Keras's 1-based Permute), as "
+                                 f"integers; received {shown(value)}")
         args.finish()
         return cls(dims=dims)
 

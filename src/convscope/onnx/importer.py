@@ -30,7 +30,17 @@ from typing import Any
 from ..errors import ConvscopeError, SpecError
 from ..ir import Graph
 from ..layers.base import shape_str
+from ..limits import MAX_DIM, echo
 from ..names import unique_name
+from .common import (
+    MAX_ONNX_BYTES,
+    Malformed,
+    UnexpectedModel,
+    Unsupported,
+    fold_size,
+    node_label,
+    weights,
+)
 
 
 @dataclass(frozen=True)
@@ -64,32 +74,52 @@ class Value:
 
 
 def load_model(source: Any) -> Any:
+    """A ModelProto from a path, the bytes of a file, or a ModelProto; external data
+    (weights in other files) is never read: convscope needs only their shapes."""
     import onnx
 
-    if not isinstance(source, (str, Path)):
+    if isinstance(source, onnx.ModelProto):
         return source
-    path = Path(source)
-    if not path.is_file():
-        raise SpecError("no such file", str(path))
+    if isinstance(source, (bytes, bytearray)):
+        data, where = bytes(source), None
+    elif isinstance(source, (str, Path)):
+        path, where = Path(source), str(source)
+        if not path.is_file():
+            raise SpecError("no such file" if not path.exists() else "not a regular file", where)
+        if path.stat().st_size > MAX_ONNX_BYTES:
+            raise SpecError(f"the file has {path.stat().st_size:,} bytes, more than convscope "
+                            f"reads ({MAX_ONNX_BYTES:,}, the limit of protobuf)", where)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise SpecError(f"cannot read the file: {err.strerror or err}", where) from None
+    else:
+        raise SpecError(f"expected an ONNX file, its bytes or a ModelProto; received "
+                        f"{type(source).__name__}")
+    if len(data) > MAX_ONNX_BYTES:
+        raise SpecError(f"the model has {len(data):,} bytes, more than convscope reads", where)
     try:
-        return onnx.load(str(path))
-    except Exception as err:  # protobuf DecodeError and friends
+        return onnx.ModelProto.FromString(data)
+    except Exception as err:  # noqa: BLE001 - protobuf DecodeError, RecursionError, ...
         raise SpecError(f"not a readable ONNX model ({type(err).__name__}: "
-                        f"{str(err).splitlines()[0] if str(err) else 'corrupt file'})",
-                        str(path)) from None
+                        f"{echo(str(err).splitlines()[0]) if str(err) else 'corrupt file'})",
+                        where) from None
 
 
 def dims_of(type_proto: Any) -> tuple[int | None, ...] | None:
     tensor = type_proto.tensor_type
     if not tensor.HasField("shape"):
         return None
-    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
+    dims = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
+    return None if any(d is not None and not 0 <= d <= MAX_DIM for d in dims) else dims
 
 
 def set_input_shape(model: Any, shape: tuple[int, ...]) -> None:
     """--input H x W x C: rewrite the first input's (N, C, H, W) dims."""
     inits = {i.name for i in model.graph.initializer}
-    first = next(i for i in model.graph.input if i.name not in inits)
+    first = next((i for i in model.graph.input if i.name not in inits), None)
+    if first is None:
+        raise SpecError(f"--input {shape_str(shape)}: the ONNX model has no input")
     onnx_dims = list(shape) if len(shape) <= 1 else [shape[-1], *shape[:-1]]
     dims = first.type.tensor_type.shape.dim
     if len(dims) != len(onnx_dims) + 1:
@@ -104,12 +134,10 @@ class Reader:
     """Walks the ONNX nodes in order and writes the description's items."""
 
     def __init__(self, model: Any) -> None:
-        from onnx import numpy_helper
 
         self.model = model
         graph = model.graph
-        self.constants: dict[str, Any] = {i.name: numpy_helper.to_array(i)
-                                          for i in graph.initializer}
+        self.constants: dict[str, Any] = {i.name: weights(i) for i in graph.initializer}
         self.initializers = set(self.constants)
         self.shapes: dict[str, tuple[int | None, ...]] = {}
         for info in [*graph.input, *graph.value_info, *graph.output]:
@@ -124,6 +152,19 @@ class Reader:
         self.used_initializers: set[str] = set()
         self.pending_bias: dict[str, str] = {}  # MatMul output -> its dense item's name
         self.consumed = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
+        if not graph.node:
+            raise SpecError("the ONNX graph has no nodes")
+        seen: set[str] = set()
+        for k, node in enumerate(graph.node):
+            if not all(isinstance(t, str) for t in (node.name, node.op_type, *node.input,
+                                                    *node.output)):
+                raise SpecError(f"ONNX node #{k}: its name, operator or a value name is not "
+                                "UTF-8 text")
+            if not node.output or any(o and o in seen for o in node.output):
+                raise SpecError(f"ONNX node {node_label(node)}: "
+                                + ("has no output" if not node.output else
+                                   f"output '{echo(node.output[0])}' is computed twice"))
+            seen.update(node.output)
 
     # ---- names and values ---------------------------------------------------
     def unique(self, name: str) -> str:
@@ -141,8 +182,8 @@ class Reader:
         if name in self.constants:
             return tuple(self.constants[name].shape)
         if name not in self.shapes:
-            raise SpecError(f"ONNX value '{name}' has no inferred shape (shape inference "
-                            "could not follow it)")
+            raise SpecError(f"ONNX value '{echo(name)}' has no inferred shape (shape inference "
+                            "could not follow it, or the model gives an impossible size)")
         return self.shapes[name]
 
     def is_data(self, name: str) -> bool:
@@ -150,19 +191,17 @@ class Reader:
 
     def const(self, name: str) -> Any:
         if name not in self.constants:
-            raise SpecError(f"ONNX value '{name}' must be a constant here")
+            raise Unsupported(f"a computed value '{echo(name)}' where a constant is needed")
         return self.constants[name]
 
     # ---- entry ----------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        from .ops import handle
-
         graph = self.model.graph
         for value in graph.input:
             if value.name in self.initializers:
                 continue
             dims = self.shape(value.name)
-            if any(d is None for d in dims[1:]):
+            if not dims or any(d is None for d in dims[1:]):
                 raise SpecError(f"ONNX input '{value.name}' has unknown sizes "
                                 f"{tuple(dims[1:])}; give the input shape with --input "
                                 "(H x W x C)")
@@ -171,15 +210,18 @@ class Reader:
             self.values[value.name] = v
             self.inputs[name] = list(v.ours())
         for index, node in enumerate(graph.node):
-            data = [i for i in node.input if i and self.is_data(i)]
-            if not data:
-                self.constant_node(node)
-            elif node.op_type in ("Shape", "Size"):
-                self.shape_node(node)
-            elif node.op_type == "CastLike" and node.input[0] in self.constants:
-                self.constants[node.output[0]] = self.constants[node.input[0]]  # a type only
-            else:
-                handle(self, node, index)
+            try:
+                self.node(node, index)
+            except ConvscopeError:
+                raise
+            except Unsupported as why:
+                raise SpecError(f"ONNX node {node_label(node)}: convscope cannot read "
+                                f"{why}") from None
+            except Malformed as why:
+                raise SpecError(f"ONNX node {node_label(node)}: {why}") from None
+            except Exception as err:  # noqa: BLE001 - the last resort; fuzz tests keep it rare
+                raise UnexpectedModel(f"ONNX node {node_label(node)}: cannot read it "
+                                      f"({type(err).__name__}: {echo(str(err))})") from None
         outputs = []
         for value in graph.output:
             if value.name not in self.values:
@@ -187,6 +229,19 @@ class Reader:
             outputs.append(self.values[value.name].node)
         return {"name": graph.name or "onnx_model", "inputs": self.inputs,
                 "layers": self.items, "outputs": outputs}
+
+    def node(self, node: Any, index: int) -> None:
+        from .ops import handle
+
+        data = [i for i in node.input if i and self.is_data(i)]
+        if not data:
+            self.constant_node(node)
+        elif node.op_type in ("Shape", "Size"):
+            self.shape_node(node)
+        elif node.op_type == "CastLike" and node.input[0] in self.constants:
+            self.constants[node.output[0]] = self.constants[node.input[0]]  # a type only
+        else:
+            handle(self, node, index)
 
     def constant_node(self, node: Any) -> None:
         """Constant, and ops on constants only: evaluate the few that shapes need."""
@@ -200,7 +255,10 @@ class Reader:
                     "value_ints": lambda a: np.array(list(a.ints))}
             for attr in node.attribute:
                 if attr.name in read:
-                    self.constants[node.output[0]] = read[attr.name](attr)
+                    try:
+                        self.constants[node.output[0]] = read[attr.name](attr)
+                    except Exception:  # noqa: BLE001 - a malformed tensor: the value is unknown
+                        pass
         elif all(not i or i in self.constants for i in node.input):
             self.evaluate(node)
 
@@ -209,10 +267,12 @@ class Reader:
         bounds) with onnx's reference evaluator; what it cannot fold stays unknown."""
         from onnx.reference import ReferenceEvaluator
 
+        feeds = {i: self.constants[i] for i in node.input if i}
+        if fold_size(node, feeds) is None:
+            return  # too large (or of unknown size) to compute: the value stays unknown
         try:
-            feeds = {i: self.constants[i] for i in node.input if i}
             results = ReferenceEvaluator(node).run(None, feeds)
-        except Exception:  # an op the reference runtime lacks: the value stays unknown
+        except Exception:  # noqa: BLE001 - an op the reference runtime lacks: stays unknown
             return
         for name, value in zip(node.output, results, strict=False):
             self.constants[name] = value
@@ -227,6 +287,8 @@ class Reader:
             self.constants[node.output[0]] = np.array(int(np.prod(dims)), dtype=np.int64)
             return
         start, end = a.get("start", 0), a.get("end", len(dims))
+        if not all(-MAX_DIM <= v <= MAX_DIM for v in (start, end)):
+            raise Unsupported(f"Shape with start {echo(start)} and end {echo(end)}")
         self.constants[node.output[0]] = np.array(dims[start:end], dtype=np.int64)
 
     # ---- writing layers -----------------------------------------------------
@@ -287,11 +349,19 @@ def import_onnx(source: Any, input_shape: tuple[int, ...] | None = None) -> Grap
         set_input_shape(model, input_shape)
     try:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
-    except Exception as err:
-        raise SpecError(f"ONNX shape inference failed: {str(err).splitlines()[0]}") from None
+    except Exception as err:  # noqa: BLE001 - onnx raises several kinds
+        raise SpecError(f"ONNX shape inference failed: "
+                        f"{echo(str(err).splitlines()[0] if str(err) else type(err).__name__)}"
+                        ) from None
     reader = Reader(model)
     description = reader.run()
-    graph = parse(description)
+    try:
+        graph = parse(description)
+    except ConvscopeError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the last resort, as for each node
+        raise UnexpectedModel(f"the ONNX model's layers fail a check convscope did not "
+                              f"foresee ({type(err).__name__}: {echo(str(err))})") from None
     check_outputs(graph, reader)
     return dc_replace(graph, notes=tuple(graph.notes) + tuple(reader.notes))
 

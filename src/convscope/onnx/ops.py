@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .common import Unsupported, attrs, data_inputs, first_layout, text
+from .common import Malformed, Unsupported, attrs, data_inputs, first_layout, need, text
 from .structure_ops import (
     concat,
     flatten,
@@ -38,6 +38,10 @@ def window(a: dict[str, Any], spatial: int) -> dict[str, Any]:
     pad_mode = text(a.get("auto_pad", "NOTSET"))
     out: dict[str, Any] = {"stride": list(a.get("strides", [1] * spatial)),
                            "dilation": list(a.get("dilations", [1] * spatial))}
+    for key, n in (("strides", spatial), ("dilations", spatial), ("pads", 2 * spatial)):
+        if key in a and len(a[key]) != n:
+            raise Malformed(f"attribute '{key}' needs {n} values for {spatial} spatial axes; "
+                            f"received {len(a[key])}")
     if pad_mode == "SAME_UPPER":  # the extra pixel at the end: TensorFlow's 'same'
         out["padding"] = "same"
     elif pad_mode == "VALID":
@@ -199,7 +203,7 @@ def binary(reader: Any, node: Any, index: int) -> None:
 def pool(reader: Any, node: Any, index: int) -> None:
     first_layout(reader, node.input[0], node.op_type)
     a = attrs(node)
-    kernel = list(a["kernel_shape"])
+    kernel = list(need(a, "kernel_shape"))
     mode = {"MaxPool": "max", "AveragePool": "avg", "LpPool": "lp"}[node.op_type]
     item: dict[str, Any] = {"type": f"{mode}pool{len(kernel)}d", "kernel_size": kernel,
                             "ceil_mode": bool(a.get("ceil_mode", 0)),
@@ -267,7 +271,7 @@ def layer_norm(reader: Any, node: Any, index: int) -> None:
 def lrn(reader: Any, node: Any, index: int) -> None:
     first_layout(reader, node.input[0], "LRN")
     a = attrs(node)
-    reader.emit(node, index, {"type": "lrn", "size": int(a["size"]),
+    reader.emit(node, index, {"type": "lrn", "size": int(need(a, "size")),
                               "alpha": float(a.get("alpha", 1e-4)),
                               "beta": float(a.get("beta", 0.75)),
                               "k": float(a.get("bias", 1.0))}, [node.input[0]])
@@ -301,12 +305,25 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# inputs each operator needs (ONNX's operator specification); the others need one
+ARITY = {"Conv": 2, "ConvTranspose": 2, "Gemm": 2, "MatMul": 2, "BatchNormalization": 5,
+         "InstanceNormalization": 3, "LayerNormalization": 2, "Reshape": 2, "Slice": 3,
+         "Gather": 2, "RNN": 3, "LSTM": 3, "GRU": 3, "Sub": 2, "Div": 2}
+# operators whose first input may be a constant (the others read data there)
+ANY_FIRST = {"Gather", "Concat", *MERGES}
+
+
 def handle(reader: Any, node: Any, index: int) -> None:
     """Map one node that reads data; unknown operators become opaque layers."""
     handler = HANDLERS.get(node.op_type)
+    if len(node.input) < ARITY.get(node.op_type, 1) or not node.input[0] and handler:
+        raise Malformed(f"{node.op_type} takes at least {ARITY.get(node.op_type, 1)} inputs; "
+                        f"received {len(node.input)}")
     try:
         if handler is None:
             raise Unsupported(f"the operator {node.op_type}")
+        if node.op_type not in ANY_FIRST and not reader.is_data(node.input[0]):
+            raise Unsupported(f"{node.op_type} whose first input is a constant")
         handler(reader, node, index)
     except Unsupported as why:
         reader.opaque(node, index, str(why))

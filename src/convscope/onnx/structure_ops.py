@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Unsupported, attrs, data_inputs, first_layout, text
+from .common import Malformed, Unsupported, attrs, data_inputs, first_layout, need, text
 
 
 def concat(reader: Any, node: Any, index: int) -> None:
@@ -18,7 +18,7 @@ def concat(reader: Any, node: Any, index: int) -> None:
         raise Unsupported("Concat of channels-first and channels-last tensors")
     layout = layouts.pop() if layouts else "first"
     v = reader.values[data[0]]
-    axis = int(attrs(node)["axis"]) % v.rank
+    axis = int(need(attrs(node), "axis")) % v.rank
     if axis == 0:
         raise Unsupported("Concat along the batch axis")
     reader.emit(node, index, {"type": "concat", "axis": our_axis(v, axis)}, data, layout=layout)
@@ -89,6 +89,8 @@ def transpose(reader: Any, node: Any, index: int) -> None:
     x = reader.values[node.input[0]]
     r = x.rank
     perm = list(attrs(node).get("perm", list(reversed(range(r)))))
+    if sorted(perm) != list(range(r)):
+        raise Malformed(f"attribute 'perm' must order the {r} axes; received {perm}")
     if (x.layout, tuple(perm)) in RELAYOUT:
         reader.alias(node, node.input[0], RELAYOUT[(x.layout, tuple(perm))])
         return
@@ -181,7 +183,10 @@ def our_axis(x: Any, axis: int) -> int:
 def split(reader: Any, node: Any, index: int) -> None:
     x = reader.values[node.input[0]]
     axis = int(attrs(node).get("axis", 0)) % x.rank
-    sizes = [int(reader.shape(o)[axis]) for o in node.output]  # type: ignore[arg-type]
+    shapes = [reader.shape(o) for o in node.output]
+    if any(len(s) != x.rank or s[axis] is None for s in shapes):
+        raise Unsupported("Split into parts of unknown sizes")
+    sizes = [int(s[axis]) for s in shapes]  # type: ignore[arg-type]
     start = 0
     for k, (out, size) in enumerate(zip(node.output, sizes, strict=True)):
         name = reader.unique(f"{reader.layer_name(node, index)}.{k}")
@@ -233,7 +238,7 @@ def recurrent(reader: Any, node: Any, index: int) -> None:
         raise Unsupported("LSTM with peepholes")
     cell = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}[node.op_type]
     acts = [text(v).lower() for v in a.get("activations", [])]
-    item: dict[str, Any] = {"type": cell, "units": int(a["hidden_size"]),
+    item: dict[str, Any] = {"type": cell, "units": int(need(a, "hidden_size")),
                             "bidirectional": direction == "bidirectional",
                             "bias": len(node.input) > 3 and bool(node.input[3])}
     if cell == "rnn" and acts:

@@ -16,8 +16,9 @@ explore its receptive field.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
-from html import escape
+from html import escape as _html_escape
 
 from ..analysis.report import Report
 from ..layers.base import shape_str
@@ -32,6 +33,17 @@ FILL = {"conv": "#8fb3dd", "conv_transpose": "#a9c7a4", "pool": "#f2c57c",
         "global_pool": "#f2c57c", "adaptive_pool": "#f2c57c", "dense": "#c9a0dc",
         "input": "#d8d8d8", "concat": "#e6e6e6", "merge": "#e6e6e6", "upsample": "#a9c7a4",
         "zero_padding": "#e0e0e0", "flatten": "#e6e6e6", "reshape": "#e6e6e6"}
+
+
+#: characters XML 1.0 does not allow even escaped (most C0 controls, lone surrogates, FFFE/F)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """User text made safe for XML / HTML text and attributes: ``& < > " '`` escaped and
+    the characters XML cannot hold (e.g. ``\\x01``) shown as U+FFFD, so that every SVG
+    convscope draws parses whatever the layer names are."""
+    return _html_escape(_NOT_XML.sub("\ufffd", str(text)), quote)
 
 
 def log_size(n: int, base: float, per: float, top: float) -> float:

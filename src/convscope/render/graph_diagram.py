@@ -8,10 +8,8 @@ the graph's own connections between boxes.
 
 from __future__ import annotations
 
-from html import escape
-
 from ..analysis.report import Report
-from .diagram import FILL, FONT, Svg, box_attrs, label_lines
+from .diagram import FILL, FONT, Svg, box_attrs, escape, label_lines
 from .structure import Block, Box, items
 
 NODE_W, NODE_H, GAP_X, GAP_Y = 190, 46, 24, 34

@@ -9,14 +9,13 @@ from __future__ import annotations
 import io
 import json
 import re
-from html import escape
 from importlib import resources
 
 from ..analysis.report import Report
 from ..ir import Graph
 from ..layers.base import shape_str
 from .data import report_json
-from .diagram import draw
+from .diagram import draw, escape
 from .totals import conventions_lines, totals_lines
 from .units import human_bytes, rf_text
 
@@ -57,8 +56,10 @@ def static(name: str) -> str:
 
 
 def script_json(data: object) -> str:
-    """JSON safe inside <script>."""
-    return json.dumps(data).replace("</", "<\\/")
+    """JSON safe inside <script>: no '<', '>' or '&' at all (so neither '</script>' nor
+    '<!--' can end or confuse the script, whatever the layer names), as \\u escapes."""
+    return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e") \
+        .replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def layer_table(report: Report) -> str:

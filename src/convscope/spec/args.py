@@ -9,10 +9,14 @@ are accepted as aliases of the PyTorch names and normalised once, here.
 
 from __future__ import annotations
 
+import difflib
+import math
 from typing import Any
 
+from .. import limits
 from ..errors import LayerRuleError, closest
-from ..layers.base import Padding, Pairs, Shape, axis_names, shape_str
+from ..layers.base import Padding, Pairs, Shape, axis_names, check_shape, shape_str
+from ..limits import echo, shown
 
 REQUIRED: Any = object()
 
@@ -44,9 +48,20 @@ class Args:
             self.used.add(present[0])
             return self.raw[present[0]], present[0]
         if default is REQUIRED:
+            self._misspelt(key, aliases)
             also = f" (or {', '.join(repr(a) for a in aliases)})" if aliases else ""
             raise LayerRuleError(f"missing required argument '{key}'{also}")
         return default, key
+
+    def _misspelt(self, key: str, aliases: tuple[str, ...]) -> None:
+        """A required argument is missing: if an unread one is spelt close to it, say so."""
+        unread = [k for k in self.raw if k not in self.used and isinstance(k, str)]
+        for wanted in (key, *aliases):
+            match = difflib.get_close_matches(wanted, unread, n=1, cutoff=0.6)
+            if match:
+                raise LayerRuleError(f"unknown argument '{echo(match[0])}' for {self.name}. "
+                                     f"Did you mean '{wanted}'? (the required argument "
+                                     f"'{key}' is missing)")
 
     def has(self, key: str, *aliases: str) -> bool:
         return key in self.fixed or any(k in self.raw for k in (key, *aliases))
@@ -56,8 +71,8 @@ class Args:
         for key in self.raw:
             if key not in self.used:
                 choices = sorted(self.asked - set(self.fixed))
-                raise LayerRuleError(f"unknown argument '{key}' for {self.name}."
-                                     f"{closest(key, choices)}"
+                raise LayerRuleError(f"unknown argument '{echo(key)}' for {self.name}."
+                                     f"{closest(str(key), choices)}"
                                      + (f" Known: {', '.join(choices)}." if choices else ""))
 
     # ---- values ------------------------------------------------------------
@@ -65,11 +80,14 @@ class Args:
         return self._get(key, aliases, default)[0]
 
     def integer(self, key: str, default: Any = REQUIRED, minimum: int = 1,
-            aliases: tuple[str, ...] = ()) -> int:
+                aliases: tuple[str, ...] = (), maximum: int = limits.MAX_DIM) -> int:
         value, used = self._get(key, aliases, default)
         if not _is_int(value) or value < minimum:
             raise LayerRuleError(f"argument '{used}' must be an integer >= {minimum}; "
-                                 f"received {value!r}")
+                                 f"received {shown(value)}")
+        if value > maximum:
+            raise LayerRuleError(f"argument '{used}' must be at most {maximum:,} (the largest "
+                                 f"supported size); received {shown(value)}")
         return int(value)
 
     def optional_int(self, key: str, minimum: int = 1,
@@ -82,17 +100,25 @@ class Args:
               high: float | None = None, aliases: tuple[str, ...] = ()) -> float:
         value, used = self._get(key, aliases, default)
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and isinstance(value, int):
+            ok = abs(value) <= 2**53  # exactly representable: never an OverflowError
+        if ok and not math.isfinite(value):
+            ok = False
         if ok and ((low is not None and value < low) or (high is not None and value > high)):
             ok = False
         if not ok:
             bounds = f" in [{low}, {high}]" if low is not None and high is not None else ""
-            raise LayerRuleError(f"argument '{used}' must be a number{bounds}; received {value!r}")
+            finite = "finite " if isinstance(value, float) and not math.isfinite(value) \
+                or _is_int(value) and abs(value) > 2**53 else ""
+            raise LayerRuleError(f"argument '{used}' must be a {finite}number{bounds}; "
+                                 f"received {shown(value)}")
         return float(value)
 
     def flag(self, key: str, default: Any = REQUIRED, aliases: tuple[str, ...] = ()) -> bool:
         value, used = self._get(key, aliases, default)
         if not isinstance(value, bool):
-            raise LayerRuleError(f"argument '{used}' must be true or false; received {value!r}")
+            raise LayerRuleError(f"argument '{used}' must be true or false (a boolean, not "
+                                 f"text); received {shown(value)}")
         return value
 
     def choice(self, key: str, choices: tuple[str, ...], default: Any = REQUIRED,
@@ -101,7 +127,7 @@ class Args:
         text = str(value).lower() if isinstance(value, str) else value
         if text not in choices:
             raise LayerRuleError(f"argument '{used}' must be one of {', '.join(choices)}; "
-                                 f"received {value!r}.{closest(str(value), choices)}")
+                                 f"received {shown(value)}.{closest(echo(value), choices)}")
         return str(text)
 
     def ints(self, key: str, ndim: int, default: Any = REQUIRED, minimum: int = 1,
@@ -114,10 +140,14 @@ class Args:
         if len(items) != ndim:
             raise LayerRuleError(
                 f"argument '{used}' has {len(items)} values but the input has {ndim} spatial "
-                f"axes ({', '.join(axis_names(ndim))}); received {value!r}")
+                f"axes ({', '.join(axis_names(ndim))}); received {shown(value)}")
         if not all(_is_int(v) and v >= minimum for v in items):
             raise LayerRuleError(f"argument '{used}' must hold integers >= {minimum}; "
-                                 f"received {value!r}")
+                                 f"received {shown(value)}")
+        if any(v > limits.MAX_DIM for v in items):
+            raise LayerRuleError(f"argument '{used}' must hold integers of at most "
+                                 f"{limits.MAX_DIM:,} (the largest supported size); received "
+                                 f"{echo(value)}")
         return tuple(int(v) for v in items)
 
     def padding(self, key: str, ndim: int, default: Any = 0, allow_same: bool = True,
@@ -172,23 +202,34 @@ def pairs(value: Any, ndim: int, used: str) -> Pairs:
     if len(items) != ndim:
         raise LayerRuleError(
             f"argument '{used}' has {len(items)} values but the input has {ndim} spatial axes "
-            f"({', '.join(axis_names(ndim))}); received {value!r}")
+            f"({', '.join(axis_names(ndim))}); received {shown(value)}")
     out = []
     for item in items:
         pair = tuple(item) if isinstance(item, (list, tuple)) else (item, item)
         if len(pair) != 2 or not all(_is_int(v) and v >= 0 for v in pair):
             raise LayerRuleError(
                 f"argument '{used}' must be 'valid', 'same', an integer >= 0, one per axis, or "
-                f"one [before, after] pair per axis; received {value!r}")
+                f"one [before, after] pair per axis; received {shown(value)}")
+        if any(v > limits.MAX_DIM for v in pair):
+            raise LayerRuleError(f"argument '{used}' must be at most {limits.MAX_DIM:,} (the "
+                                 f"largest supported size); received {shown(value)}")
         out.append((int(pair[0]), int(pair[1])))
     return tuple(out)
 
 
 def parse_shape(value: Any, what: str = "input") -> Shape:
-    """'224x224x3' or [224, 224, 3] -> (224, 224, 3) (H x W x C, no batch)."""
-    items = _split(value) if not _is_int(value) else [value]
+    """'224x224x3' or [224, 224, 3] -> (224, 224, 3) (H x W x C, no batch).
+
+    Each size is 1 .. limits.MAX_DIM, at most limits.MAX_RANK axes and
+    limits.MAX_ELEMENTS values in all."""
+    if isinstance(value, str) and len(value) > 2 * limits.MAX_NUMBER_DIGITS:
+        items: list[Any] = [value]
+    else:
+        items = _split(value) if not _is_int(value) else [value]
     if not items or not all(_is_int(v) and v >= 1 for v in items):
         raise LayerRuleError(
             f"{what} shape must be sizes >= 1 written like 224x224x3 (H x W x C) or "
-            f"[224, 224, 3]; received {value!r}")
+            f"[224, 224, 3]; received {shown(value)}")
+    check_shape(tuple(items), what)
     return tuple(int(v) for v in items)
+

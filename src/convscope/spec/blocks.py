@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import limits
 from ..errors import SpecError, closest
+from ..limits import echo, shown
 
 STRUCTURES = ("sequential", "parallel", "residual")
 
@@ -28,21 +30,63 @@ _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Gt: operator.gt, ast.GtE: operator.ge}
 
 
-def _eval_node(node: ast.AST, env: dict[str, Any], text: str) -> Any:
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bounded(value: Any, text: str) -> Any:
+    """Every value the evaluator makes or reads stays small: ints within MAX_EXPR_INT,
+    text and lists within MAX_EXPR_STR."""
+    if _is_int(value) and abs(value) > limits.MAX_EXPR_INT:
+        raise SpecError(f"'${{{echo(text)}}}': the integer {echo(value)} is beyond "
+                        f"+-{limits.MAX_EXPR_INT:,}, the largest a block expression handles")
+    if isinstance(value, (str, list, tuple)) and len(value) > limits.MAX_EXPR_STR:
+        raise SpecError(f"'${{{echo(text)}}}': a value of {len(value):,} items or characters "
+                        f"is beyond the {limits.MAX_EXPR_STR:,} a block expression handles")
+    return value
+
+
+def _size_of(value: Any) -> int:
+    if isinstance(value, bool):
+        return 1
+    if isinstance(value, int):
+        return max(abs(value), 1)
+    return len(value) if isinstance(value, (str, list, tuple)) else 1
+
+
+def _binop(op: type, left: Any, right: Any, text: str) -> Any:
+    """Check the operands so the result stays bounded *before* computing it."""
+    if op is ast.Pow and _is_int(left) and _is_int(right) and abs(left) > 1 and right > 0:
+        if right * (abs(left).bit_length() - 1) > limits.MAX_EXPR_INT.bit_length():
+            raise SpecError(f"'${{{echo(text)}}}': {echo(left)} ** {echo(right)} is beyond "
+                            f"+-{limits.MAX_EXPR_INT:,}, the largest a block expression handles")
+    if op is ast.Mult and (isinstance(left, (str, list, tuple))
+                           or isinstance(right, (str, list, tuple))):
+        if _size_of(left) * _size_of(right) > limits.MAX_EXPR_STR:
+            raise SpecError(f"'${{{echo(text)}}}': the repeated value would have "
+                            f"{_size_of(left) * _size_of(right):,} items or characters; at "
+                            f"most {limits.MAX_EXPR_STR:,}")
+    return _BINOPS[op](left, right)
+
+
+def _eval_node(node: ast.AST, env: dict[str, Any], text: str, depth: int = 0) -> Any:
     """One step of the tiny evaluator: numbers, names, arithmetic, comparisons, if/else."""
+    if depth > limits.MAX_EXPR_DEPTH:
+        raise SpecError(f"'${{{echo(text)}}}' is nested deeper than {limits.MAX_EXPR_DEPTH} "
+                        "levels")
 
     def walk(child: ast.AST) -> Any:
-        return _eval_node(child, env, text)
+        return _bounded(_eval_node(child, env, text, depth + 1), text)
 
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
-        return node.value
+        return _bounded(node.value, text)
     if isinstance(node, ast.Name):
         if node.id not in env:
-            raise SpecError(f"unknown parameter '{node.id}' in '${{{text}}}'."
+            raise SpecError(f"unknown parameter '{node.id}' in '${{{echo(text)}}}'."
                             f"{closest(node.id, list(env))}")
-        return env[node.id]
+        return _bounded(env[node.id], text)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        return _BINOPS[type(node.op)](walk(node.left), walk(node.right))
+        return _binop(type(node.op), walk(node.left), walk(node.right), text)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
         value = walk(node.operand)
         return -value if isinstance(node.op, ast.USub) else not value
@@ -53,24 +97,33 @@ def _eval_node(node: ast.AST, env: dict[str, Any], text: str) -> Any:
         return all(values) if isinstance(node.op, ast.And) else any(values)
     if isinstance(node, ast.IfExp):
         return walk(node.body) if walk(node.test) else walk(node.orelse)
-    raise SpecError(f"'${{{text}}}' uses something other than numbers, parameters, "
+    raise SpecError(f"'${{{echo(text)}}}' uses something other than numbers, parameters, "
                     "+ - * / // % **, comparisons, and / or / not and 'a if c else b'")
 
 
 def evaluate(text: str, env: dict[str, Any]) -> Any:
     """A tiny arithmetic evaluator over block parameters (never Python's eval)."""
+    if len(text) > limits.MAX_EXPR_CHARS:
+        raise SpecError(f"the expression '${{{echo(text)}}}' is {len(text):,} characters; at "
+                        f"most {limits.MAX_EXPR_CHARS:,}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        raise SpecError(f"cannot read the expression '${{{text}}}'") from None
+    except (SyntaxError, ValueError):
+        raise SpecError(f"cannot read the expression '${{{echo(text)}}}'") from None
+    except (RecursionError, MemoryError):
+        raise SpecError(f"'${{{echo(text)}}}' is nested deeper than {limits.MAX_EXPR_DEPTH} "
+                        "levels") from None
     try:
-        return _eval_node(tree.body, env, text)
-    except (ZeroDivisionError, TypeError, OverflowError) as err:
-        raise SpecError(f"cannot evaluate '${{{text}}}': {err}") from None
+        return _bounded(_eval_node(tree.body, env, text), text)
+    except (ZeroDivisionError, TypeError, OverflowError, ValueError) as err:
+        raise SpecError(f"cannot evaluate '${{{echo(text)}}}': {echo(str(err), 200)}") \
+            from None
+    except RecursionError:  # pragma: no cover - MAX_EXPR_DEPTH stops it first
+        raise SpecError(f"'${{{echo(text)}}}' is nested too deeply") from None
 
 
 def substitute(value: Any, env: dict[str, Any]) -> Any:
-    """Replace ``$name`` and ``${expr}`` in a block template (deep)."""
+    """Replace ``$name`` and ``${expr}`` in a block template (deep); returns a new copy."""
     if isinstance(value, dict):
         return {k: substitute(v, env) for k, v in value.items()}
     if isinstance(value, list):
@@ -82,17 +135,23 @@ def substitute(value: Any, env: dict[str, Any]) -> Any:
         return evaluate(text[2:-1], env)
     if text.startswith("$") and text[1:].isidentifier():
         if text[1:] not in env:
-            raise SpecError(f"unknown parameter '{text}'.{closest(text[1:], list(env))} "
-                            f"Parameters: {', '.join(sorted(env)) or 'none'}")
+            raise SpecError(f"unknown parameter '{echo(text)}'.{closest(text[1:], list(env))} "
+                            f"Parameters: {echo(', '.join(sorted(env)) or 'none', 200)}")
         return env[text[1:]]
-    out, rest = [], value
-    while "${" in rest:
-        before, _, after = rest.partition("${")
-        expr, sep, rest = after.partition("}")
-        if not sep:
-            raise SpecError(f"unclosed '${{' in '{value}'")
-        out += [before, str(evaluate(expr, env))]
-    return "".join(out) + rest
+    out, pos = [], 0
+    while True:
+        start = value.find("${", pos)
+        if start < 0:
+            break
+        end = value.find("}", start + 2)
+        if end < 0:
+            raise SpecError(f"unclosed '${{' in '{echo(value)}'")
+        out += [value[pos:start], str(evaluate(value[start + 2:end], env))]
+        if sum(len(part) for part in out) > limits.MAX_EXPR_STR:
+            raise SpecError(f"'{echo(value)}' expands to more than {limits.MAX_EXPR_STR:,} "
+                            "characters")
+        pos = end + 1
+    return "".join(out) + value[pos:]
 
 
 @dataclass(frozen=True)
@@ -109,24 +168,32 @@ def read_blocks(raw: Any, is_layer_type: Callable[[str], bool]) -> dict[str, Blo
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise SpecError(f"'blocks' must map block names to definitions; received {raw!r}")
+        raise SpecError("'blocks' must map block names to definitions; received "
+                        f"{shown(raw)}")
     blocks = {}
     for name, body in raw.items():
-        if is_layer_type(str(name)) or name in STRUCTURES:
+        if not isinstance(name, str):
+            raise SpecError(f"blocks: block names must be text; received {shown(name)}")
+        if is_layer_type(name) or name in STRUCTURES:
             raise SpecError(f"block '{name}': the name is already a layer type; choose another")
         if not isinstance(body, dict) or "layers" not in body:
             raise SpecError(f"block '{name}' must be a mapping with 'layers' (and optional "
-                            f"'params'); received {body!r}")
+                            f"'params'); received {shown(body)}")
         unknown = set(body) - {"params", "layers", "description"}
         if unknown:
-            raise SpecError(f"block '{name}': unknown key '{sorted(unknown)[0]}' (known: params, "
-                            "layers, description)")
+            key = sorted(str(k) for k in unknown)[0]
+            raise SpecError(f"block '{name}': unknown key '{echo(key)}'."
+                            f"{closest(key, ('params', 'layers', 'description'))} Known: "
+                            "params, layers, description")
         params = body.get("params") or {}
         if isinstance(params, list):
+            if not all(isinstance(p, str) for p in params):
+                raise SpecError(f"block '{name}': 'params' must be names; received "
+                                f"{shown(params)}")
             params = {p: None for p in params}
-        if not isinstance(params, dict):
+        if not isinstance(params, dict) or not all(isinstance(p, str) for p in params):
             raise SpecError(f"block '{name}': 'params' must be a mapping of defaults or a list "
-                            f"of names; received {params!r}")
+                            f"of names; received {shown(params)}")
         if not isinstance(body["layers"], list):
             raise SpecError(f"block '{name}': 'layers' must be a list")
         blocks[str(name)] = Block(str(name), dict(params), body["layers"])

@@ -6,17 +6,20 @@ description is ever executed.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
+from .. import limits
 from ..errors import ConvscopeError, LayerRuleError, SpecError, closest
 from ..ir import Graph
 from ..layers.base import Shape
+from ..limits import echo
 from .args import parse_shape
+from .kinds import one_line
 from .oneline import parse_line
 from .parse import parse
+from .reader import json_load, yaml_load
 
 
 def is_torch_source(source: str) -> bool:
@@ -25,39 +28,36 @@ def is_torch_source(source: str) -> bool:
         re.fullmatch(r".+\.py:[A-Za-z_]\w*", source))
 
 
-def _yaml_load(text: str, source: str) -> Any:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        problem = err.problem or err.context or "syntax error"
-        raise SpecError(f"{where}: YAML syntax error: {problem}") from None
-    except yaml.YAMLError as err:
-        raise SpecError(f"{source}: YAML error: {err}") from None
-
-
 def read_text(text: str, source: str, suffix: str = ".yaml") -> Any:
-    """Parse YAML or JSON text, with file:line:column on syntax errors."""
+    """Parse YAML or JSON text, with file:line:column on syntax errors; refuses text beyond
+    limits.MAX_TEXT_BYTES, alias bombs, deep nesting and duplicate keys (spec.reader)."""
     if suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as err:
-            raise SpecError(f"{source}:{err.lineno}:{err.colno}: JSON syntax error: "
-                            f"{err.msg}") from None
-    return _yaml_load(text, source)
+        return json_load(text, source)
+    return yaml_load(text, source)
 
 
 def read_file(path: str | Path) -> Any:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(f"{path}: cannot read the file: {err}") from None
-    return read_text(text, str(path), path.suffix.lower())
+        with path.open("rb") as handle:
+            data = handle.read(limits.MAX_TEXT_BYTES + 1)
+    except (OSError, ValueError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise SpecError(f"{echo(str(path))}: cannot read the file: {reason}") from None
+    if len(data) > limits.MAX_TEXT_BYTES:
+        raise SpecError(f"{echo(str(path))}: the file is larger than "
+                        f"{limits.MAX_TEXT_BYTES:,} bytes, the most a description may be")
+    if b"\0" in data:
+        raise SpecError(f"{echo(str(path))}: a binary file, not a YAML / JSON description")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{echo(str(path))}: not UTF-8 text (byte {err.start:,}); a "
+                        "description is a UTF-8 YAML or JSON file") from None
+    if not text.strip():
+        raise SpecError(f"{echo(str(path))}: the file is empty; a description needs 'input' "
+                        "and 'layers'")
+    return read_text(text.removeprefix("\ufeff"), str(path), path.suffix.lower())
 
 
 def load_description(source: str) -> tuple[Any, str]:
@@ -65,21 +65,42 @@ def load_description(source: str) -> tuple[Any, str]:
     and the name to attribute errors to."""
     from .. import zoo
 
+    if len(source) > limits.MAX_TEXT_BYTES:
+        raise SpecError(f"the description is {len(source):,} characters; at most "
+                        f"{limits.MAX_TEXT_BYTES:,}")
     if "|" in source:
         try:
             return parse_line(source), "one-line"
         except ConvscopeError as err:
-            raise err.with_source("one-line") from None
+            raise one_line(err).with_source("one-line") from None
     if source in zoo.names():
         return read_text(zoo.text(source), f"zoo:{source}"), f"zoo:{source}"
     path = Path(source)
-    if path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists():
-        if not path.exists():
-            raise SpecError(f"{source}: no such file")
+    try:
+        exists = "\0" not in source and path.exists()
+    except (OSError, ValueError):
+        exists = False
+    if path.suffix.lower() in (".yaml", ".yml", ".json") or exists:
+        if not exists:
+            raise SpecError(f"{echo(source)}: no such file")
         return read_file(path), source
-    raise SpecError(f"'{source}' is not a zoo model, a .yaml/.json file or a one-line "
-                    f"description (layers separated by '|').{closest(source, zoo.names())} "
+    hint = closest(source, zoo.names()) if len(source) < 100 else ""
+    raise SpecError(f"'{echo(source)}' is not a zoo model, a .yaml/.json file or a one-line "
+                    f"description (layers separated by '|').{hint} "
                     "Run 'convscope zoo' for the models")
+
+
+def parse_override(input_shape: Any) -> Shape | None:
+    """The ``--input`` override ('224x224x3', a list or tuple, or None) as a shape, or a
+    SpecError saying what is wrong with it."""
+    if input_shape is None:
+        return None
+    if isinstance(input_shape, str) and not input_shape.strip():
+        raise SpecError("--input is empty; give a shape like 224x224x3 (H x W x C)")
+    try:
+        return parse_shape(input_shape, "--input")
+    except LayerRuleError as err:
+        raise SpecError(str(err)) from None
 
 
 def load(source: Any, input_shape: str | Shape | None = None) -> Graph:
@@ -93,10 +114,7 @@ def load(source: Any, input_shape: str | Shape | None = None) -> Graph:
     Raises:
         ConvscopeError: with the source (file name, 'zoo:vgg16', 'one-line') attached.
     """
-    try:
-        override = None if input_shape is None else parse_shape(input_shape, "--input")
-    except LayerRuleError as err:
-        raise SpecError(str(err)) from None
+    override = parse_override(input_shape)
     if isinstance(source, str) and is_torch_source(source):
         from ..torch.sources import load_torch_source  # imports torch: only here
 
@@ -122,9 +140,12 @@ def load(source: Any, input_shape: str | Shape | None = None) -> Graph:
         return load_onnx_file(source, override)
     if isinstance(source, dict):
         description, origin = source, "<description>"
-    else:
+    elif isinstance(source, (str, Path)):
         description, origin = load_description(str(source))
+    else:
+        raise SpecError(f"a description is a zoo id, a file path, a one-line text or a mapping; "
+                        f"received a {type(source).__name__}")
     try:
         return parse(description, override)
     except ConvscopeError as err:
-        raise err.with_source(origin) from None
+        raise one_line(err).with_source(origin) from None

@@ -24,9 +24,14 @@ def locate(text: str, message: str) -> int | None:
     syntax = re.match(r"[^:]*:(\d+):(\d+): ", message)
     if syntax:
         return int(syntax.group(1))
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
+    from .reader import SafeDescriptionLoader, plain_yaml
+
+    try:  # libyaml composes recursively: only text whose nesting is known to be bounded
+        fast = plain_yaml(text)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if fast else \
+            SafeDescriptionLoader
+        root = yaml.compose(text, Loader=loader)
+    except (yaml.YAMLError, RecursionError, MemoryError, ValueError):
         return None
     if root is None:
         return None

@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import limits
 from ..errors import SpecError
 from ..layers.activation import NAMES as ACTIVATIONS
 
@@ -43,23 +44,36 @@ FLAGS = {"same": ("padding", "same"), "valid": ("padding", "valid"), "nobias": (
          "ceil": ("ceil_mode", True), "keepdims": ("keepdims", True),
          "seq": ("return_sequences", True), "bi": ("bidirectional", True)}
 
+def _num(digits: str) -> Any:
+    """Digits -> int; beyond MAX_NUMBER_DIGITS the text itself (the layer refuses it)."""
+    return int(digits) if len(digits) <= limits.MAX_NUMBER_DIGITS else digits
+
+
 KERNEL = r"(\d+(?:x\d+)*)"
 PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(rf"conv{KERNEL}-(\d+)"),
-     lambda m: {"type": "conv", "kernel_size": m[1], "out_channels": int(m[2])}),
+     lambda m: {"type": "conv", "kernel_size": m[1], "out_channels": _num(m[2])}),
     (re.compile(rf"deconv{KERNEL}-(\d+)"),
-     lambda m: {"type": "conv_transpose", "kernel_size": m[1], "out_channels": int(m[2])}),
+     lambda m: {"type": "conv_transpose", "kernel_size": m[1], "out_channels": _num(m[2])}),
     (re.compile(rf"dw{KERNEL}"), lambda m: {"type": "depthwise_conv", "kernel_size": m[1]}),
     (re.compile(rf"(max|avg|lp)pool{KERNEL}"),
      lambda m: {"type": f"{m[1]}pool", "kernel_size": m[2]}),
-    (re.compile(r"(fc|dense|linear)(\d+)"), lambda m: {"type": m[1], "units": int(m[2])}),
+    (re.compile(r"(fc|dense|linear)(\d+)"), lambda m: {"type": m[1], "units": _num(m[2])}),
     (re.compile(r"dropout(\d*\.?\d+)"), lambda m: {"type": "dropout", "rate": float(m[1])}),
-    (re.compile(r"upsample(\d+)"), lambda m: {"type": "upsample", "scale_factor": int(m[1])}),
-    (re.compile(r"pad(\d+)"), lambda m: {"type": "zero_padding", "padding": int(m[1])}),
+    (re.compile(r"upsample(\d+)"), lambda m: {"type": "upsample", "scale_factor": _num(m[1])}),
+    (re.compile(r"pad(\d+)"), lambda m: {"type": "zero_padding", "padding": _num(m[1])}),
     (re.compile(r"embed(\d+)-(\d+)"),
-     lambda m: {"type": "embedding", "input_dim": int(m[1]), "output_dim": int(m[2])}),
-    (re.compile(r"(lstm|gru|rnn)(\d+)"), lambda m: {"type": m[1], "units": int(m[2])}),
+     lambda m: {"type": "embedding", "input_dim": _num(m[1]), "output_dim": _num(m[2])}),
+    (re.compile(r"(lstm|gru|rnn)(\d+)"), lambda m: {"type": m[1], "units": _num(m[2])}),
 ]
+
+
+def number(text: str, what: str = "") -> int:
+    """Digits -> int, refusing more than limits.MAX_NUMBER_DIGITS digits."""
+    if len(text) > limits.MAX_NUMBER_DIGITS:
+        raise SpecError(f"{what}: a number of {len(text):,} digits (at most "
+                        f"{limits.MAX_NUMBER_DIGITS:,})".lstrip(": "))
+    return int(text)
 
 
 def value(text: str) -> Any:
@@ -69,6 +83,8 @@ def value(text: str) -> Any:
         return low == "true"
     if "," in text:
         return [value(part) for part in text.split(",")]
+    if len(text) > limits.MAX_NUMBER_DIGITS:
+        return text  # too long for a number: the layer's own check refuses the text
     for cast in (int, float):
         try:
             return cast(text)
@@ -93,7 +109,7 @@ def parse_token(segment: str, where: str = "") -> dict[str, Any]:
         item = {"type": head}
     for option in options:
         if option.startswith("*") and option[1:].isdigit():
-            item["repeat"] = int(option[1:])
+            item["repeat"] = number(option[1:], where)
         elif "=" in option:
             key, _, text = option.partition("=")
             item[SHORT_KEYS.get(key, key)] = value(text)
@@ -103,7 +119,8 @@ def parse_token(segment: str, where: str = "") -> dict[str, Any]:
         elif option.lower() in ACTIVATIONS:
             item["activation"] = option.lower()
         else:
-            raise SpecError(f"{where}: cannot read option '{option}' of '{segment.strip()}'; "
+            raise SpecError(f"{where}: cannot read option '{limits.echo(option)}' of "
+                            f"'{limits.echo(segment.strip())}'; "
                             "options are key=value (s=2, p=1, d=2, g=32, act=relu), same, "
                             "valid, nobias, ceil, an activation name, or *N to repeat"
                             .lstrip(": "))
@@ -112,6 +129,13 @@ def parse_token(segment: str, where: str = "") -> dict[str, Any]:
 
 def parse_line(line: str) -> dict[str, Any]:
     """'32x32x1 | conv5-6 | ...' -> a description mapping."""
+    if len(line) > limits.MAX_TEXT_BYTES:
+        raise SpecError(f"the one-line description is {len(line):,} characters; at most "
+                        f"{limits.MAX_TEXT_BYTES:,}")
+    if line.count("|") > limits.max_layers():
+        from .budget import budget_error
+
+        raise budget_error(line.count("|"), "the one-line description")
     segments = [s.strip() for s in line.split("|")]
     first = segments[0]
     description: dict[str, Any] = {"name": "one-line"}
@@ -119,6 +143,6 @@ def parse_line(line: str) -> dict[str, Any]:
     if re.fullmatch(r"\d+(\s*x\s*\d+)*", first):
         description["input"] = first.replace(" ", "")
         segments, start = segments[1:], 2
-    description["layers"] = [parse_token(seg, f"segment {i + start} '{seg}'")
+    description["layers"] = [parse_token(seg, f"segment {i + start} '{limits.echo(seg)}'")
                              for i, seg in enumerate(segments)]
     return description

@@ -36,37 +36,29 @@ comparisons; never ``eval``).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
+from itertools import islice
 from typing import Any
 
-from ..errors import LayerRuleError, SpecError, closest
+from .. import limits
+from ..errors import ConvscopeError, LayerRuleError, SpecError, closest
 from ..ir import Graph, Node, infer_shape
-from ..layers import REGISTRY, Layer
+from ..layers import REGISTRY
 from ..layers.base import Shape, shape_str
-from .args import Args, parse_shape
+from ..limits import echo, shown
+from .args import Args
 from .blocks import STRUCTURES, Block, read_blocks, substitute
+from .budget import LayerCounter, check_data, check_layers
+from .kinds import base_name, lookup, one_line, only, read_inputs
 from .oneline import parse_token
+
+__all__ = ["Builder", "base_name", "lookup", "parse"]
 
 TOP_KEYS = ("name", "description", "input", "inputs", "layers", "blocks", "outputs", "defaults",
             "source", "notes")
 ITEM_KEYS = ("type", "name", "inputs", "repeat", "first", "trainable", "when", "shares",
              "shared_params")
 SHORTCUTS = ("identity", "projection", "auto", "zero_pad", "optional")
-BASE_NAMES = {"conv": "conv", "conv_transpose": "deconv", "dense": "fc", "batchnorm": "bn",
-              "global_pool": "gap", "zero_padding": "pad", "concat": "concat"}
-
-
-def lookup(name: str) -> tuple[type[Layer], dict[str, Any]] | None:
-    """Registry entry for a type name, case-insensitive, underscores optional."""
-    key = name.lower()
-    if key in REGISTRY:
-        return REGISTRY[key]
-    squashed = key.replace("_", "")
-    for candidate, entry in REGISTRY.items():
-        if candidate.replace("_", "") == squashed:
-            return entry
-    return None
 
 
 # ------------------------------------------------------------- the builder ---
@@ -82,6 +74,8 @@ class Builder:
         self.counters: dict[tuple[str, str], int] = {}
         self.expanding: list[str] = []
         self.auto_named: set[str] = set()
+        self.counter = LayerCounter(blocks)
+        self.level = 0  # nesting of structures and blocks being built
 
     # ---- names ----------------------------------------------------------
     def auto_name(self, scope: str, base: str) -> str:
@@ -94,7 +88,7 @@ class Builder:
 
     def resolve(self, ref: Any, scope: str, where: str) -> str:
         if not isinstance(ref, str):
-            raise SpecError(f"{where}: inputs must be layer names; received {ref!r}")
+            raise SpecError(f"{where}: inputs must be layer names; received {shown(ref)}")
         parts = scope.split(".")[:-1] if scope else []
         candidates = [".".join(parts[:i]) + "." + ref for i in range(len(parts), 0, -1)] + [ref]
         for name in candidates:
@@ -103,8 +97,8 @@ class Builder:
             if name in self.aliases:
                 return self.aliases[name]
         known = list(self.shapes) + list(self.aliases)
-        raise SpecError(f"{where}: unknown input '{ref}': no earlier layer has that name."
-                        f"{closest(ref, known)}")
+        raise SpecError(f"{where}: unknown input '{echo(ref)}': no earlier layer has that "
+                        f"name.{closest(ref, known[-5000:])}")
 
     # ---- adding nodes ---------------------------------------------------------
     def add_layer(self, type_name: str, raw: dict[str, Any], inputs: list[str], scope: str,
@@ -113,7 +107,7 @@ class Builder:
         entry = lookup(type_name)
         if entry is None:
             suggestions = sorted(set(REGISTRY) | set(self.blocks) | set(STRUCTURES))
-            raise SpecError(f"{where}: unknown layer type '{type_name}'."
+            raise SpecError(f"{where}: unknown layer type '{echo(type_name)}'."
                             f"{closest(type_name.lower(), suggestions)} "
                             "Run 'convscope help layers' for the list")
         kind, fixed = entry
@@ -122,11 +116,16 @@ class Builder:
         node_name = f"{scope}{name}" if name else self.auto_name(scope, base_name(kind, type_name))
         if not name:
             self.auto_named.add(node_name)
-        label = f"{where} '{node_name}' ({kind.kind})"
-        if len(inputs) < kind.min_inputs or (kind.max_inputs is not None
-                                             and len(inputs) > kind.max_inputs):
-            raise SpecError(f"{label}: takes {kind.min_inputs if kind.max_inputs else 'several'}"
-                            f" input(s); received {len(inputs)}")
+        label = f"{where} '{echo(node_name)}' ({kind.kind})"
+        if len(self.nodes) >= limits.max_layers():
+            check_layers(1, len(self.nodes), "the description")
+        least = 2 if kind.kind == "merge" else kind.min_inputs  # (concat of one: identity)
+        if len(inputs) < least or (kind.max_inputs is not None
+                                   and len(inputs) > kind.max_inputs):
+            want = f"at least {least}" if kind.max_inputs is None else str(kind.min_inputs)
+            raise SpecError(f"{label}: takes {want} input(s); received {len(inputs)}"
+                            + (" (a merge of one input does nothing: remove it, or name the "
+                               "other inputs with 'inputs')" if least == 2 else ""))
         try:
             layer = kind.from_args(Args(type_name, args_raw, fixed), in_shapes)
         except LayerRuleError as err:
@@ -143,9 +142,14 @@ class Builder:
     def sequence(self, items: Any, current: str, scope: str, where: str,
                  trainable: bool) -> str:
         if not isinstance(items, list):
-            raise SpecError(f"{where}: expected a list of layers; received {items!r}")
+            raise SpecError(f"{where}: expected a list of layers; received {shown(items)}")
+        self.level += 1
+        if self.level > limits.MAX_DEPTH:
+            raise SpecError(f"{where}: structures and blocks nest deeper than "
+                            f"{limits.MAX_DEPTH} levels")
         for i, item in enumerate(items):
             current = self.item(item, current, scope, f"{where}[{i}]", trainable)
+        self.level -= 1
         return current
 
     def item(self, raw: Any, current: str, scope: str, where: str, trainable: bool) -> str:
@@ -157,21 +161,15 @@ class Builder:
                 else raw
         if not isinstance(raw, dict) or "type" not in raw:
             raise SpecError(f"{where}: a layer must be a mapping with a 'type' (or a one-line "
-                            f"token like 'conv3-64'); received {raw!r}")
+                            f"token like 'conv3-64'); received {shown(raw)}")
         item = dict(raw)
         when = item.pop("when", True)
         if not isinstance(when, bool):
             raise SpecError(f"{where}: 'when' must be true or false (e.g. \"${{expand != 1}}\" "
-                            f"in a block); received {when!r}")
+                            f"in a block); received {shown(when)}")
         if not when:
             return current
-        repeat = item.pop("repeat", 1)
-        first = item.pop("first", None)
-        if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
-            raise SpecError(f"{where}: 'repeat' must be an integer >= 1; received {repeat!r}")
-        if first is not None and not isinstance(first, dict):
-            raise SpecError(f"{where}: 'first' must be a mapping of arguments for the first "
-                            f"repetition; received {first!r}")
+        repeat, first = self.repeat_args(item, where)
         if repeat == 1:
             return self.one(dict(item, **(first or {})), current, scope, where, trainable)
         name = item.pop("name", None)
@@ -185,15 +183,35 @@ class Builder:
             self.aliases[f"{scope}{name}"] = current
         return current
 
+    def repeat_args(self, item: dict[str, Any], where: str) -> tuple[int, dict[str, Any]]:
+        """Pop and check 'repeat' and 'first'; refuse a repeat beyond the layer budget."""
+        repeat = item.pop("repeat", 1)
+        first = item.pop("first", None)
+        if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
+            raise SpecError(f"{where}: 'repeat' must be an integer >= 1; received "
+                            f"{shown(repeat)}")
+        if first is not None and not isinstance(first, dict):
+            raise SpecError(f"{where}: 'first' must be a mapping of arguments for the first "
+                            f"repetition; received {shown(first)}")
+        if repeat > 1:
+            check_layers(repeat * self.counter.item(item, self.level), len(self.nodes),
+                         f"{where} (repeat {echo(repeat)})")
+        return repeat, first or {}
+
     def one(self, item: dict[str, Any], current: str, scope: str, where: str,
             trainable: bool) -> str:
         type_name = item.pop("type")
         if not isinstance(type_name, str):
-            raise SpecError(f"{where}: 'type' must be a layer type name; received {type_name!r}")
+            raise SpecError(f"{where}: 'type' must be a layer type name; received "
+                            f"{shown(type_name)}")
         name = item.pop("name", None)
         if name is not None and (not isinstance(name, str) or not name):
-            raise SpecError(f"{where}: 'name' must be a non-empty string; received {name!r}")
-        trainable = bool(item.pop("trainable", True)) and trainable
+            raise SpecError(f"{where}: 'name' must be a non-empty string; received {shown(name)}")
+        own = item.pop("trainable", True)
+        if not isinstance(own, bool):
+            raise SpecError(f"{where}: 'trainable' must be true or false (a boolean, not text); "
+                            f"received {shown(own)}")
+        trainable = own and trainable
         refs = item.pop("inputs", None)
         if refs is None and "input_from" in item:
             refs = item.pop("input_from")
@@ -206,7 +224,10 @@ class Builder:
         shared_params = item.pop("shared_params", None)
         if shared_params is not None and (not isinstance(shared_params, int) or not shares):
             raise SpecError(f"{where}: 'shared_params' is a count of parameters and needs "
-                            f"'shares'; received {shared_params!r}")
+                            f"'shares'; received {shown(shared_params)}")
+        if not isinstance(shares, str):
+            raise SpecError(f"{where}: 'shares' must name an earlier layer; received "
+                            f"{shown(shares)}")
         if shares and (type_name in STRUCTURES or type_name in self.blocks):
             raise SpecError(f"{where}: 'shares' applies to a layer, not to a {type_name}")
         if type_name in STRUCTURES:
@@ -229,7 +250,7 @@ class Builder:
         unknown = set(args) - set(block.params)
         if unknown:
             key = sorted(unknown)[0]
-            raise SpecError(f"{where}: block '{block.name}' has no parameter '{key}'."
+            raise SpecError(f"{where}: block '{block.name}' has no parameter '{echo(key)}'."
                             f"{closest(key, list(block.params))} Parameters: "
                             f"{', '.join(block.params) or 'none'}")
         env = {"in_channels": self.shapes[inputs[0]][-1] if inputs else None, **block.params,
@@ -239,10 +260,13 @@ class Builder:
             raise SpecError(f"{where}: block '{block.name}' needs parameter '{missing[0]}'")
         instance = name or self.auto_name(scope, block.name).removeprefix(scope)
         try:
-            body = substitute(copy.deepcopy(block.layers), env)
+            body = substitute(block.layers, env)
         except SpecError as err:
             raise SpecError(f"{where} (block '{block.name}'): {err.message}") from None
+        check_layers(self.counter.items(body, self.level), len(self.nodes),
+                     f"{where} (block '{block.name}')")
         self.expanding.append(block.name)
+        known = len(self.aliases)
         out = self.sequence(body, inputs[0], f"{scope}{instance}.",
                             f"{where} (block '{block.name}' as '{scope}{instance}') > layers",
                             trainable)
@@ -252,16 +276,21 @@ class Builder:
                 and out.startswith(f"{full}.") and full not in self.shapes):
             # the block's output node takes the block's name (e.g. the concat of
             # an Inception block is 'inception3a', as torchvision names it)
-            return self.rename_last(full)
+            return self.rename_last(full, len(self.aliases) - known)
         self.aliases[full] = out
         return out
 
-    def rename_last(self, new: str) -> str:
+    def rename_last(self, new: str, recent: int) -> str:
+        """The last node takes the name ``new``; of the aliases only the ``recent`` ones
+        (added while its block was built) can point at it."""
         old = self.nodes[-1].name
         self.nodes[-1] = replace(self.nodes[-1], name=new)
         self.shapes[new] = self.shapes.pop(old)
         self.auto_named.discard(old)
-        self.aliases = {k: (new if v == old else v) for k, v in self.aliases.items()}
+        latest = list(islice(reversed(self.aliases.items()), recent))
+        for key, value in latest:
+            if value == old:
+                self.aliases[key] = new
         return new
 
     def structure(self, type_name: str, item: dict[str, Any], inputs: list[str], scope: str,
@@ -271,14 +300,14 @@ class Builder:
         inner = f"{scope}{name}." if name else scope
         source = inputs[0]
         if type_name == "sequential":
-            _only(item, ("layers",), where, type_name)
+            only(item, ("layers",), where, type_name)
             out = self.sequence(item.get("layers", []), source, inner, f"{where}.layers",
                                 trainable)
             if name:
                 self.aliases[f"{scope}{name}"] = out
             return out
         if type_name == "parallel":
-            _only(item, ("branches", "merge", "axis"), where, type_name)
+            only(item, ("branches", "merge", "axis"), where, type_name)
             branches = item.get("branches")
             if not isinstance(branches, list) or not branches:
                 raise SpecError(f"{where}: 'parallel' needs 'branches', a list of layer lists")
@@ -288,7 +317,7 @@ class Builder:
                     for j, branch in enumerate(branches)]
             return self.merge(item.get("merge", "concat"), item, outs, scope, where, name,
                               trainable)
-        _only(item, ("body", "shortcut", "merge", "projection_bn", "projection_bias"), where,
+        only(item, ("body", "shortcut", "merge", "projection_bn", "projection_bias"), where,
               type_name)
         body_out = self.sequence(item.get("body", []), source, inner, f"{where}.body",
                                  trainable)
@@ -302,7 +331,7 @@ class Builder:
               name: str | None, trainable: bool) -> str:
         if not isinstance(how, str) or lookup(how) is None:
             raise SpecError(f"{where}: 'merge' must be concat, add, multiply, average, maximum "
-                            f"or minimum; received {how!r}")
+                            f"or minimum; received {shown(how)}")
         args = {"axis": item["axis"]} if "axis" in item else {}
         return self.add_layer(how, args, outs, scope, where, name, trainable)
 
@@ -313,7 +342,7 @@ class Builder:
             return self.sequence(how, source, scope, f"{where}.shortcut", trainable)
         if how not in SHORTCUTS:
             raise SpecError(f"{where}: 'shortcut' must be one of {', '.join(SHORTCUTS)} or a "
-                            f"list of layers; received {how!r}")
+                            f"list of layers; received {shown(how)}")
         src, out = self.shapes[source], self.shapes[body_out]
         if how == "optional" and src != out:
             return ""  # no shortcut: the residual is a plain sequence (MobileNetV2's rule)
@@ -349,85 +378,59 @@ class Builder:
         return self.add_layer("batchnorm", {}, [conv], scope, where, "downsample.1", trainable)
 
 
-def _only(item: dict[str, Any], keys: tuple[str, ...], where: str, type_name: str) -> None:
-    for key in item:
-        if key not in keys:
-            raise SpecError(f"{where}: unknown key '{key}' for '{type_name}'.{closest(key, keys)} "
-                            f"Known: {', '.join(keys)}")
-
-
-def base_name(kind: type[Layer], type_name: str) -> str:
-    """Automatic names follow the seeds' tables: conv1, maxpool1, fc1, bn1, relu1."""
-    entry = lookup(type_name)
-    fixed = entry[1] if entry else {}
-    if kind.kind == "pool":
-        return f"{fixed.get('mode', 'max')}pool" if "mode" in fixed else "pool"
-    if kind.kind == "activation" and "function" in fixed:
-        return str(fixed["function"])
-    if kind.kind == "merge" and "op" in fixed:
-        return str(fixed["op"])
-    if kind.kind == "global_pool" and fixed.get("mode") == "max":
-        return "gmp"
-    if kind.kind == "recurrent" and "cell" in fixed:
-        return {"simple": "rnn"}.get(fixed["cell"], fixed["cell"])
-    return BASE_NAMES.get(kind.kind, kind.kind)
-
-
 # --------------------------------------------------------------- entry point ---
-def _inputs(description: dict[str, Any], override: Shape | None) -> dict[str, Shape]:
-    if "input" in description and "inputs" in description:
-        raise SpecError("give either 'input' (one shape) or 'inputs' (named shapes), not both")
-    raw = description.get("inputs")
-    try:
-        if raw is None:
-            if "input" not in description and override is None:
-                raise SpecError("the description has no 'input' shape (e.g. input: 32x32x1); "
-                                "give one, or pass --input")
-            shapes = {"input": override or parse_shape(description["input"])}
-        elif isinstance(raw, dict) and raw:
-            shapes = {str(k): parse_shape(v, f"input '{k}'") for k, v in raw.items()}
-        else:
-            raise SpecError(f"'inputs' must map input names to shapes; received {raw!r}")
-    except LayerRuleError as err:
-        raise SpecError(str(err)) from None
-    if override is not None and raw is not None:
-        if len(shapes) != 1:
-            raise SpecError(f"--input sets one shape but the model has {len(shapes)} inputs")
-        shapes = {next(iter(shapes)): override}
-    return shapes
-
-
 def parse(description: Any, input_override: Shape | None = None) -> Graph:
     """Build the validated graph of a description mapping.
 
     Raises:
-        SpecError: the description is malformed (unknown keys, kinds, arguments).
+        SpecError: the description is malformed (unknown keys, kinds, arguments), nested
+            too deeply or would expand beyond the layer budget (``limits``).
         ShapeError: a layer's shape rule fails (e.g. kernel larger than its input).
     """
     if not isinstance(description, dict):
+        kind = {"NoneType": "nothing (an empty description)", "list": "a list",
+                "str": "a single text", "int": "a number", "float": "a number"}
+        received = kind.get(type(description).__name__, type(description).__name__)
         raise SpecError("a description must be a mapping with 'input' and 'layers'; "
-                        f"received {type(description).__name__}")
+                        f"received {received}")
+    try:
+        return _parse(description, input_override)
+    except RecursionError:  # a last resort: the budgets above stop real cases first
+        raise SpecError(f"the description is nested too deeply (more than {limits.MAX_DEPTH} "
+                        "levels of structures, blocks, lists or mappings)") from None
+    except ConvscopeError as err:
+        raise one_line(err) from None
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as err:
+        raise SpecError(f"cannot read the description: {echo(str(err), 200)}") from None
+
+
+def _parse(description: dict[str, Any], input_override: Shape | None) -> Graph:
+    check_data(description)
     for key in description:
         if key not in TOP_KEYS:
-            raise SpecError(f"unknown top-level key '{key}'.{closest(str(key), TOP_KEYS)} "
+            raise SpecError(f"unknown top-level key '{echo(key)}'.{closest(key, TOP_KEYS)} "
                             f"Known: {', '.join(TOP_KEYS)}")
+    name = description.get("name", "model")
+    if not isinstance(name, (str, int, float)) or isinstance(name, bool):
+        raise SpecError(f"'name' must be text; received {shown(name)}")
     defaults = description.get("defaults") or {}
     if not isinstance(defaults, dict) or not all(isinstance(v, dict) for v in defaults.values()):
         raise SpecError("'defaults' must map layer kinds to default arguments, e.g. "
-                        "{conv: {bias: false}}")
+                        f"{{conv: {{bias: false}}}}; received {shown(defaults)}")
     for kind in defaults:
-        if lookup(str(kind)) is None:
-            raise SpecError(f"defaults: unknown layer type '{kind}'."
-                            f"{closest(str(kind), list(REGISTRY))}")
-    defaults = {lookup(str(k))[0].kind: v for k, v in defaults.items()}  # type: ignore[index]
+        if lookup(kind) is None:
+            raise SpecError(f"defaults: unknown layer type '{echo(kind)}'."
+                            f"{closest(kind, list(REGISTRY))}")
+    defaults = {lookup(k)[0].kind: v for k, v in defaults.items()}  # type: ignore[index]
     builder = Builder(read_blocks(description.get("blocks"), lambda n: lookup(n) is not None),
                       defaults)
-    current = ""
-    for input_name, shape in _inputs(description, input_override).items():
-        current = builder.add_layer("input", {"shape": list(shape)}, [], "",
-                                    f"input '{input_name}'", input_name, True)
     if "layers" not in description:
         raise SpecError("the description has no 'layers' list")
+    check_layers(builder.counter.items(description["layers"]), 1, "the description")
+    current = ""
+    for input_name, shape in read_inputs(description, input_override).items():
+        current = builder.add_layer("input", {"shape": list(shape)}, [], "",
+                                    f"input '{echo(input_name)}'", input_name, True)
     last = builder.sequence(description["layers"], current, "", "layers", True)
     outputs = description.get("outputs")
     if outputs is None:
@@ -435,4 +438,4 @@ def parse(description: Any, input_override: Shape | None = None) -> Graph:
     else:
         refs = outputs if isinstance(outputs, list) else [outputs]
         out_names = tuple(builder.resolve(r, "", "outputs") for r in refs)
-    return Graph(tuple(builder.nodes), out_names, str(description.get("name", "model")))
+    return Graph(tuple(builder.nodes), out_names, str(name))

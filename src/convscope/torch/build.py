@@ -15,10 +15,16 @@ from ..errors import ConvscopeError, LayerRuleError
 from ..ir import Graph
 from ..names import unique_name
 
+_RESERVED = frozenset(dir(nn.ModuleDict()))  # names a ModuleDict cannot take as keys
+
 
 def module_key(name: str, taken: set[str]) -> str:
-    """A ModuleDict key for a node name ('.' is not allowed in module names)."""
-    return unique_name(name.replace(".", "_").replace("/", "_") or "_", taken)
+    """A ModuleDict key for a node name: '.' is not allowed in module names, and a name that
+    is an attribute of nn.ModuleDict ('eval', 'keys', 'training', ...) gets a trailing '_'."""
+    key = name.replace(".", "_").replace("/", "_") or "_"
+    if key in _RESERVED or key.startswith("__"):
+        key = f"{key}_"
+    return unique_name(key, taken)
 
 
 def tie(module: nn.Module, owner: nn.Module) -> None:

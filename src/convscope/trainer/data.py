@@ -309,6 +309,9 @@ def stratified(x: np.ndarray, y: np.ndarray, fraction: float, seed: int
 def load_data(name: str, shape: Shape | None = None, classes: int | None = None,
               val_fraction: float = 0.1, fetch: bool = False) -> Data:
     """The dataset ``name`` (see the module docstring), split and normalised."""
+    if not 0 < val_fraction < 1:  # never the test split as the validation split
+        raise ConvscopeError(f"the validation fraction must be > 0 and < 1; received "
+                             f"{val_fraction}")
     kind, _, path = name.partition(":")
     if kind in ("folder", "mnist", "cifar10") and not path:
         raise ConvscopeError(f"--data {kind} needs a path: {kind}:PATH")
@@ -331,8 +334,7 @@ def load_data(name: str, shape: Shape | None = None, classes: int | None = None,
         raise ConvscopeError(f"unknown dataset '{name}'.{closest(kind, kinds)} Datasets: "
                              f"{', '.join(NAMES)}")
     x_tr, y_tr, x_te, y_te, names = arrays
-    x_tr, y_tr, x_va, y_va = stratified(x_tr, y_tr, val_fraction, seed=1) if val_fraction \
-        else (x_tr, y_tr, x_te, y_te)
+    x_tr, y_tr, x_va, y_va = stratified(x_tr, y_tr, val_fraction, seed=1)
     axes = (0, *range(2, x_tr.ndim))
     mean = x_tr.mean(axis=axes, dtype=np.float64)
     std = x_tr.std(axis=axes, dtype=np.float64) + 1e-8

@@ -13,7 +13,8 @@ import torch
 
 from ..errors import ConvscopeError
 from ..layers.base import shape_str
-from ..spec.load import load
+from ..limits import echo
+from ..spec.load import is_torch_source, load
 from ..spec.parse import parse
 from ..torch.build import GraphModule
 from .checkpoint import load_checkpoint
@@ -32,13 +33,38 @@ class Evaluation:
     out: Path
 
 
-def model_from(payload: dict[str, Any]) -> tuple[torch.nn.Module, str, Any]:
-    """The trained module (logits), its loss kind and its graph, from a checkpoint."""
-    config = payload.get("config", {})
+def graph_of(payload: dict[str, Any], model: str | None = None) -> Any:
+    """The run's graph, from data only: ``model`` when the user gives it, else the
+    description the checkpoint carries, else the run's description file or Keras / ONNX
+    file. Python named by a checkpoint (torchvision:, python:, FILE.py:Class) is never
+    imported: such a model must be given again with ``--model``."""
+    config = payload["config"]
+    shape = tuple(payload["input_shape"])
+    if model is not None:
+        override = config.get("input") if isinstance(config.get("input"), str) else None
+        return load(model, override)
     description = payload.get("description")
-    graph = parse(description) if isinstance(description, dict) else \
-        load(config["model"], config.get("input"))
+    if isinstance(description, dict):
+        return parse(description, shape)
+    source = config["model"]
+    if is_torch_source(source):
+        raise ConvscopeError(f"the run's model came from Python source ('{echo(source)}'); "
+                             "evaluate and predict never import code named by a checkpoint: "
+                             "give the model again with --model SOURCE (only if you trust "
+                             "that code)")
+    override = config.get("input") if isinstance(config.get("input"), str) else None
+    return load(source, override)
+
+
+def model_from(payload: dict[str, Any], model: str | None = None
+               ) -> tuple[torch.nn.Module, str, Any]:
+    """The trained module (logits), its loss kind and its graph, from a checkpoint."""
+    graph = graph_of(payload, model)
     trained, loss = training_graph(graph)
+    outputs, classes = graph.shapes[graph.outputs[0]][0], len(payload["classes"])
+    if outputs != classes and not (outputs == 1 and classes == 2):
+        raise ConvscopeError(f"the model '{echo(graph.name)}' outputs {outputs} value(s); the "
+                             f"checkpoint was trained on {classes} classes")
     module = GraphModule(trained)
     try:
         module.load_state_dict(payload["model"])
@@ -49,17 +75,23 @@ def model_from(payload: dict[str, Any]) -> tuple[torch.nn.Module, str, Any]:
 
 
 def evaluate(source: str, data: str | None = None, split: str = "test",
-             fetch: bool = False) -> Evaluation:
+             fetch: bool = False, model: str | None = None) -> Evaluation:
     payload = load_checkpoint(source)
-    module, loss, graph = model_from(payload)
+    module, loss, graph = model_from(payload, model)
     config = payload["config"]
+    fraction = config.get("val_fraction", 0.1)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        raise ConvscopeError(f"{source}: the checkpoint's config.val_fraction must be a "
+                             f"number; received {type(fraction).__name__}")
     dataset = load_data(data or config["data"], graph.shapes[graph.inputs[0].name],
-                        graph.shapes[graph.outputs[0]][0], config.get("val_fraction", 0.1),
-                        fetch)
+                        graph.shapes[graph.outputs[0]][0], fraction, fetch)
     if dataset.input_shape != tuple(payload["input_shape"]):
         raise ConvscopeError(f"dataset {dataset.name} gives {shape_str(dataset.input_shape)} "
                              f"inputs; the model was trained on "
                              f"{shape_str(tuple(payload['input_shape']))}")
+    if len(dataset.classes) != len(payload["classes"]):
+        raise ConvscopeError(f"dataset {dataset.name} has {len(dataset.classes)} classes; the "
+                             f"model was trained on {len(payload['classes'])}")
     part = {"train": dataset.train, "val": dataset.val, "test": dataset.test}[split]
     x = normalise(_denormalised(part.x, dataset.mean, dataset.std), payload["mean"],
                   payload["std"])
@@ -130,9 +162,9 @@ def confusion_png(e: Evaluation, target: Path) -> bool:
     return True
 
 
-def predict(source: str, inputs: list[str], top: int = 3) -> str:
+def predict(source: str, inputs: list[str], top: int = 3, model: str | None = None) -> str:
     payload = load_checkpoint(source)
-    module, loss, graph = model_from(payload)
+    module, loss, graph = model_from(payload, model)
     shape = tuple(payload["input_shape"])
     classes = list(payload["classes"])
     lines = []

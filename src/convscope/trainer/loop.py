@@ -14,6 +14,7 @@ interrupted epoch exactly and ends with the same weights, bit for bit.
 from __future__ import annotations
 
 import random
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,12 +187,26 @@ def state(ctx: Context, epoch: int, history: list[dict[str, Any]], best: dict[st
             "history": history, "best": best, **extra}
 
 
-def restore(ctx: Context, payload: dict[str, Any]) -> tuple[int, list[dict[str, Any]],
-                                                           dict[str, Any]]:
-    saved = payload.get("config", {})
+def _refusals(ctx: Context, saved: dict[str, Any], done: int) -> list[str]:
+    """Why the checkpoint cannot continue as this run ('epochs' may grow: a finished run
+    without a schedule is extended)."""
     diffs = ctx.config.differences(saved)
+    epochs, before = ctx.config.epochs, saved.get("epochs")
+    if epochs < done:
+        diffs.append(f"epochs: {done} already trained, --epochs {epochs} now (fewer)")
+    elif before != epochs and ctx.config.schedule != "none":
+        diffs.append(f"epochs: {before!r} in the checkpoint, {epochs!r} now (--schedule "
+                     f"{ctx.config.schedule} is planned over all the epochs, so only a run "
+                     "without a schedule can be extended; start a new run)")
+    return diffs
+
+
+def restore(ctx: Context, payload: dict[str, Any],
+            file: Path) -> tuple[int, list[dict[str, Any]], dict[str, Any]]:
+    done = payload["epoch"]  # checked by load_checkpoint, as 'config' and 'model'
+    diffs = _refusals(ctx, payload["config"], done)
     if diffs:
-        raise ConvscopeError(f"{ctx.out}/last.pt was written by a different run; cannot "
+        raise ConvscopeError(f"{file} was written by a different run; cannot "
                              f"resume: {'; '.join(diffs[:4])}")
     try:
         ctx.core.load_state_dict(payload["model"])
@@ -201,25 +216,47 @@ def restore(ctx: Context, payload: dict[str, Any]) -> tuple[int, list[dict[str, 
         torch.set_rng_state(payload["rng"]["torch"])
         py = payload["rng"]["python"]
         random.setstate((py[0], tuple(py[1]), py[2]))
-    except (KeyError, RuntimeError, TypeError, ValueError) as err:
-        raise ConvscopeError(f"{ctx.out}/last.pt does not fit this model: "
-                             f"{str(err).splitlines()[0][:200]}") from None
-    return int(payload["epoch"]), list(payload["history"]), dict(payload["best"])
+        history, best = list(payload["history"]), dict(payload["best"])
+        best = {"val_accuracy": float(best["val_accuracy"]), "epoch": int(best["epoch"])}
+    except (KeyError, RuntimeError, TypeError, ValueError, IndexError, AttributeError) as err:
+        raise ConvscopeError(f"{file}: cannot resume from it (its weights, optimizer, "
+                             "schedule, RNG state or history do not fit this run): "
+                             f"{str(err).splitlines()[0][:200] if str(err) else err!r}") \
+            from None
+    return done, history, best
 
 
-def fit(ctx: Context, extra: dict[str, Any], resume: bool) -> dict[str, Any]:
-    """Train from scratch or from last.pt; returns the last state (history, best)."""
-    start = 0
-    history: list[dict[str, Any]] = []
-    best: dict[str, Any] = {"val_accuracy": -1.0, "epoch": 0}
+def resume_file(ctx: Context) -> Path:
+    """last.pt, or best.pt when the run stopped before its first last.pt was complete."""
+    last, best = ctx.out / "last.pt", ctx.out / "best.pt"
+    if last.exists():
+        return last
+    if best.exists():
+        if ctx.rank == 0:  # said even with --quiet: not the checkpoint the user may expect
+            print(f"convscope: {ctx.out}: no last.pt (the run stopped before writing it); "
+                  "resuming from best.pt", file=sys.stderr, flush=True)
+        return best
+    raise ConvscopeError(f"{ctx.out}: nothing to resume (no last.pt or best.pt); train "
+                         "without --resume to start the run")
+
+
+def begin(ctx: Context, resume: bool) -> dict[str, Any]:
+    """Where the run starts: from scratch, or restored from its checkpoint (checked
+    before any file of the run is written, so that a refused resume changes nothing)."""
+    if not resume:
+        return {"start": 0, "history": [], "best": {"val_accuracy": -1.0, "epoch": 0}}
+    file = resume_file(ctx)
+    start, history, best = restore(ctx, load_checkpoint(file), file)
+    if ctx.rank == 0 and not ctx.config.quiet:
+        print(f"resuming after epoch {start} of {ctx.config.epochs}", flush=True)
+    return {"start": start, "history": history, "best": best}
+
+
+def fit(ctx: Context, extra: dict[str, Any], begun: dict[str, Any]) -> dict[str, Any]:
+    """Train from ``begin``'s state; returns the last state (history, best)."""
+    history, best = begun["history"], begun["best"]
     last = ctx.out / "last.pt"
-    if resume:
-        if not last.exists():
-            raise ConvscopeError(f"{ctx.out}: nothing to resume (no last.pt)")
-        start, history, best = restore(ctx, load_checkpoint(last))
-        if ctx.rank == 0 and not ctx.config.quiet:
-            print(f"resuming after epoch {start} of {ctx.config.epochs}", flush=True)
-    for epoch in range(start, ctx.config.epochs):
+    for epoch in range(begun["start"], ctx.config.epochs):
         began = time.perf_counter()
         row = train_epoch(ctx, epoch)
         row = {"epoch": epoch + 1, **row, "lr": ctx.optimizer.param_groups[0]["lr"],

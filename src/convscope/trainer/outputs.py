@@ -3,7 +3,7 @@
 config.json (everything needed to reproduce), result.json, metrics.csv (one row per
 epoch), curves.png (accuracy and loss, train against validation, as seed 004 plots them),
 weights.txt (every parameter's name, shape and values, as seed 004 dumps them) and
-model.safetensors (the best weights)."""
+model.safetensors (the best weights, with their SHA-256 in its metadata)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,10 @@ def write_safetensors(out: Path, state: dict[str, torch.Tensor]) -> bool:
         from safetensors.torch import save_file
     except ImportError:
         return False
+    from .checkpoint import SAFETENSORS_HASH_KEY, weights_sha256
+
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    save_atomic(out / "model.safetensors", lambda tmp: save_file(tensors, tmp))
+    metadata = {SAFETENSORS_HASH_KEY: weights_sha256(tensors)}  # checked by load_safetensors
+    save_atomic(out / "model.safetensors",
+                lambda tmp: save_file(tensors, tmp, metadata=metadata))
     return True

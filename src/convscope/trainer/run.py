@@ -3,6 +3,7 @@ trains it, tests the best checkpoint and writes the run's files."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from ..spec.load import load, load_description
 from ..torch.build import GraphModule
 from .checkpoint import load_checkpoint
 from .data import load_data
-from .loop import Context, describe_mismatch, evaluate_split, fit
+from .loop import Context, begin, describe_mismatch, evaluate_split, fit
 from .outputs import write_curves, write_json, write_safetensors, write_weights
 from .setup import (
     TrainConfig,
@@ -43,8 +44,13 @@ def description_of(source: str) -> dict[str, Any] | None:
     """The description mapping behind ``source`` (for config.json), when it has one."""
     from ..spec.load import is_torch_source
 
-    if is_torch_source(source):
+    if is_torch_source(source) or source.lower().endswith((".keras", ".onnx")):
         return None
+    if source.lower().endswith(".json"):
+        from ..keras import is_keras_file
+
+        if is_keras_file(source):  # a Keras config, not a convscope description
+            return None
     try:
         description, _ = load_description(source)
     except ConvscopeError:
@@ -84,20 +90,72 @@ def build_model(config: TrainConfig, trained: Any, device: torch.device,
     return core, model
 
 
-def run_directory(config: TrainConfig, resume: bool, rank: int) -> Path:
+RUN_FORMAT = "convscope-run"  # config.json's 'format': the folder is a convscope run
+
+
+def is_run_folder(out: Path) -> bool:
+    """Whether ``out/config.json`` is one that convscope train wrote."""
+    file = out / "config.json"
+    try:
+        if not file.is_file() or file.stat().st_size > 1 << 20:  # never a FIFO, never huge
+            return False
+        saved = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(saved, dict) and (saved.get("format") == RUN_FORMAT or (
+        isinstance(saved.get("config"), dict) and {"params", "torch"} <= set(saved)))
+
+
+def check_run_directory(config: TrainConfig, resume: bool) -> Path:
+    """The run folder, checked before anything is loaded or written: a folder (or a new
+    path), writable, not another run unless resumed, not a folder of the user's files
+    unless --force."""
     out = Path(config.out or default_out(config))
-    if not resume and (out / "last.pt").exists():
+    where = f"--out {out}"
+    if out.exists() and not out.is_dir():
+        raise ConvscopeError(f"{where}: is a file; expected a run folder (a new or empty "
+                             "folder, or an earlier run's to --resume)")
+    if not out.exists():
+        if resume:
+            raise ConvscopeError(f"{where}: no such folder: nothing to resume")
+        return out
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ConvscopeError(f"{where}: the folder is not writable by this user; expected a "
+                             "folder convscope can write the run's files into")
+    if resume:
+        return out
+    if (out / "last.pt").exists():
         raise ConvscopeError(f"{out} already holds a run (last.pt); use --resume to continue "
                              "it or --out to start another")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        entries = sorted(p.name for p in out.iterdir())
+    except OSError as err:
+        raise ConvscopeError(f"{where}: cannot read the folder: {err.strerror}") from None
+    if entries and not is_run_folder(out) and not config.force:
+        shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5
+                                          else "")
+        raise ConvscopeError(f"{where}: the folder is not empty and is not a convscope run "
+                             f"(it holds {shown}); choose a new or empty folder, or add "
+                             "--force to write the run's files (config.json, result.json, "
+                             "metrics.csv, best.pt, last.pt, ...) among them, replacing any "
+                             "of the same name")
+    return out
+
+
+def make_run_directory(out: Path, rank: int) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConvscopeError(f"--out {out}: cannot create the run folder: {err.strerror}; "
+                             "expected a path where this user can create a folder") from None
     if rank == 0:
         remove_stale_temporaries(out)
-    return out
 
 
 def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     """Train ``config.model`` on ``config.data``; see the module docstring."""
     config.check()
+    out = check_run_directory(config, resume)
     rank, world = distributed()
     torch.set_num_threads(threads_for(config, world))
     if config.batch_size % world:
@@ -114,22 +172,23 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     optimizer = make_optimizer(config, core.parameters())
     scheduler, per_batch = make_schedule(config, optimizer,
                                          -(-len(data.train.y) // config.batch_size))
-    out = run_directory(config, resume, rank)
     ctx = Context(config, trained, loss, data, model, optimizer, scheduler, per_batch, device,
                   rank, world, out)
+    begun = begin(ctx, resume)  # a refused resume writes nothing
+    make_run_directory(out, rank)
     params = sum(p.numel() for p in core.parameters())
     extra = {"config": config.as_dict(), "description": description_of(config.model),
              "classes": data.classes, "mean": data.mean, "std": data.std, "loss": loss,
              "input_shape": list(data.input_shape)}
     if rank == 0:
-        write_json(out / "config.json", {**extra, "params": params,
+        write_json(out / "config.json", {"format": RUN_FORMAT, **extra, "params": params,
                                          "world_size": world, "torch": torch.__version__})
         if not config.quiet:
             print(f"training '{graph.name}' ({params:,} parameters) on {config.data}: "
                   f"{len(data.train.y)} train / {len(data.val.y)} validation / "
                   f"{len(data.test.y)} test samples, {world} process(es), "
                   f"{torch.get_num_threads()} thread(s) each -> {out}", flush=True)
-    state = fit(ctx, extra, resume)
+    state = fit(ctx, extra, begun)
     result = finish(ctx, core, state, params)
     if world > 1:
         import torch.distributed as dist

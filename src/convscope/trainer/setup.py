@@ -3,6 +3,7 @@ with the final softmax turned into logits for the loss), the optimizer and the s
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -45,14 +46,21 @@ class TrainConfig:
     download: bool = False
     weights_txt: str = "auto"
     quiet: bool = False
+    force: bool = False  # write into a non-empty folder that is not a convscope run
 
-    # settings that may change between an interrupted run and its resume
-    RUNTIME = ("out", "device", "threads", "compile", "quiet", "download")
+    # settings that may change between an interrupted run and its resume ('epochs' may
+    # grow: see loop.restore)
+    RUNTIME = ("out", "device", "threads", "compile", "quiet", "download", "force")
 
     def check(self) -> None:
         def bad(what: str) -> ConvscopeError:
             return ConvscopeError(what)
 
+        for name in ("lr", "momentum", "weight_decay", "label_smoothing", "val_fraction"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise bad(f"--{name.replace('_', '-')} must be a finite number; received "
+                          f"{value}")
         if self.epochs < 1:
             raise bad(f"--epochs must be >= 1; received {self.epochs}")
         if self.batch_size < 1:
@@ -67,8 +75,10 @@ class TrainConfig:
             raise bad(f"--lr must be > 0; received {self.lr}")
         if not 0 <= self.label_smoothing < 1:
             raise bad(f"--label-smoothing must be in [0, 1); received {self.label_smoothing}")
-        if not 0 <= self.val_fraction < 1:
-            raise bad(f"--val-fraction must be in [0, 1); received {self.val_fraction}")
+        if not 0 < self.val_fraction < 1:
+            raise bad(f"--val-fraction must be > 0 and < 1 (the best checkpoint is chosen on "
+                      f"the validation split, which must not be the test split); received "
+                      f"{self.val_fraction}")
         if self.weights_txt not in ("auto", "always", "never"):
             raise bad("--weights-txt must be auto, always or never")
 
@@ -81,7 +91,7 @@ class TrainConfig:
     def differences(self, saved: dict[str, Any]) -> list[str]:
         mine = asdict(self)
         return [f"{k}: {saved.get(k)!r} in the checkpoint, {mine[k]!r} now" for k in mine
-                if k not in self.RUNTIME and saved.get(k) != mine[k]]
+                if k not in (*self.RUNTIME, "epochs") and saved.get(k) != mine[k]]
 
 
 def training_graph(graph: Graph) -> tuple[Graph, str]:

@@ -1,0 +1,82 @@
+"""Helpers of the description parser: layer-type lookup, automatic names, the inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConvscopeError, LayerRuleError, SpecError, closest
+from ..layers import REGISTRY, Layer
+from ..layers.base import Shape
+from ..limits import echo, shown
+from .args import parse_shape
+
+BASE_NAMES = {"conv": "conv", "conv_transpose": "deconv", "dense": "fc", "batchnorm": "bn",
+              "global_pool": "gap", "zero_padding": "pad", "concat": "concat"}
+
+
+def lookup(name: str) -> tuple[type[Layer], dict[str, Any]] | None:
+    """Registry entry for a type name, case-insensitive, underscores optional."""
+    key = name.lower()
+    if key in REGISTRY:
+        return REGISTRY[key]
+    squashed = key.replace("_", "")
+    for candidate, entry in REGISTRY.items():
+        if candidate.replace("_", "") == squashed:
+            return entry
+    return None
+
+
+def base_name(kind: type[Layer], type_name: str) -> str:
+    """Automatic names follow the seeds' tables: conv1, maxpool1, fc1, bn1, relu1."""
+    entry = lookup(type_name)
+    fixed = entry[1] if entry else {}
+    if kind.kind == "pool":
+        return f"{fixed.get('mode', 'max')}pool" if "mode" in fixed else "pool"
+    if kind.kind == "activation" and "function" in fixed:
+        return str(fixed["function"])
+    if kind.kind == "merge" and "op" in fixed:
+        return str(fixed["op"])
+    if kind.kind == "global_pool" and fixed.get("mode") == "max":
+        return "gmp"
+    if kind.kind == "recurrent" and "cell" in fixed:
+        return {"simple": "rnn"}.get(fixed["cell"], fixed["cell"])
+    return BASE_NAMES.get(kind.kind, kind.kind)
+
+
+def only(item: dict[str, Any], keys: tuple[str, ...], where: str, type_name: str) -> None:
+    for key in item:
+        if key not in keys:
+            raise SpecError(f"{where}: unknown key '{echo(key)}' for '{type_name}'."
+                            f"{closest(key, keys)} Known: {', '.join(keys)}")
+
+
+def read_inputs(description: dict[str, Any], override: Shape | None) -> dict[str, Shape]:
+    if "input" in description and "inputs" in description:
+        raise SpecError("give either 'input' (one shape) or 'inputs' (named shapes), not both")
+    raw = description.get("inputs")
+    try:
+        if raw is None:
+            if "input" not in description and override is None:
+                raise SpecError("the description has no 'input' shape (e.g. input: 32x32x1); "
+                                "give one, or pass --input")
+            shapes = {"input": override or parse_shape(description["input"])}
+        elif isinstance(raw, dict) and raw:
+            shapes = {str(k): parse_shape(v, f"input '{echo(k)}'") for k, v in raw.items()}
+        else:
+            raise SpecError(f"'inputs' must map input names to shapes; received {shown(raw)}")
+    except LayerRuleError as err:
+        raise SpecError(str(err)) from None
+    if override is not None and raw is not None:
+        if len(shapes) != 1:
+            raise SpecError(f"--input sets one shape but the model has {len(shapes)} inputs")
+        shapes = {next(iter(shapes)): override}
+    return shapes
+
+
+def one_line(err: ConvscopeError) -> ConvscopeError:
+    """The error with control characters of user text (newlines, tabs) shown escaped, so
+    that its message is always one printable line."""
+    if not err.message.isprintable():
+        err.message = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in err.message)
+        err.args = (err.message,)
+    return err

@@ -1,0 +1,154 @@
+"""The work behind the web page's API, done inside a worker process (see workers.py).
+
+Each job takes the request's fields (already checked to be strings) and returns a
+``Reply``: an HTTP status, a media type, the body as bytes and, for downloads, a file
+name. Everything a description can make expensive (parsing, expanding blocks, the
+analysis, drawing, serialising) happens here, never on the server's event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from ..errors import ConvscopeError, LayerRuleError
+from ..ir import Graph
+
+#: the largest answer a worker sends back (a JSON report, an SVG, a PNG ...)
+MAX_RESULT = 32 * 1024 * 1024
+DOWNLOADS = {"svg": ("image/svg+xml", "svg"), "png": ("image/png", "png"),
+             "markdown": ("text/markdown", "md"), "json": ("application/json", "json"),
+             "yaml": ("application/yaml", "yaml"), "pytorch": ("text/x-python", "py")}
+JSON = "application/json"
+
+
+class Reply(NamedTuple):
+    status: int
+    media: str
+    body: bytes
+    filename: str = ""
+
+
+def json_reply(data: Any, status: int = 200) -> Reply:
+    return Reply(status, JSON, json.dumps(data, separators=(",", ":")).encode("utf-8"))
+
+
+def error_reply(message: str, status: int = 400, line: int | None = None) -> Reply:
+    return json_reply({"ok": False, "error": {"message": message, "line": line}}, status)
+
+
+def graph_of(text: str, input_shape: str | None = None) -> Graph:
+    """The graph of an editor's text: YAML / JSON (a convscope description or a pasted
+    Keras ``model.to_json()``, read as data), or the one-line form."""
+    from ..keras.config import is_keras_config
+    from ..spec.args import parse_shape
+    from ..spec.load import read_text
+    from ..spec.oneline import parse_line
+    from ..spec.parse import parse
+
+    if not text.strip():
+        raise ConvscopeError("the description is empty: pick a zoo model or type one")
+    stripped = text.strip()
+    if "\n" not in stripped and "|" in stripped:
+        description: Any = parse_line(stripped)
+    else:
+        description = read_text(text, "editor", ".yaml")
+    if not isinstance(description, dict):
+        raise ConvscopeError("a description is a YAML mapping (input:, layers:) or a one-line "
+                             "form like '32x32x1 | conv5-6 | maxpool2 | fc10'; PyTorch "
+                             "sources are not loaded by the web page")
+    override = parse_shape(input_shape, "input") if input_shape else None
+    if is_keras_config(description):
+        from ..keras import import_config
+
+        return import_config(description, override)
+    return parse(description, override)
+
+
+def analyze_job(text: str, input_shape: str | None) -> Reply:
+    from ..analysis import analyze
+    from ..render.data import report_json
+    from ..render.diagram import draw
+    from ..render.totals import totals_lines
+
+    report = analyze(graph_of(text, input_shape))
+    return json_reply({"ok": True, "report": report_json(report), "svg": draw(report),
+                       "totals": "\n".join(totals_lines(report))})
+
+
+def explain_job(text: str, input_shape: str | None, layer: str) -> Reply:
+    from ..teach.explain import explain_layer
+
+    graph = graph_of(text, input_shape)
+    return json_reply({"ok": True, "text": explain_layer(graph, layer)})
+
+
+def download_job(kind: str, text: str, input_shape: str | None) -> Reply:
+    graph = graph_of(text, input_shape)
+    content = export(kind, graph, text)
+    media, suffix = DOWNLOADS[kind]
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in graph.name)[:80] or "model"
+    body = content.encode("utf-8") if isinstance(content, str) else content
+    return Reply(200, media, body, f"{name}.{suffix}")
+
+
+def export(kind: str, graph: Graph, text: str) -> str | bytes:
+    from ..analysis import analyze
+    from ..render import render
+    from ..render.diagram import draw, to_png
+
+    if kind == "yaml":
+        return text
+    if kind == "pytorch":
+        return pytorch_source(graph)
+    report = analyze(graph)
+    if kind == "svg":
+        return draw(report)
+    if kind == "png":
+        return to_png(draw(report))
+    return render(report, "markdown" if kind == "markdown" else "json")
+
+
+def pytorch_source(graph: Graph) -> str:
+    from .workers import raise_memory_limit_for
+
+    try:
+        with raise_memory_limit_for("torch"):
+            import torch  # noqa: F401
+    except ImportError:
+        raise ConvscopeError("PyTorch source needs PyTorch installed next to convscope") \
+            from None
+    from ..torch.source import graph_source
+
+    return graph_source(graph)
+
+
+def line_of(text: str, message: str) -> int | None:
+    from ..spec.locate import locate
+
+    try:
+        return locate(text, message)
+    except (Exception, RecursionError):  # noqa: BLE001 - the line is a courtesy
+        return None
+
+
+def run_job(job: dict[str, Any]) -> Reply:
+    """One job, as sent by the server: ``{"kind": ..., "text": ..., "input": ...}``.
+    Errors in the description come back as 400 with the message (and its line)."""
+    text = job.get("text", "")
+    try:
+        kind = job["kind"]
+        if kind == "analyze":
+            reply = analyze_job(text, job.get("input"))
+        elif kind == "explain":
+            reply = explain_job(text, job.get("input"), job.get("layer") or "")
+        else:
+            reply = download_job(kind, text, job.get("input"))
+    except (ConvscopeError, LayerRuleError) as err:  # the user's input, as the CLI says it
+        return error_reply(str(err), 400, line_of(text, str(err)))
+    except RecursionError:
+        return error_reply("the description is nested too deeply to analyse", 400)
+    if len(reply.body) > MAX_RESULT:
+        return error_reply(f"the result is too large to send ({len(reply.body):,} bytes; the "
+                           f"server's limit is {MAX_RESULT:,})", 400)
+    return reply
