@@ -7,15 +7,34 @@ BIN := $(VENV)/bin
 # PyTorch and torchvision for the tests (the versions this project is tested with)
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean chromium
 
 run: $(VENV)/.core
 	$(BIN)/convscope summary lenet5
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev chromium
 	$(BIN)/python scripts/check_sizes.py
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/python -m pytest
+
+# the quick tier: analysis, golden numbers, errors, formats (no browser, no training, no
+# framework bridges, none of the slow sweeps); see the markers in tests/conftest.py
+test-fast: $(VENV)/.dev
+	$(BIN)/python -m pytest -m "not slow and not browser and not train and not bridge"
+
+# Debian's Chromium for the browser tests (Playwright drives it; never a browser download).
+# As root it is installed with apt-get; 'apt-get update' may fail its signature check on
+# some images while the install from the shipped lists still works, so its failure is not
+# fatal. Otherwise the command to run is named.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq || echo "apt-get update failed; installing from the current lists"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "the browser tests need Debian's chromium: run 'sudo apt-get install chromium'" >&2; \
+	    exit 1; \
+	  fi; }
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks

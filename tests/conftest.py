@@ -1,8 +1,53 @@
+"""Shared test configuration: the tiers (markers) and the --update-golden flag.
+
+Tiers, so that a developer can pick one (``make test-fast`` runs the unmarked tests):
+
+* ``bridge``: builds or imports real PyTorch / Keras / ONNX models (the framework oracles);
+* ``browser``: drives Debian's Chromium;
+* ``train``: trains models;
+* ``slow``: the long sweeps (one process per hostile command line, ...).
+
+A module's tier is given here, by its file name, in one table; a test that uses the
+``browser`` fixture is a browser test wherever it is.
+"""
+
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import pytest
+
+MARKERS = {
+    "bridge": "builds or imports real PyTorch / Keras / ONNX models",
+    "browser": "drives Debian's Chromium through Playwright",
+    "train": "trains models",
+    "slow": "a long sweep; part of make test, not of make test-fast",
+}
+
+TIERS = {
+    "test_torch_import.py": "bridge", "test_torch_build.py": "bridge", "test_memory.py": "bridge",
+    "test_keras.py": "bridge", "test_onnx.py": "bridge", "test_layers_vs_torch.py": "bridge",
+    "test_recurrent.py": "bridge", "test_fuzz_keras_onnx.py": "bridge",
+    "test_timm_import.py": "bridge", "test_torchvision_all.py": "bridge",
+    "test_keras_applications.py": "bridge",
+    "test_trainer.py": "train", "test_hostile_files.py": "train",
+    "test_zoo.py": "bridge", "test_teach.py": "bridge",
+    "test_hostile_corpus.py": "slow", "test_web_hostile.py": "slow",
+}
+
+
+def pytest_configure(config):
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tier = TIERS.get(item.path.name)
+        if tier:
+            item.add_marker(getattr(pytest.mark, tier))
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
 
 
 def pytest_addoption(parser):

@@ -153,6 +153,8 @@ def test_whatever_analyses_runs_in_torch_with_the_same_numbers(description):
 @given(st.text(alphabet="0123456789x|-=. convmaxpoolfcdrelusame*", max_size=40))
 def test_random_one_line_text(text):
     try:
-        convscope.analyze(convscope.load(text if "|" in text else text + "|"))
-    except ConvscopeError:
-        pass
+        report = convscope.analyze(convscope.load(text if "|" in text else text + "|"))
+    except ConvscopeError as err:  # anything else fails the test
+        assert str(err).startswith("one-line: ") and "\n" not in str(err)
+    else:
+        assert report.totals.params >= 0 and report.outputs

@@ -1,8 +1,8 @@
 """Description (a mapping from YAML / JSON / the Python API) -> validated :class:`Graph`.
 
 All validation of user input happens here or in the kinds' ``from_args``
-(through :class:`~convscope.spec.args.Args`). The format is documented in
-``docs/format.md`` and by ``convscope help syntax``; in short::
+(through :class:`~convscope.spec.args.Args`). The format is documented in the README
+("Describing a network") and by ``convscope help syntax``; in short::
 
     name: resnet18
     input: 224x224x3                 # or inputs: {image: 224x224x3, ...}
