@@ -9,14 +9,13 @@ of convolutional neural networks, computed from a description, without a forward
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from .analysis import Report, analyze
 from .api import Input, Model, Sequential, layers, summary
 from .errors import ConvscopeError, ShapeError, SpecError
 from .ir import Graph, Node
 from .render import render
-from .spec import load
+from .sources import load
+from .version import __version__
 
 
 def train(model: object, data: str, resume: bool = False, **options: object) -> object:

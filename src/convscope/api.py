@@ -77,7 +77,7 @@ class _Described:
     description: dict[str, Any]
 
     def graph(self, input_shape: Any = None) -> Graph:
-        from .spec.load import load
+        from .sources import load
 
         return load(self.description, input_shape)
 
@@ -182,7 +182,7 @@ def summary(model: Any, input_shape: Any = None, fmt: str = "table", columns: st
     """Analyse any description (zoo id, file, one-line text, mapping, Sequential/Model),
     print it in ``fmt`` and return the Report."""
     from .render import render
-    from .spec.load import load
+    from .sources import load
 
     graph = model.graph(input_shape) if isinstance(model, _Described) else load(model,
                                                                                 input_shape)

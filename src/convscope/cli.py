@@ -30,7 +30,7 @@ def write_output(text: str, path: str | None) -> None:
 def cmd_summary(args: argparse.Namespace) -> None:
     from .analysis import analyze
     from .render import render
-    from .spec import load
+    from .sources import load
 
     report = analyze(load(args.model, args.input), batch=args.batch, dtype=args.dtype)
     write_output(render(report, args.format, args.columns), args.output)
@@ -67,7 +67,7 @@ def need_torch() -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> None:
-    from .spec import load
+    from .sources import load
 
     if args.to != "torch" and not args.output:
         raise ConvscopeError(f"--to {args.to} writes a file: give -o FILE.{args.to}")
@@ -89,7 +89,7 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .spec import load
+    from .sources import load
 
     graph = load(args.model, args.input)
     need_torch()
@@ -103,7 +103,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_memory(args: argparse.Namespace) -> None:
     from .analysis.memory import training_memory
     from .render.memory import memory_json, memory_table
-    from .spec import load
+    from .sources import load
 
     graph = load(args.model, args.input)
     estimate = training_memory(graph, args.batch, args.dtype, args.optimizer)
@@ -130,8 +130,8 @@ def cmd_convolve(args: argparse.Namespace) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> None:
-    from .spec import load
-    from .teach.explain import explain_layer, rf_table
+    from .render.explain import explain_layer, rf_table
+    from .sources import load
 
     graph = load(args.model, args.input)
     text = explain_layer(graph, args.layer, args.batch, args.dtype) if args.layer else \
@@ -191,7 +191,7 @@ def cmd_draw(args: argparse.Namespace) -> None:
     from .analysis import analyze
     from .files import save_atomic
     from .render.diagram import draw, to_png
-    from .spec import load
+    from .sources import load
 
     report = analyze(load(args.model, args.input))
     labels = tuple(x.strip() for x in args.labels.split(",") if x.strip())
@@ -209,7 +209,7 @@ def cmd_draw(args: argparse.Namespace) -> None:
 def cmd_plot(args: argparse.Namespace) -> None:
     from .analysis import analyze
     from .render.plots import plot
-    from .spec import load
+    from .sources import load
 
     report = analyze(load(args.model, args.input), dtype=args.dtype)
     path = plot(report, args.what, args.output)
@@ -219,7 +219,7 @@ def cmd_plot(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from .analysis import analyze
     from .render.html import render_html
-    from .spec import load
+    from .sources import load
 
     graph = load(args.model, args.input)
     write_output(render_html(analyze(graph, dtype=args.dtype), graph), args.output)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import __version__
+from .version import __version__
 
 EPILOG = ("MODEL is a zoo id (convscope zoo), a .yaml/.json description, a one-line form in "
           "quotes, a Keras .keras file or model.to_json() config, an .onnx file, "

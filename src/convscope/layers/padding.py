@@ -37,10 +37,7 @@ class ZeroPad(Layer):
         if isinstance(padding, str):
             raise LayerRuleError("argument 'padding' of zero_padding must be numbers, not "
                                  f"'{padding}'")
-        from ..spec.args import pairs
-
-        raw = args.value("channels", 0)
-        channels = pairs([raw] if isinstance(raw, (list, tuple)) else raw, 1, "channels")[0]
+        channels = args.pair("channels", 0)
         args.finish()
         return cls(padding=padding, channels=channels)
 

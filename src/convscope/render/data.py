@@ -13,10 +13,10 @@ import io
 import json
 from typing import Any
 
-from .. import __version__
 from ..analysis.receptive_field import Field
 from ..analysis.report import LayerStats, Report
 from ..layers.base import shape_str
+from ..version import __version__
 from .units import number
 
 

@@ -102,7 +102,7 @@ def plots_svg(report: Report) -> str:
 
 
 def render_html(report: Report, graph: Graph) -> str:
-    from ..teach.explain import explain_layer, rf_table
+    from .explain import explain_layer, rf_table
 
     explanations = [explain_layer(graph, s.name) for s in report.layers]
     inputs = ", ".join(f"{n} {shape_str(sh)}" for n, sh in report.inputs)

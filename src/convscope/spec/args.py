@@ -150,6 +150,11 @@ class Args:
                                  f"{echo(value)}")
         return tuple(int(v) for v in items)
 
+    def pair(self, key: str, default: Any = 0) -> tuple[int, int]:
+        """One (before, after) pair: an integer or [before, after] (e.g. channel padding)."""
+        raw = self.value(key, default)
+        return pairs([raw] if isinstance(raw, (list, tuple)) else raw, 1, key)[0]
+
     def padding(self, key: str, ndim: int, default: Any = 0, allow_same: bool = True,
                 aliases: tuple[str, ...] = ()) -> Padding:
         """'valid', 'same', an int, one int per axis, or one (before, after) pair per axis."""

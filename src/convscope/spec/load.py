@@ -6,7 +6,6 @@ description is ever executed.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,6 @@ from .kinds import one_line
 from .oneline import parse_line
 from .parse import parse
 from .reader import json_load, yaml_load
-
-
-def is_torch_source(source: str) -> bool:
-    """torchvision:NAME, python:MODULE:NAME or path/file.py:NAME (convscope.torch.sources)."""
-    return source.startswith(("torchvision:", "python:")) or bool(
-        re.fullmatch(r".+\.py:[A-Za-z_]\w*", source))
 
 
 def read_text(text: str, source: str, suffix: str = ".yaml") -> Any:
@@ -104,7 +97,8 @@ def parse_override(input_shape: Any) -> Shape | None:
 
 
 def load(source: Any, input_shape: str | Shape | None = None) -> Graph:
-    """Any description (zoo id, path, one-line text or mapping) -> validated Graph.
+    """A description (zoo id, .yaml / .json path, one-line text or mapping) -> validated
+    Graph. Models from PyTorch, Keras or ONNX go through :func:`convscope.sources.load`.
 
     Args:
         source: a zoo id ('vgg16'), a path to .yaml/.json, a one-line form
@@ -115,29 +109,6 @@ def load(source: Any, input_shape: str | Shape | None = None) -> Graph:
         ConvscopeError: with the source (file name, 'zoo:vgg16', 'one-line') attached.
     """
     override = parse_override(input_shape)
-    if isinstance(source, str) and is_torch_source(source):
-        from ..torch.sources import load_torch_source  # imports torch: only here
-
-        try:
-            return load_torch_source(source, override)
-        except ConvscopeError as err:
-            raise err.with_source(source) from None
-    if isinstance(source, str) and source.startswith("keras:"):
-        from ..keras.sources import load_keras_source  # imports Keras: only here
-
-        try:
-            return load_keras_source(source, override)
-        except ConvscopeError as err:
-            raise err.with_source(source) from None
-    if isinstance(source, str) and source.lower().endswith((".keras", ".json")):
-        from ..keras import is_keras_file, load_keras_file
-
-        if is_keras_file(source):
-            return load_keras_file(source, override)
-    if isinstance(source, str) and source.lower().endswith(".onnx"):
-        from ..onnx import load_onnx_file  # imports onnx: only here
-
-        return load_onnx_file(source, override)
     if isinstance(source, dict):
         description, origin = source, "<description>"
     elif isinstance(source, (str, Path)):

@@ -14,7 +14,7 @@ from ..analysis import Report, analyze
 from ..errors import ConvscopeError, closest
 from ..layers.base import shape_str
 from ..render.units import human_bytes, rf_text, si
-from ..spec.load import load
+from ..sources import load
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import torch
 from ..errors import ConvscopeError
 from ..layers.base import shape_str
 from ..limits import echo
-from ..spec.load import is_torch_source, load
+from ..sources import is_code_source, load
 from ..spec.parse import parse
 from ..torch.build import GraphModule
 from .checkpoint import load_checkpoint
@@ -47,7 +47,7 @@ def graph_of(payload: dict[str, Any], model: str | None = None) -> Any:
     if isinstance(description, dict):
         return parse(description, shape)
     source = config["model"]
-    if is_torch_source(source):
+    if is_code_source(source):
         raise ConvscopeError(f"the run's model came from Python source ('{echo(source)}'); "
                              "evaluate and predict never import code named by a checkpoint: "
                              "give the model again with --model SOURCE (only if you trust "

@@ -13,7 +13,8 @@ import torch
 
 from ..errors import ConvscopeError
 from ..files import remove_stale_temporaries
-from ..spec.load import load, load_description
+from ..sources import is_code_source, is_file_model, load
+from ..spec.load import load_description
 from ..torch.build import GraphModule
 from .checkpoint import load_checkpoint
 from .data import load_data
@@ -42,15 +43,8 @@ class TrainResult:
 
 def description_of(source: str) -> dict[str, Any] | None:
     """The description mapping behind ``source`` (for config.json), when it has one."""
-    from ..spec.load import is_torch_source
-
-    if is_torch_source(source) or source.lower().endswith((".keras", ".onnx")):
-        return None
-    if source.lower().endswith(".json"):
-        from ..keras import is_keras_file
-
-        if is_keras_file(source):  # a Keras config, not a convscope description
-            return None
+    if is_code_source(source) or is_file_model(source) or source.startswith("keras:"):
+        return None  # Python, Keras or ONNX: not a convscope description
     try:
         description, _ = load_description(source)
     except ConvscopeError:

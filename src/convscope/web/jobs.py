@@ -38,31 +38,11 @@ def error_reply(message: str, status: int = 400, line: int | None = None) -> Rep
 
 
 def graph_of(text: str, input_shape: str | None = None) -> Graph:
-    """The graph of an editor's text: YAML / JSON (a convscope description or a pasted
-    Keras ``model.to_json()``, read as data), or the one-line form."""
-    from ..keras.config import is_keras_config
-    from ..spec.args import parse_shape
-    from ..spec.load import read_text
-    from ..spec.oneline import parse_line
-    from ..spec.parse import parse
+    """The graph of an editor's text (convscope.sources.load_text: read as data, never a
+    Python source)."""
+    from ..sources import load_text
 
-    if not text.strip():
-        raise ConvscopeError("the description is empty: pick a zoo model or type one")
-    stripped = text.strip()
-    if "\n" not in stripped and "|" in stripped:
-        description: Any = parse_line(stripped)
-    else:
-        description = read_text(text, "editor", ".yaml")
-    if not isinstance(description, dict):
-        raise ConvscopeError("a description is a YAML mapping (input:, layers:) or a one-line "
-                             "form like '32x32x1 | conv5-6 | maxpool2 | fc10'; PyTorch "
-                             "sources are not loaded by the web page")
-    override = parse_shape(input_shape, "input") if input_shape else None
-    if is_keras_config(description):
-        from ..keras import import_config
-
-        return import_config(description, override)
-    return parse(description, override)
+    return load_text(text, input_shape, "editor")
 
 
 def analyze_job(text: str, input_shape: str | None) -> Reply:
@@ -77,7 +57,7 @@ def analyze_job(text: str, input_shape: str | None) -> Reply:
 
 
 def explain_job(text: str, input_shape: str | None, layer: str) -> Reply:
-    from ..teach.explain import explain_layer
+    from ..render.explain import explain_layer
 
     graph = graph_of(text, input_shape)
     return json_reply({"ok": True, "text": explain_layer(graph, layer)})

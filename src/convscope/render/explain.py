@@ -8,7 +8,7 @@ from ..analysis.receptive_field import Field, receptive_fields
 from ..errors import ConvscopeError, closest
 from ..ir import Graph, Node
 from ..layers.base import GLOBAL, IDENTITY, RFStep, prod, shape_str
-from ..render.units import frac_text, human_bytes
+from .units import frac_text, human_bytes
 
 
 def _merged(graph: Graph, node: Node, fields: dict[str, Field]) -> Field | None:
