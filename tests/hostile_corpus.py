@@ -491,10 +491,81 @@ def valid_cases() -> list[Case]:
     ]
 
 
+# ------------------------------------------- review of issue 12 (spec findings) ---
+def review_cases() -> list[Case]:
+    """The security review's findings in the description parser, each refused in bounded
+    time: repeats of nothing, '%' formatting, control characters in names, aliases
+    measured from libyaml's events, non-regular files, and clearer messages."""
+    head = "input: 8x8x3\nlayers:\n"
+    empty = "input: 8x8x3\nblocks:\n  e: {layers: []}\nlayers:\n"
+    named = ("input: 8x8x3\nblocks:\n  b:\n    params: {n: 1}\n    layers:\n"
+             "      - {type: relu, name: \"%s\"}\nlayers: [{type: b}]\n")
+    repeat = ("'repeat' is", "repeat")
+    return [
+        # 1. a repeat of an item with no layers looped forever
+        summary("repeat-empty-sequential", head + "  - {type: sequential, layers: [], "
+                "repeat: 1000000000}\n", repeat, "budget"),
+        summary("repeat-empty-block", empty + f"  - {{type: e, repeat: {10**40}}}\n", repeat),
+        summary("repeat-empty-token", empty + '  - "e *1000000000"\n', repeat),
+        summary("repeat-when-false", head + "  - {type: sequential, layers: [{type: relu, "
+                "when: false}], repeat: 1000000000}\n", repeat),
+        summary("repeat-param-in-block", "input: 8x8x3\nblocks:\n  e:\n    params: {n: 1}\n"
+                "    layers: [{type: sequential, layers: [], repeat: $n}]\n"
+                "layers: [{type: e, n: 1000000000}]\n", repeat, "block 'e'"),
+        summary("repeat-empty-nested", head + "  - {type: sequential, repeat: 100000, layers: "
+                "[{type: sequential, layers: [], repeat: 100000}]}\n", "budget"),
+        oneline("oneline-repeat-empty-structure", "8x8x3 | sequential *1000000000", repeat),
+        # 2. '%' formatting in block expressions (gigabytes of text)
+        summary("expr-percent-precision", named % "${'%.999999999f' % 1.5}", "'%'"),
+        summary("expr-percent-width", named % "${'%1999999999d' % 1}", "'%'"),
+        summary("expr-percent-star", named % "${'%0*d' % 5}", "'%'"),
+        # 3. terminal control characters in names
+        summary("name-ansi-escape", head + '  - {type: relu, name: "a\\x1b[31mred"}\n',
+                "U+001B", "\\x1b[31m"),
+        summary("name-osc52-clipboard", head + '  - {type: relu, name: '
+                '"\\x1b]52;c;aGVsbG8=\\x07"}\n', "U+001B"),
+        summary("name-nul-model", 'name: "m\\0x"\ninput: 8x8x3\nlayers: [relu]\n', "U+0000"),
+        summary("name-line-separator", head + '  - {type: relu, name: "a\\u2028b"}\n',
+                "U+2028"),
+        summary("name-bidi-override-input", 'inputs: {"im\\u202eg": 8x8x3}\nlayers: [relu]\n',
+                "U+202E"),
+        summary("name-c1-block", 'input: 8x8x3\nblocks:\n  "b\\x9b2J": {layers: [relu]}\n'
+                "layers: [relu]\n", "U+009B"),
+        summary("name-surrogate-json", '{"input": "8x8x3", "layers": [{"type": "relu", '
+                '"name": "\\ud800"}]}', "U+D800", name="n.json"),
+        summary("name-from-expression", named % "${'\\x1b[2J' + 'x'}", "U+001B"),
+        oneline("oneline-name-escape", "8x8x3 | relu name=a\x1b[2J", "U+001B"),
+        summary("name-30000-control", head + '  - {type: relu, name: "\\x01' + "a" * 29_999
+                + '"}\n', "30,000 characters"),
+        # 4. aliases measured (size, depth) from libyaml's events; the C loader otherwise
+        summary("alias-depth-expanded", "input: 8x8x3\nnotes: &a " + "[" * 60 + "]" * 60
+                + "\ndescription: " + "[" * 60 + "*a" + "]" * 60 + "\nlayers: [relu]\n",
+                "once the alias *a is expanded", ":3:"),
+        summary("alias-values-expanded", "input: 8x8x3\nnotes: &a [" + "1," * 100_001
+                + "]\ndescription: *a\nlayers: [relu]\n", "100,000 values"),
+        Case("valid-alias-large-file", ("summary", "net.yaml", "-f", "json", "-o", "r.json"),
+             {"net.yaml": ("input: 8x8x3\nnotes: &a x\ndescription: *a\nlayers:\n"
+                           + "  - relu\n" * 20_000).encode()}, expect="ok"),
+        # 5. non-regular files (a FIFO is tested in tests/test_hostile_spec.py: the corpus
+        # declares regular files only); /dev/stdin is /dev/null here, a character device
+        Case("file-character-device", ("summary", "/dev/stdin"),
+             words=(("character device",),)),
+        Case("file-folder", ("summary", "net.yaml"), {"net.yaml/x.yaml": b"x"},
+             words=(("a folder",),)),
+        # 6. clearer messages
+        summary("expr-flat-chain-400", named % ("${" + "+".join(["n"] * 400) + "}"),
+                "399 operators"),
+        summary("json-duplicate-position", '{"input": "8x8x3",\n "layers": ["relu"],\n '
+                '"input": "4x4x3"}', ":3:2", "first on line 1", name="n.json"),
+        Case("opt-max-layers-huge", ("--max-layers", "9" * 23, "summary", "8x8x3 | relu"),
+             expect="usage"),
+    ]
+
+
 def all_cases() -> list[Case]:
     cases = [*file_cases(), *bomb_cases(), *argument_cases(), *semantic_cases(),
              *oneline_cases(), *option_cases(), *interop_cases(), *checkpoint_cases(),
-             *valid_cases()]
+             *valid_cases(), *review_cases()]
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "duplicate case ids"
     return cases

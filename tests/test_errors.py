@@ -251,3 +251,135 @@ def test_cli_bad_input_exits_2_without_traceback(args, message):
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == message
     assert proc.stdout == ""
+
+
+# --- structured errors: fields, immutability, the line found from the path -----------------
+def raised(source, input_shape=None) -> ConvscopeError:
+    with pytest.raises(ConvscopeError) as info:
+        convscope.load(source, input_shape)
+    return info.value
+
+
+def test_errors_carry_where_and_what_as_fields():
+    err = raised(CASES[0].values[0])  # kernel larger than its input, at layers[1] 'conv2'
+    assert (err.source, err.path, err.layer, err.kind) == ("<description>", ("layers", 1),
+                                                           "conv2", "conv")
+    assert err.message == "kernel 5 on axis H is larger than the padded input 4 (input 4, " \
+        "padding 0+0)"
+    assert isinstance(err, ShapeError) and err.where() == "layers[1] 'conv2' (conv)"
+    unknown = raised(desc({"type": "batchnorm2"}))
+    assert (unknown.path, unknown.layer, unknown.kind) == (("layers", 0), None, None)
+    zero = raised(desc({"type": "conv", "out_channels": 0, "kernel_size": 3}))
+    assert (zero.rule, zero.expected, zero.received) == ("out_channels", "an integer >= 1", "0")
+    merge = raised(desc({"type": "add"}))
+    assert (merge.layer, merge.kind, merge.rule, merge.received) == ("add1", "merge", "inputs",
+                                                                     "1")
+
+
+def test_block_paths_are_steps():
+    from convscope.errors import InBlock, Repeat, path_str
+
+    err = raised(desc({"type": "stage", "name": "stage1", "repeat": 4}, blocks={
+        "stage": {"layers": [{"type": "residual", "body": ["conv3-3 p=1"]}, "maxpool2"]}}))
+    assert err.path == ("layers", 0, Repeat(4, 4), InBlock("stage", "stage1.3"), "layers", 1)
+    assert path_str(err.path) == "layers[0] (repeat 4/4) (block 'stage' as 'stage1.3') > " \
+        "layers[1]"
+    assert path_str(("layers", 2, "branches", 0, 1)) == "layers[2].branches[0][1]"
+    template = raised(CASES[23].values[0])  # an unknown name in a block's expression
+    assert template.path == ("layers", 0, InBlock("unit"))
+
+
+def test_syntax_errors_carry_line_and_column(tmp_path):
+    path = tmp_path / "net.yaml"
+    path.write_text("input: [8, 8\nlayers: []\n")
+    err = raised(str(path))
+    assert (err.source, err.line, err.column) == (str(path), 2, 7)
+    assert err.message == "YAML syntax error: did not find expected ',' or ']'"
+
+
+def test_errors_are_immutable():
+    err = raised(CASES[0].values[0])
+    for name in ("message", "source", "path", "layer"):
+        with pytest.raises(AttributeError, match="immutable"):
+            setattr(err, name, "x")
+    with pytest.raises(AttributeError):
+        del err.layer
+    plain = SpecError("bad", path=("layers", 3), layer="c", kind="conv")
+    named = plain.with_source("net.yaml")
+    assert named is not plain and type(named) is SpecError
+    assert (plain.source, str(plain)) == (None, "layers[3] 'c' (conv): bad")
+    assert str(named) == "net.yaml: layers[3] 'c' (conv): bad"
+    assert named.with_source("other.yaml").source == "net.yaml"  # the first source stays
+    moved = named.replace(path=None)
+    assert str(moved) == "net.yaml: 'c' (conv): bad" and named.path == ("layers", 3)
+
+
+def test_errors_survive_pickling():
+    import pickle
+
+    err = raised(CASES[0].values[0])
+    copy = pickle.loads(pickle.dumps(err))
+    assert type(copy) is ShapeError and copy.fields() == err.fields() and str(copy) == str(err)
+
+
+def test_calc_reads_the_fields():
+    from convscope.calc import calc
+
+    with pytest.raises(ConvscopeError) as info:
+        calc("conv", "5x5x3", {"kernel": 7, "filters": 2})
+    err = info.value
+    assert (err.source, err.path, err.layer, err.kind) == ("calc", None, "conv1", "conv")
+    with pytest.raises(ConvscopeError) as info:
+        calc("nosuch", "5x5x3", {})
+    assert str(info.value).startswith("calc: unknown layer type 'nosuch'.")
+
+
+NESTED = """\
+input: 16x16x3
+blocks:
+  stage:
+    params: {width: 4}
+    layers:
+      - {type: conv, out_channels: $width, kernel_size: 3, padding: 1}
+      - maxpool2
+layers:
+  - {type: stage, repeat: 3}
+  - type: parallel
+    branches:
+      - [relu]
+      - - relu
+        - {type: conv, out_channels: 4, kernel_size: 9}
+  - residual:
+      body:
+        - {type: conv, out_channels: 4, kernel_size: 1}
+        - {type: conv, out_channels: 4, kernel_size: 1, groups: 1}
+"""
+
+
+FIXED = NESTED.replace("kernel_size: 9", "kernel_size: 1")  # analyses without error
+
+
+@pytest.mark.parametrize(("text", "line", "shown"), [
+    (NESTED, 14, "- {type: conv, out_channels: 4, kernel_size: 9}"),  # a parallel's branch
+    (FIXED.replace("repeat: 3", "repeat: 9"), 7, "- maxpool2"),  # in the block's definition
+    (FIXED.replace("groups: 1", "groups: 3"), 18, "groups: 3"),  # {residual: {body: ...}}
+    (FIXED.replace("$width", "$widht"), 4, "params: {width: 4}"),  # the block's template
+], ids=["branch", "block", "short-form", "template"])
+def test_locate_walks_the_path(text, line, shown):
+    import yaml
+
+    from convscope.spec.locate import locate
+
+    err = raised(yaml.safe_load(text))
+    found = locate(text, err)
+    assert found == line, (str(err), found)
+    assert shown in text.splitlines()[found - 1]
+
+
+def test_locate_reads_no_message_text():
+    from convscope.spec.locate import locate
+
+    text = "input: 8x8x3\nlayers:\n  - relu\n  - relu\n"
+    assert locate(text, SpecError("layers[1] looks like a path", path=("layers", 1))) == 4
+    assert locate(text, SpecError("layers[1] is only text")) is None
+    assert locate(text, SpecError("x", "editor", line=2, column=3)) == 2

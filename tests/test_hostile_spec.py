@@ -66,6 +66,21 @@ def layer(text: str) -> str:
     return f"input: 8x8x3\nlayers:\n  - {text}\n"
 
 
+def block_name(expr: str) -> str:
+    """A block whose layer is named by the expression ``expr``."""
+    return ("input: 8x8x3\nblocks:\n  bb:\n    params: {n: 1}\n    layers:\n"
+            f"      - {{type: relu, name: \"{expr}\"}}\nlayers: [bb]\n")
+
+
+def alias_deep(levels: int, used_at: int) -> str:
+    """An anchor ``levels`` lists deep, its alias used ``used_at`` lists deep."""
+    return ("input: 8x8x3\nnotes: &a " + "[" * levels + "]" * levels + "\ndescription: "
+            + "[" * used_at + "*a" + "]" * used_at + "\nlayers: [relu]\n")
+
+
+EMPTY_BLOCK = "input: 8x8x3\nblocks:\n  e: {layers: []}\nlayers:\n"
+
+
 # (id, kind, content, extra CLI args, words the message must hold)
 # kind: yaml / json / bytes = a file of that content; line = the argument itself
 CASES: list[tuple[str, str, object, list[str], list[str]]] = [
@@ -78,7 +93,18 @@ CASES: list[tuple[str, str, object, list[str], list[str]]] = [
     ("duplicate-key-layer", "yaml", layer("{type: relu, name: a, name: b}"), [],
      ["duplicate key 'name'"]),
     ("duplicate-key-json", "json", '{"input": "8x8x3", "layers": ["relu"], "input": "1"}', [],
-     ["duplicate key 'input'"]),
+     ["duplicate key 'input'", ":1:40", "first on line 1"]),
+    # review of issue 12, finding 6: JSON duplicate keys carry line:column
+    ("duplicate-key-json-position", "json",
+     '{\n  "input": "8x8x3",\n  "layers": [{"type": "relu", "name": "a",\n'
+     '              "name": "b"}]\n}', [],
+     ["duplicate key 'name'", ":4:15", "first on line 3"]),
+    # review of issue 12, finding 4: aliases are measured (size, depth) from libyaml's events
+    ("alias-depth-expanded", "yaml", alias_deep(60, 60), [],
+     ["nesting deeper than 100 levels once the alias *a is expanded", ":3:"]),
+    ("alias-values-expanded", "yaml",
+     "input: 8x8x3\nnotes: &a [" + "1," * 100_001 + "]\ndescription: *a\nlayers: [relu]\n",
+     [], ["aliases would add more than 100,000 values", ":3:14"]),
     # --- type confusion
     ("int-key-layer", "yaml", layer("{type: relu, 5: 1}"), [],
      ["layers[0]", "keys must be names", "5"]),
@@ -93,13 +119,13 @@ CASES: list[tuple[str, str, object, list[str], list[str]]] = [
      "input: 8x8x3\nblocks: {bb: {params: {5: 1}, layers: [relu]}}\nlayers: [bb]\n", [],
      ["blocks.bb.params", "keys must be names"]),
     ("list-for-mapping-blocks", "yaml", "input: 8x8x3\nblocks: [relu]\nlayers: [relu]\n", [],
-     ["'blocks' must map"]),
+     ["blocks: must map"]),
     ("mapping-for-list-layers", "yaml", "input: 8x8x3\nlayers: {a: relu}\n", [],
      ["layers", "expected a list of layers"]),
     ("list-for-mapping-first", "yaml", layer("{type: relu, repeat: 2, first: [1]}"), [],
      ["'first' must be a mapping"]),
     ("list-for-mapping-defaults", "yaml", "input: 8x8x3\ndefaults: [conv]\nlayers: [relu]\n",
-     [], ["'defaults' must map"]),
+     [], ["defaults: must map"]),
     ("permute-mixed-types", "yaml", layer("{type: permute, dims: [1, a, 3]}"), [],
      ["layers[0] 'permute1' (permute)", "'dims'", "integers", "[1, 'a', 3]"]),
     ("trainable-text", "yaml",
@@ -135,8 +161,19 @@ CASES: list[tuple[str, str, object, list[str], list[str]]] = [
      ["2,000,000,000", f"{limits.MAX_EXPR_STR:,}"]),
     ("expr-long-chain", "yaml", block_expr("${" + "+".join(["c"] * 3000) + "}"), [],
      ["characters", f"{limits.MAX_EXPR_CHARS:,}"]),
-    ("expr-deep-chain", "yaml", block_expr("${" + "+".join(["c"] * 300) + "}"), [],
-     ["nested deeper than", str(limits.MAX_EXPR_DEPTH)]),
+    # review of issue 12, finding 6: a long flat chain is a count of operators, not depth
+    ("expr-flat-chain-300", "yaml", block_expr("${" + "+".join(["c"] * 300) + "}"), [],
+     ["299 operators", f"at most {limits.MAX_EXPR_OPERATORS}"]),
+    ("expr-flat-chain-400", "yaml", block_expr("${" + "+".join(["c"] * 400) + "}"), [],
+     ["399 operators", f"at most {limits.MAX_EXPR_OPERATORS}"]),
+    ("expr-deep-parentheses", "yaml", block_expr("${" + "(c+" * 60 + "c" + ")" * 60 + "}"),
+     [], ["nested deeper than", str(limits.MAX_EXPR_DEPTH)]),
+    # review of issue 12, finding 2: '%' only on numbers (no text formatting)
+    ("expr-percent-precision", "yaml", block_name("${'%.999999999f' % 1.5}"), [],
+     ["block 'bb'", "'%' is the remainder of two numbers", "str % float"]),
+    ("expr-percent-width", "yaml", block_name("${'%1999999999d' % 1}"), [],
+     ["'%' is the remainder of two numbers", "str % int"]),
+    ("expr-percent-star", "yaml", block_expr("${'%0*d' % c}"), [], ["str % int"]),
     ("expr-3000-minus", "yaml", block_expr("${" + "-" * 3000 + "c}"), [], ["3,001 characters"]),
     ("expr-900-minus", "yaml", block_expr("${" + "-" * 900 + "c}"), [], ["nested deeper"]),
     ("expr-int-overflow", "yaml", block_expr("${2 ** 62 * 4}"), [], ["beyond"]),
@@ -148,6 +185,55 @@ CASES: list[tuple[str, str, object, list[str], list[str]]] = [
     ("blocks-doubling-40", "yaml", doubling_blocks(40), [], ["1,099,511,627,777 layers"]),
     ("max-layers-flag", "line", "8x8x3 | relu *50", ["--max-layers", "10"],
      ["51 layers", "budget is 10 layers"]),
+    # review of issue 12, finding 1: a repeat of nothing above the budget (it would loop)
+    ("repeat-empty-sequential", "yaml", layer("{type: sequential, layers: [], "
+                                              "repeat: 1000000000}"), [],
+     ["layers[0] (repeat 1000000000)", "'repeat' is 1,000,000,000", "200,000 layers",
+      "--max-layers"]),
+    ("repeat-empty-block", "yaml", EMPTY_BLOCK + f"  - {{type: e, repeat: {10**40}}}\n", [],
+     ["layers[0]", "'repeat' is 10000000...(41 digits)", "200,000 layers"]),
+    ("repeat-empty-token", "yaml", EMPTY_BLOCK + '  - "e *1000000000"\n', [],
+     ["layers[0]", "'repeat' is 1,000,000,000"]),
+    ("repeat-when-false", "yaml", layer("{type: sequential, layers: [{type: relu, when: false}],"
+                                        " repeat: 1000000000}"), [],
+     ["'repeat' is 1,000,000,000"]),
+    ("repeat-param-in-block", "yaml",
+     "input: 8x8x3\nblocks:\n  e:\n    params: {n: 1}\n    layers: [{type: sequential, "
+     "layers: [], repeat: $n}]\nlayers:\n  - {type: e, n: 1000000000}\n", [],
+     ["(block 'e'", "'repeat' is 1,000,000,000"]),
+    ("repeat-empty-nested", "yaml",
+     layer("{type: sequential, repeat: 1000, layers: [{type: sequential, layers: [], "
+           "repeat: 1000}]}"), [], ["1,000,001 layers", "200,000"]),
+    ("repeat-empty-flag", "line", "8x8x3 | sequential *50", ["--max-layers", "10"],
+     ["'repeat' is 50", "budget of 10 layers"]),
+    # review of issue 12, finding 3: names are visible text (no terminal control sequences)
+    ("name-ansi-colour", "yaml", layer('{type: relu, name: "a\\x1b[31mred"}'), [],
+     ["layers[0]", "layer name 'a\\x1b[31mred'", "control character (U+001B)", "position 2"]),
+    ("name-osc52", "yaml", layer('{type: relu, name: "\\x1b]52;c;aGVsbG8=\\x07"}'), [],
+     ["'\\x1b]52;c;aGVsbG8=\\x07'", "U+001B"]),
+    ("name-nul-model", "yaml", 'name: "m\\0x"\ninput: 8x8x3\nlayers: [relu]\n', [],
+     ["name: the model name 'm\\x00x'", "U+0000"]),
+    ("name-line-separator", "yaml", layer('{type: relu, name: "a\\u2028b"}'), [],
+     ["'a\\u2028b'", "line separator (U+2028)"]),
+    ("name-paragraph-separator", "json",
+     '{"input": "8x8x3", "layers": [{"type": "relu", "name": "a\\u2029b"}]}', [],
+     ["paragraph separator (U+2029)"]),
+    ("name-bidi-input", "yaml", 'inputs: {"im\\u202eg": 8x8x3}\nlayers: [relu]\n', [],
+     ["inputs: the input name 'im\\u202eg'", "RIGHT-TO-LEFT OVERRIDE (U+202E)"]),
+    ("name-c1-block", "yaml",
+     'input: 8x8x3\nblocks:\n  "b\\x9b2J": {layers: [relu]}\nlayers: [relu]\n', [],
+     ["block name 'b\\x9b2J'", "U+009B"]),
+    ("name-surrogate-json", "json",
+     '{"input": "8x8x3", "layers": [{"type": "relu", "name": "\\ud800x"}]}', [],
+     ["lone surrogate (U+D800)"]),
+    ("name-from-block-parameter", "yaml",
+     "input: 8x8x3\nblocks:\n  bb: {params: {n: x}, layers: [{type: relu, name: $n}]}\n"
+     'layers: [{type: bb, n: "\\x1b[2J"}]\n', [],
+     ["(block 'bb' as 'bb1') > layers[0]", "'\\x1b[2J'", "U+001B"]),
+    ("name-oneline", "line", "8x8x3 | relu name=a\x1b[2J", [], ["'a\\x1b[2J'", "U+001B"]),
+    ("name-30000-characters", "yaml",
+     layer('{type: relu, name: "\\x01' + "a" * 29_999 + '"}'), [],
+     ["(30,000 characters)", "U+0001", "position 1"]),
     # --- nesting
     ("nested-sequential-300", "yaml", nested_sequential(300), [],
      ["nesting deeper than", str(limits.MAX_DEPTH)]),
@@ -245,6 +331,14 @@ VALID = [
      " relu, maxpool2]\n", 4),
     ("aliases-within-budget", "notes: &conv {type: conv, out_channels: 8, kernel_size: 3, "
      "padding: 1}\ninput: 8x8x3\nlayers: [*conv, relu, *conv, relu, *conv]\n", 6),
+    ("alias-depth-at-budget", alias_deep(50, 49), 2),
+    ("repeat-empty-within-budget", "input: 8x8x3\nlayers:\n  - {type: sequential, layers: [], "
+     "repeat: 1000}\n  - relu\n", 2),
+    ("expr-flat-chain-150", "input: 8x8x3\nblocks:\n  bb:\n    params: {c: 2}\n    layers:\n"
+     "      - {type: conv, out_channels: \"${" + "+".join(["c"] * 150) + " + c % 3}\", "
+     "kernel_size: 1}\nlayers: [bb]\n", 2),
+    ("name-joiners-allowed", 'input: 8x8x3\nlayers: [{type: relu, name: "caf\\u00e9\\u200d'
+     'x"}, {type: relu, name: "f\u00e4rbung"}]\n', 3),
 ]
 
 
@@ -292,3 +386,107 @@ def test_bombs_stay_under_a_memory_limit(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 5
+
+
+# ------------------------------------------------- review of issue 12 (findings 4-6) ---
+def _one_clear_line(capsys, status: int, *words: str) -> str:
+    captured = capsys.readouterr()
+    message = captured.err.strip()
+    assert status == 2, message
+    assert "Traceback" not in captured.err
+    assert len(message.splitlines()) == 1, message
+    assert message.startswith("convscope: ")
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+    return message
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path, capsys):
+    """Finding 5: a FIFO as the model file blocked forever (open waits for a writer)."""
+    import os
+    import threading
+
+    fifo = tmp_path / "m.yaml"
+    os.mkfifo(fifo)
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(main(["summary", str(fifo)])),
+                              daemon=True)
+    start = time.perf_counter()
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # unblock the reader so that the test run itself goes on
+        with open(fifo, "wb"):
+            pass
+        worker.join(10)
+        pytest.fail("convscope waited on a FIFO")
+    assert time.perf_counter() - start < 2.0
+    _one_clear_line(capsys, result[0], "a FIFO (named pipe), not a regular file")
+
+
+def test_a_folder_is_refused(tmp_path, capsys):
+    folder = tmp_path / "net.yaml"
+    folder.mkdir()
+    _one_clear_line(capsys, main(["summary", str(folder)]), "a folder, not a regular file")
+
+
+def test_max_layers_beyond_the_maximum_says_the_maximum(capsys):
+    """Finding 6: argparse's own error (usage line + 'convscope: error:' line), exit 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--max-layers", "9" * 23, "summary", "8x8x3 | relu"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("convscope: error: argument --max-layers:"), last
+    assert "23 digits" in last and "maximum, 999,999,999,999,999,999" in last, last
+    for bad in ("0", "-3", "\u00b2", "ten"):
+        with pytest.raises(SystemExit):
+            main(["--max-layers", bad, "summary", "8x8x3 | relu"])
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "from 1 to 999,999,999,999,999,999" in last, last
+
+
+def test_echo_reports_the_original_length():
+    """Finding 6: the count is of the user's text, not of its escaped, shortened form."""
+    shown = limits.echo("\x01" + "a" * 29_999)
+    assert shown.startswith("\\x01aaa") and shown.endswith("...(30,000 characters)")
+    assert limits.echo("\x1b" * 20).endswith("...(20 characters)")
+    assert limits.echo("plain") == "plain"
+
+
+def test_aliases_within_budget_use_the_c_loader(monkeypatch):
+    """Finding 4: one alias no longer sends the whole text to the pure-Python loader."""
+    from convscope.spec import reader
+
+    if reader._FAST is None:
+        pytest.skip("PyYAML without libyaml")
+
+    class Refuse:
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("the pure-Python loader was used")
+
+    monkeypatch.setattr(reader, "SafeDescriptionLoader", Refuse)
+    text = ("input: 8x8x3\nnotes: &a {type: relu}\ndescription: *a\nlayers:\n"
+            + "  - relu\n" * 2000 + "  - *a\n")
+    data = reader.yaml_load(text, "net.yaml")
+    assert data["layers"][-1] == {"type": "relu"} and len(data["layers"]) == 2001
+    # and the budgets are checked from the events, with the alias's line
+    with pytest.raises(ConvscopeError, match=r"net.yaml:2:\d+: .*alias"):
+        reader.yaml_load("a: &a [1, 2]\nb: [" + "*a, " * 1001 + "]\n", "net.yaml")
+
+
+def test_json_duplicate_is_found_by_a_scan():
+    from convscope.spec.reader import json_duplicate
+
+    assert json_duplicate('{"a": "x\\"a", "b": [{"a": 1}], "a": 2}') == ("a", 31, 1)
+    assert json_duplicate('{"a": {"b": 1, "c": 2}, "b": ["b", "b"]}') is None
+    assert json_duplicate('{"\\u0061": 1, "a": 2}') == ("a", 14, 1)
+
+
+def test_percent_on_numbers_still_works():
+    from convscope.spec.blocks import evaluate
+
+    assert evaluate("c % 3", {"c": 7}) == 1
+    assert evaluate("7.5 % 2", {}) == 1.5
+    with pytest.raises(ConvscopeError, match="remainder of two numbers"):
+        evaluate("'%s' % c", {"c": 1})

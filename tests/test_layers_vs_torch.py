@@ -155,6 +155,9 @@ SWEEPS = {
                                                         "maximum", "minimum")
                       for s1, s2 in (((5, 6, 3), (5, 6, 3)), ((5, 6, 3), (1, 1, 3)),
                                      ((5, 6, 3), (3,)), ((7, 4), (7, 4)))],
+    "layer_scale": lambda: [({"type": "layer_scale", "init_values": 0.1}, s)
+                            for s in ((6,), *SHAPES.values())] + [
+        ({"type": "layerscale", "projection_dim": C}, SHAPES[2])],
     "rescaling": lambda: [({"type": "rescaling", "scale": 0.5, "offset": 3}, SHAPES[2])],
     "normalization": lambda: [({"type": "normalization"}, SHAPES[n]) for n in (1, 2, 3)] + [
         ({"type": "normalization", "mean": [0.5] * C, "variance": [0.25] * C}, SHAPES[2])],

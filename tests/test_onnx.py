@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import warnings
 
 import onnx  # a dev dependency, never skipped
@@ -112,3 +113,68 @@ def test_onnx_errors(tmp_path, capsys):
     assert "not a readable ONNX model" in err and err.count(str(bad)) == 1
     assert main(["summary", str(tmp_path / "missing.onnx")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def stored(model) -> int:
+    """Values the file holds: every initializer once."""
+    return sum(math.prod(i.dims) for i in model.graph.initializer)
+
+
+def test_an_initializer_read_by_several_nodes_is_counted_once(tmp_path):
+    """Tied weights: conv2 reads conv1's kernel with its own bias, conv3 reads exactly what
+    conv1 reads; bn2 reads exactly bn1's four tensors; the file is counted, each initializer
+    once, with no note."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def init(name, *shape):
+        return numpy_helper.from_array(torch.randn(*shape).numpy(), name)
+
+    inits = [init("w", 4, 4, 3, 3), init("b1", 4), init("b2", 4), init("s", 4), init("t", 4),
+             init("m", 4), numpy_helper.from_array(torch.rand(4).numpy() + 1, "v")]
+    conv = {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}
+    nodes = [helper.make_node("Conv", ["x", "w", "b1"], ["c1"], name="conv1", **conv),
+             helper.make_node("BatchNormalization", ["c1", "s", "t", "m", "v"], ["n1"],
+                              name="bn1"),
+             helper.make_node("Conv", ["n1", "w", "b2"], ["c2"], name="conv2", **conv),
+             helper.make_node("BatchNormalization", ["c2", "s", "t", "m", "v"], ["n2"],
+                              name="bn2"),
+             helper.make_node("Conv", ["n2", "w", "b1"], ["y"], name="conv3", **conv)]
+    graph = helper.make_graph(
+        nodes, "tied", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])], inits)
+    model = helper.make_model(graph)
+    path = tmp_path / "tied.onnx"
+    onnx.save(model, str(path))
+    ours = import_onnx(str(path))
+    report = convscope.analyze(ours)
+    assert ours.notes == ()
+    assert report.totals.params == stored(model) == 144 + 4 + 4 + 4 * 4
+    per_layer = {s.name: s.params for s in report.layers}
+    assert (per_layer["conv1"], per_layer["conv2"], per_layer["conv3"]) == (148, 4, 0)
+    assert (per_layer["bn1"], per_layer["bn2"]) == (16, 0)
+    # MACs are not shared: every convolution still computes
+    assert report.totals.macs == 3 * 8 * 8 * 4 * 4 * 9
+
+
+def test_deduplicated_batch_norms_of_a_dynamo_export(tmp_path):
+    """torch.onnx's dynamo exporter stores equal initializers once: the batch norms of an
+    untrained network (weight 1, bias 0, mean 0, var 1) all read the same two tensors of
+    their size, each one as scale and variance, bias and mean (densenet121: 103,616 values
+    were counted twice, 33,728 of them within one node). Batch norms reading another's
+    tensors share it; a tensor one node reads twice is counted twice, and a note says so
+    (the graph cannot tie one layer's statistics to its own weights)."""
+    model = torch.nn.Sequential(
+        torch.nn.BatchNorm2d(3), torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(),
+        torch.nn.BatchNorm2d(8), torch.nn.Conv2d(8, 8, 3), torch.nn.ReLU(),
+        torch.nn.BatchNorm2d(8), torch.nn.Conv2d(8, 4, 3)).eval()
+    path = tmp_path / "pre.onnx"
+    export(model, torch.randn(1, 3, 16, 16), path)
+    onnx_model = onnx.load(str(path))
+    graph = import_onnx(str(path))
+    report = convscope.analyze(graph)
+    twice = [n for n in graph.notes if "counted again" in n]
+    again = sum(int(n.split(": ")[1].split(" values")[0].replace(",", "")) for n in twice)
+    assert report.totals.params == stored(onnx_model) + again
+    bns = [s for s in report.layers if s.kind == "batchnorm"]
+    assert [s.params for s in bns] == [12, 32, 0]  # bn 3 reads bn 2's tensors: shared
+    assert again == 2 * 3 + 2 * 8  # within bn 1 and bn 2: scale = variance, bias = mean

@@ -441,3 +441,18 @@ def test_no_worker_outlives_its_app(app, server):
             if b"convscope.web.workers" in cmd and ppid and int(ppid.group(1)) == os.getpid():
                 ours.add(int(entry))
     assert ours == set(app.pool.pids()) | set(server[1].pool.pids())
+
+
+def test_workers_never_import_the_users_files(tmp_path, monkeypatch):
+    """A difflib.py (or yaml.py, ...) in the folder the server is started from is never
+    imported by the analysis workers (python -c would put that folder first on sys.path)."""
+    for module in ("difflib", "yaml", "json"):
+        (tmp_path / f"{module}.py").write_text(
+            "open(__file__ + '.imported', 'w').write('x')\n")
+    monkeypatch.chdir(tmp_path)
+    with TestClient(create_app(workers=1), base_url="http://127.0.0.1") as c:
+        reply = c.post("/api/analyze", json={"text": "8x8x3 | relx"})  # asks difflib
+        assert reply.status_code == 400 and "relu" in reply.json()["error"]["message"]
+        assert c.post("/api/analyze", json={"text": "input: 8x8x3\nlayers: [{type: relu}]"}
+                      ).status_code == 200
+    assert not list(tmp_path.glob("*.imported"))

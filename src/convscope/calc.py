@@ -28,7 +28,8 @@ def calc(layer_type: str, input_shape: str, args: dict[str, Any]) -> list[str]:
     try:
         graph = load({"name": "calc", "input": input_shape, "layers": [item]})
     except ConvscopeError as err:
-        raise ConvscopeError(err.message.replace("layers[0] ", ""), source="calc") from None
+        # one layer of a one-layer description: its path says nothing to the user
+        raise err.replace(source="calc", path=None) from None
     node = graph.nodes[-1]
     inputs = graph.input_shapes(node)
     output = graph.shapes[node.name]

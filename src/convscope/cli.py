@@ -26,6 +26,21 @@ def write_output(text: str, path: str | None) -> None:
     print(f"wrote {write_text_atomic(path, text)}", file=sys.stderr)
 
 
+def refuse_overwriting_the_input(args: argparse.Namespace) -> None:
+    """``-o`` naming the very file the model was read from would replace the user's
+    description with a report: refused."""
+    out, source = getattr(args, "output", None), getattr(args, "model", None)
+    if not isinstance(out, str) or not isinstance(source, str) or out in ("", "-"):
+        return
+    try:
+        same = os.path.exists(source) and os.path.exists(out) and os.path.samefile(out, source)
+    except (OSError, ValueError):
+        return
+    if same:
+        raise ConvscopeError(f"{out}: -o names the model's own file; expected another path "
+                             "(the description would be replaced by the output)")
+
+
 # ------------------------------------------------------------------ commands ---
 def cmd_summary(args: argparse.Namespace) -> None:
     from .analysis import analyze
@@ -261,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        refuse_overwriting_the_input(args)
         return run(args) or 0
     except ConvscopeError as err:
         print(f"convscope: {err}", file=sys.stderr)

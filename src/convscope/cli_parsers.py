@@ -16,9 +16,21 @@ EPILOG = ("MODEL is a zoo id (convscope zoo), a .yaml/.json description, a one-l
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1 or len(text) > 18:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {text[:40]!r}")
-    return int(text)
+    """A whole number from 1 to 10**18 - 1 (ASCII digits; the maximum is said when passed)."""
+    largest = 10**18 - 1
+    digits = text.strip()
+    shown = repr(text[:40]) + (f"...({len(text):,} characters)" if len(text) > 40 else "")
+    if not (digits.isascii() and digits.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {largest:,}; "
+                                         f"received {shown}")
+    if len(digits.lstrip("0")) > len(str(largest)):
+        raise argparse.ArgumentTypeError(f"a number of {len(digits.lstrip('0')):,} digits is "
+                                         f"above the maximum, {largest:,}; received {shown}")
+    value = int(digits)
+    if not 1 <= value <= largest:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {largest:,}; "
+                                         f"received {shown}")
+    return value
 
 
 class _MaxLayers(argparse.Action):

@@ -7,6 +7,9 @@ What :func:`save_atomic` does with what it finds at the path:
   (named ``.<name>.convscope-tmp-XXXXXXXX<suffix>``), then a rename replaces the file in one
   step, so that a reader never sees half a file. An existing file keeps its permission
   bits; a read-only file (no write permission bit, or none for this user) is refused;
+* a regular file with other hard links: written in place (truncated, then written), since
+  a rename would cut it off from its other names; a file owned by another user (root
+  writing) keeps its owner and group;
 * a symlink: it is followed (through any chain) and the file it points to is written as
   above, in *that* file's folder; the link itself is never replaced. A dangling link
   creates the file it names;
@@ -65,6 +68,8 @@ def save_atomic(path: str | Path, write: Callable[[str], object]) -> Path:
     docstring for symlinks, FIFOs, devices and read-only files). Returns ``path``."""
     if not str(path):
         raise ConvscopeError("cannot write the file: the path is empty; expected a file name")
+    if str(path).endswith(("/", os.sep)) and not os.path.isdir(path):
+        raise _fail(path, "the path ends with '/', which names a folder; expected a file name")
     target = Path(path)
     try:
         st: os.stat_result | None = os.stat(target)  # follows symlinks
@@ -81,27 +86,41 @@ def save_atomic(path: str | Path, write: Callable[[str], object]) -> Path:
     real = Path(os.path.realpath(target)) if target.is_symlink() else target
     if st is not None:
         _refuse_read_only(path, st, str(real))
-    _replace(path, real, write, None if st is None else stat.S_IMODE(st.st_mode))
+        if st.st_nlink > 1:  # a rename would leave the other names with the old content
+            _write_in_place(path, real, st, write)
+            return target
+    _replace(path, real, write, st)
     return target
 
 
+def _short(text: str, limit: int) -> str:
+    """At most ``limit`` bytes of UTF-8 (names in temporary files stay within NAME_MAX)."""
+    return text.encode()[:limit].decode(errors="ignore")
+
+
 def _replace(path: str | Path, real: Path, write: Callable[[str], object],
-             mode: int | None) -> None:
-    """A temporary file beside ``real``, then a rename over it."""
+             st: os.stat_result | None) -> None:
+    """A temporary file beside ``real``, then a rename over it (mode, and the owner when
+    root writes another user's file, kept)."""
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=temporary_name_prefix(real.name),
-                                   suffix=real.suffix or ".tmp")
+        fd, tmp = tempfile.mkstemp(dir=real.parent,
+                                   prefix=temporary_name_prefix(_short(real.name, 120)),
+                                   suffix=_short(real.suffix, 20) or ".tmp")
     except OSError as err:
         raise _fail(path, f"{_reason(err)} (in the folder {real.parent}); expected a "
                     "folder this user can write into") from None
     try:
         os.close(fd)
         write(tmp)
-        if mode is None:  # a new file: as an ordinary file, not mkstemp's 0600
+        if st is None:  # a new file: as an ordinary file, not mkstemp's 0600
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
+        else:
+            mode = stat.S_IMODE(st.st_mode)
+            if os.geteuid() == 0 and (st.st_uid, st.st_gid) != (0, 0):
+                os.chown(tmp, st.st_uid, st.st_gid)
         os.chmod(tmp, mode)
         os.replace(tmp, real)
     except OSError as err:
@@ -116,6 +135,11 @@ def _open_in_place(path: str | Path, target: Path, st: os.stat_result) -> int:
     if kind == stat.S_IFBLK:
         raise _fail(path, "it is a block device (a disk); convscope writes regular files, "
                     "FIFOs and character devices, and never over a disk")
+    if kind == stat.S_IFREG:  # a hard-linked file: truncated and written, links kept
+        try:
+            return os.open(target, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0))
+        except OSError as err:
+            raise _fail(path, _reason(err)) from None
     if kind not in (stat.S_IFIFO, stat.S_IFCHR):
         what = "a socket" if kind == stat.S_IFSOCK else "not a regular file"
         raise _fail(path, f"it is {what}; expected a regular file, a FIFO or a character "
@@ -137,24 +161,27 @@ def _open_in_place(path: str | Path, target: Path, st: os.stat_result) -> int:
 
 def _write_in_place(path: str | Path, target: Path, st: os.stat_result,
                     write: Callable[[str], object]) -> None:
-    """A FIFO or a character device: the content, prepared in a temporary file of the
-    system's temporary folder, is copied into it; the special file stays what it is."""
-    fd = _open_in_place(path, target, st)
+    """A FIFO, a character device or a hard-linked file: the content is prepared in a
+    temporary file of the system's temporary folder first, then copied in; the file stays
+    what it is (and a failure while preparing leaves it untouched)."""
     tmp = None
     try:
-        tmp_fd, tmp = tempfile.mkstemp(prefix=temporary_name_prefix(target.name),
-                                       suffix=target.suffix or ".tmp")
+        tmp_fd, tmp = tempfile.mkstemp(prefix=temporary_name_prefix(_short(target.name, 120)),
+                                       suffix=_short(target.suffix, 20) or ".tmp")
         os.close(tmp_fd)
         write(tmp)
-        with open(tmp, "rb") as source:
-            while chunk := source.read(1 << 16):
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
+        fd = _open_in_place(path, target, st)
+        try:
+            with open(tmp, "rb") as source:
+                while chunk := source.read(1 << 16):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
     except OSError as err:
         raise _fail(path, _reason(err)) from None
     finally:
-        os.close(fd)
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
-from .errors import LayerRuleError, ShapeError, SpecError
+from .errors import LayerRuleError, Location, ShapeError, SpecError
 from .layers.base import Layer, Shape, check_shape, shape_str
 
 
@@ -25,7 +26,8 @@ class Node:
     """One layer of the graph.
 
     ``where`` is the position in the description (``layers[3]``, or a path into a
-    block) used by every error message; ``trainable=False`` freezes the layer
+    block) used by every error message, and ``path`` the same as steps
+    (:data:`convscope.errors.Step`); ``trainable=False`` freezes the layer
     (its parameters count as non-trainable, as Keras's ``layer.trainable``);
     ``shares`` names an earlier layer whose weights this one reuses (tied weights,
     counted once): all of them, or ``shared_params`` of them.
@@ -38,6 +40,12 @@ class Node:
     trainable: bool = True
     shares: str = ""
     shared_params: int | None = None  # None: every parameter is the other layer's
+    path: Location = field(default=(), compare=False, repr=False)
+
+    def at(self) -> dict[str, Any]:
+        """The location fields of an error about this node."""
+        return {"path": self.path or self.where or None, "layer": self.name,
+                "kind": self.layer.kind}
 
     def label(self) -> str:
         """``layers[3] 'conv2' (conv)``: how errors name this node."""
@@ -56,16 +64,18 @@ def infer_shape(node: Node, input_shapes: tuple[Shape, ...],
             detail = " Inputs: " + ", ".join(f"'{n}' -> {shape_str(s)}"
                                               for n, s in zip(input_names, input_shapes,
                                                               strict=True)) + "."
-        raise ShapeError(f"{node.label()}: {err}{detail}") from None
+        raise ShapeError(f"{err.message}{detail}", **node.at(), **err.details()) from None
     try:
         check_shape(out, "the output")
     except LayerRuleError as err:
-        raise ShapeError(f"{node.label()}: {err} (input "
-                         f"{', '.join(shape_str(s) for s in input_shapes)})") from None
+        raise ShapeError(f"{err.message} (input "
+                         f"{', '.join(shape_str(s) for s in input_shapes)})", **node.at(),
+                         **err.details()) from None
     bad = [n for n in out if n < 1]
     if bad:
-        raise ShapeError(f"{node.label()}: computed output shape {out} has a size below 1 "
-                         f"(input {', '.join(shape_str(s) for s in input_shapes)})")
+        raise ShapeError(f"computed output shape {out} has a size below 1 "
+                         f"(input {', '.join(shape_str(s) for s in input_shapes)})",
+                         **node.at())
     return out
 
 
@@ -86,18 +96,19 @@ class Graph:
         for i, node in enumerate(self.nodes):
             if node.name in index:
                 first = self.nodes[index[node.name]]
-                raise SpecError(f"{node.label()}: the name '{node.name}' is already used by "
-                                f"{first.label()}; layer names must be unique")
+                raise SpecError(f"the name '{node.name}' is already used by "
+                                f"{first.label()}; layer names must be unique", **node.at())
             kind = type(node.layer)
             count = len(node.inputs)
             if count < kind.min_inputs or (kind.max_inputs is not None and count >
                                            kind.max_inputs):
                 want = (f"{kind.min_inputs}" if kind.max_inputs == kind.min_inputs
                         else f"at least {kind.min_inputs}")
-                raise SpecError(f"{node.label()}: takes {want} input(s); received {count}")
+                raise SpecError(f"takes {want} input(s); received {count}", **node.at(),
+                                rule="inputs", expected=want, received=str(count))
             for ref in node.inputs:
                 if ref not in index:
-                    raise SpecError(f"{node.label()}: input '{ref}' is not an earlier layer")
+                    raise SpecError(f"input '{ref}' is not an earlier layer", **node.at())
             in_shapes = tuple(shapes[ref] for ref in node.inputs)
             shapes[node.name] = infer_shape(node, in_shapes, node.inputs)
             if node.shares:
@@ -117,21 +128,21 @@ class Graph:
                       in_shapes: tuple[Shape, ...]) -> None:
         """A layer may reuse the weights of an earlier layer of the same kind and size."""
         if node.shares not in index:
-            raise SpecError(f"{node.label()}: shares the weights of '{node.shares}', which is "
-                            "not an earlier layer")
+            raise SpecError(f"shares the weights of '{node.shares}', which is not an earlier "
+                            "layer", **node.at())
         other = self.nodes[index[node.shares]]
         other_in = tuple(shapes[r] for r in other.inputs)
         mine, theirs = node.layer.params(in_shapes), other.layer.params(other_in)
         if node.shared_params is not None:
             if not 0 < node.shared_params <= min(mine.trainable, theirs.trainable):
-                raise SpecError(f"{node.label()}: shared_params {node.shared_params} must be "
-                                f"between 1 and its {mine.trainable:,} parameters")
+                raise SpecError(f"shared_params {node.shared_params} must be between 1 and its "
+                                f"{mine.trainable:,} parameters", **node.at())
             return
         if type(node.layer) is not type(other.layer) or (mine.trainable, mine.buffers) != (
                 theirs.trainable, theirs.buffers):
-            raise SpecError(f"{node.label()}: cannot share the weights of {other.label()}: "
+            raise SpecError(f"cannot share the weights of {other.label()}: "
                             f"{mine.total:,} parameters ({mine.formula}) against "
-                            f"{theirs.total:,} ({theirs.formula})")
+                            f"{theirs.total:,} ({theirs.formula})", **node.at())
 
     def node(self, name: str) -> Node:
         return self.nodes[self.index[name]]

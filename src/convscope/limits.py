@@ -30,8 +30,11 @@ MAX_DIM = 2**31 - 1
 MAX_ELEMENTS = 2**50
 #: an integer inside a block expression: 2**63 - 1 in magnitude, and 10 digits of text shown
 MAX_EXPR_INT = 2**63 - 1
-#: depth of a block expression's syntax tree (3,000 unary minus signs are refused)
+#: depth of a block expression's syntax tree (3,000 unary minus signs are refused); a flat
+#: chain ``a + b + c`` is not depth but operators (MAX_EXPR_OPERATORS)
 MAX_EXPR_DEPTH = 50
+#: binary operators (+ - * ..., and / or, comparisons) in one block expression
+MAX_EXPR_OPERATORS = 200
 #: characters of a string built inside a block expression
 MAX_EXPR_STR = 10_000
 #: characters of any user text echoed in an error message
@@ -73,10 +76,11 @@ def echo(value: object, limit: int = MAX_ECHO) -> str:
             return f"{sign}{str(abs(value))[:8] if digits else ''}...({count})"
         return str(value)
     text = value if isinstance(value, str) else _short_repr(value, limit)
+    length = len(text)  # of the original: the escaped, shortened text is longer or shorter
     if not text.isprintable():  # newlines, tabs, control characters: shown escaped
         text = repr(text[:limit * 4])[1:-1]
     if len(text) > limit:
-        return f"{text[:limit]}...({len(text)} characters)"
+        return f"{text[:limit]}...({length:,} characters)"
     return text
 
 

@@ -23,12 +23,14 @@ from .fields import UnexpectedConfig
 __all__ = ["import_config", "is_keras_config", "is_keras_file", "load_keras_file"]
 
 
-def import_config(config: dict[str, Any], input_shape: tuple[int, ...] | None = None) -> Graph:
+def import_config(config: dict[str, Any], input_shape: tuple[int, ...] | None = None,
+                  measured: dict[str, tuple[int, int]] | None = None) -> Graph:
     """A Keras model config (``json.loads(model.to_json())``) -> a validated Graph whose
-    ``notes`` name anything convscope could not read."""
+    ``notes`` name anything convscope could not read; ``measured``: the (trainable,
+    non-trainable) weights of a live model's layers, which opaque layers then carry."""
     from ..spec.parse import parse
 
-    description, notes = description_from_config(config, input_shape)
+    description, notes = description_from_config(config, input_shape, measured)
     try:
         graph = parse(description)
     except ConvscopeError:

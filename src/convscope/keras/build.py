@@ -229,6 +229,13 @@ def recurrent(layers: Any, layer: Any, inputs: tuple[Shape, ...], name: str) -> 
                                  merge_mode=layer.merge_mode, name=name)]
 
 
+def layer_scale(layers: Any, layer: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+    """ConvNeXt's LayerScale (not a public Keras layer: keras.applications' own class)."""
+    from keras.src.applications.convnext import LayerScale
+
+    return [LayerScale(layer.init_values, layer.channels, name=name)]
+
+
 BUILDERS: dict[str, Builder] = {
     "conv": conv, "separable_conv": separable, "conv_transpose": conv_transpose,
     "pool": pool, "global_pool": global_pool, "adaptive_pool": adaptive_pool, "dense": dense,
@@ -248,7 +255,7 @@ BUILDERS: dict[str, Builder] = {
     "normalization": normalization,
     "embedding": lambda layers, layer, i, name: [
         layers.Embedding(layer.input_dim, layer.output_dim, name=name)],
-    "recurrent": recurrent,
+    "recurrent": recurrent, "layer_scale": layer_scale,
 }
 
 

@@ -7,9 +7,11 @@ Sequential and functional models, nested models (inlined, their layers named
 the second one ``shares`` the first one's weights; a nested model called twice likewise,
 layer by layer), Keras 3's ``inbound_nodes``
 (``__keras_tensor__`` with ``keras_history``) and Keras 2's (``[[name, node, tensor,
-kwargs], ...]``). A layer class convscope has no rule for becomes an ``opaque`` layer
-with the output shape Keras recorded, and a note names it (its parameters are then not
-counted).
+kwargs], ...]``). Keras operations recorded as layers (``x + 3.0``), Cropping and the
+Applications' own layers (LayerScale, CustomScaleLayer): composite.py. A layer class
+convscope has no rule for becomes an ``opaque`` layer with the output shape Keras
+recorded, and a note names it (its parameters are counted when the model is a live one,
+measured on the layer; a config alone does not hold them).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from ..errors import ConvscopeError, SpecError
 from ..limits import MAX_DEPTH, echo, shown
 from ..names import unique_name
+from .composite import call_args, read_parts
 from .fields import (
     COUNT,
     FLAG,
@@ -33,7 +36,7 @@ from .fields import (
     check,
     field,
 )
-from .mapping import Unsupported, map_layer
+from .mapping import Unsupported
 
 MODELS = ("Functional", "Sequential", "Model")
 Ref = tuple[str, int, int]  # (layer name, call index, output index), Keras's keras_history
@@ -144,7 +147,9 @@ def entry(layer: Any, where: str) -> tuple[str, dict[str, Any]]:
 class Reader:
     """Walks (possibly nested) model configs and writes the description's items."""
 
-    def __init__(self, input_override: tuple[int, ...] | None = None) -> None:
+    def __init__(self, input_override: tuple[int, ...] | None = None,
+                 measured: dict[str, tuple[int, int]] | None = None) -> None:
+        self.measured = measured or {}
         self.items: list[dict[str, Any]] = []
         self.inputs: dict[str, list[int]] = {}
         self.notes: list[str] = []
@@ -180,33 +185,62 @@ class Reader:
     # ---- one layer call -----------------------------------------------------
     def add_layer(self, layer: dict[str, Any], name: str, inputs: list[str],
                   rank: int | None, shares: str = "", out_shape: Any = None,
-                  trainable: bool = True) -> str:
+                  trainable: bool = True, in_shape: Any = None, args: Any = None) -> str:
+        """One Keras layer call -> its item (or, composite.py, a short chain of items
+        whose last one carries ``name``)."""
         class_name, cfg = entry(layer, self.where(name))
         self.current = name
         try:
-            item = map_layer(class_name, cfg, rank)
+            parts = read_parts(layer, class_name, cfg, rank,
+                               None if self.override else in_shape, args)
             own = field(cfg, "trainable", FLAG, True)
         except Unsupported as why:
-            item = self.opaque(class_name, name, str(why), out_shape)
+            parts = [self.opaque(class_name, name, str(why), out_shape)]
             own = cfg.get("trainable", True) is not False
         except Malformed as why:
             raise SpecError(f"{self.where(name, class_name)}: {why}") from None
-        item = {**item, "name": name, "inputs": inputs}
-        if shares:
-            item["shares"] = shares
-        if not (own and trainable):
-            item["trainable"] = False
-        self.items.append(item)
+        made: list[str] = []
+        for i, part in enumerate(parts):
+            part = dict(part)
+            sources, suffix = part.pop("_from", None), part.pop("_suffix", "part")
+            last = i == len(parts) - 1
+            our = name if last else self.unique(f"{name}/{suffix}")
+            if sources is None:
+                ins = [made[-1]] if made else inputs
+            else:
+                if any(isinstance(s, int) and s >= len(inputs) for s in sources):
+                    raise SpecError(f"{self.where(name, class_name)}: expects "
+                                    f"{max(s for s in sources if isinstance(s, int)) + 1} "
+                                    f"inputs; called with {len(inputs)}")
+                ins = [made[-1] if s == "prev" else inputs[s] for s in sources]
+            item = {**part, "name": our, "inputs": ins}
+            if shares and last:
+                item["shares"] = shares
+            if not (own and trainable):
+                item["trainable"] = False
+            self.items.append(item)
+            made.append(our)
         return name
 
     def opaque(self, class_name: str, name: str, why: str, out_shape: Any) -> dict[str, Any]:
+        """An unread layer: Keras's output shape, and the weights a live model's layer holds
+        (``measured``: (trainable, non-trainable) by layer name); a config alone tells none."""
         if not SHAPE.check(out_shape) or len(out_shape) < 2 or None in out_shape[1:]:
             raise SpecError(f"{self.where(name, class_name)}: convscope cannot read {why}, "
                             "and Keras recorded no output shape to stand in for it")
+        item = {"type": "opaque", "op": class_name, "shape": [int(d) for d in out_shape[1:]]}
+        trainable, frozen = self.measured.get(name, (0, 0))
+        counted = "its parameters not counted (a config does not hold them)"
+        if name in self.measured:
+            counted = f"its {trainable + frozen:,} parameters measured on the Keras model"
+            item["params"] = trainable + frozen
+            if frozen and not trainable:
+                item["trainable"] = False
+            elif frozen:
+                counted += f" (counted as trainable, {frozen:,} of them are not)"
         self.notes.append(f"{self.where(name, class_name)}: convscope cannot read {why}; "
-                          "kept as an opaque layer with Keras's output shape, its parameters "
-                          "not counted")
-        return {"type": "opaque", "op": class_name, "shape": [int(d) for d in out_shape[1:]]}
+                          f"kept as an opaque layer with Keras's output shape, {counted}")
+        return item
 
     # ---- models -------------------------------------------------------------
     def model(self, model: dict[str, Any], prefix: str, bound: list[str] | None,
@@ -272,7 +306,8 @@ class Reader:
                 continue
             out_shape = build_shape(layers[i + 1]) if i + 1 < len(layers) else None
             current = self.add_layer(layer, name, [current], built_rank(layer, None) or rank,
-                                     out_shape=out_shape, trainable=trainable)
+                                     out_shape=out_shape, trainable=trainable,
+                                     in_shape=build_shape(layer))
             rank = None  # known again from the next layer's build_config
         return [current]
 
@@ -378,19 +413,22 @@ class Reader:
                             "inputs")
         our = self.unique(prefix + name)
         self.add_layer(layer, our, sources, built_rank(layer, shapes.get(inputs[0])),
-                       shares=first[0]["name"] if first else "",
-                       out_shape=shapes.get((name, k, 0)), trainable=trainable)
+                       shares=first[-1]["name"] if first else "",
+                       out_shape=shapes.get((name, k, 0)), trainable=trainable,
+                       in_shape=build_shape(layer) or shapes.get(inputs[0]),
+                       args=call_args(layer, k))
         if first is None:
             self.first_call[prefix + name] = self.items[-1:]
         produced[(name, k, 0)] = our
 
 
-def description_from_config(config: Any, input_shape: tuple[int, ...] | None = None
+def description_from_config(config: Any, input_shape: tuple[int, ...] | None = None,
+                            measured: dict[str, tuple[int, int]] | None = None
                             ) -> tuple[dict[str, Any], list[str]]:
     """The convscope description of a Keras model config, and the import notes."""
     if not is_keras_config(config):
         raise SpecError(not_a_model(config))
-    reader = Reader(input_shape)
+    reader = Reader(input_shape, measured)
     try:
         outputs = reader.model(config, "", None)
         name = field(config["config"], "name", TEXT, "keras_model", where="Keras model")

@@ -19,6 +19,7 @@ from .dense import Dense
 from .dropout import Dropout
 from .global_pool import AdaptivePool, GlobalPool
 from .input import Input
+from .layer_scale import LayerScale
 from .merge import Concat, Merge
 from .norm import LRN, BatchNorm, GroupNorm, LayerNorm
 from .opaque import Opaque
@@ -35,6 +36,7 @@ LAYER_KINDS: tuple[type[Layer], ...] = (
     Input, Conv, SeparableConv, ConvTranspose, Pool, GlobalPool, AdaptivePool, Dense, Flatten,
     Reshape, ZeroPad, Upsample, BatchNorm, LayerNorm, GroupNorm, LRN, Dropout, Activation,
     Concat, Merge, Rescaling, Normalization, Slice, Permute, Embedding, Recurrent, Opaque,
+    LayerScale,
 )
 
 

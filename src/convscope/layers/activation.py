@@ -30,10 +30,19 @@ FUNCTIONS: dict[str, tuple[Callable[[Any], Any], int, str]] = {
     "hardswish": (lambda a: nn().Hardswish(), 1, "HardSwish"),
     "mish": (lambda a: nn().Mish(), 1, "Mish"),
     "softplus": (lambda a: nn().Softplus(), 1, "Softplus"),
+    # Keras 3's defaults, which are PyTorch's: clip to [-1, 1]; alpha 1; threshold 0.5
+    "hard_tanh": (lambda a: nn().Hardtanh(), 1, "HardTanh"),
+    "celu": (lambda a: nn().CELU(), 1, "CELU"),
+    "soft_shrink": (lambda a: nn().Softshrink(0.5), 1, "SoftShrink"),
+    "hard_shrink": (lambda a: nn().Hardshrink(0.5), 1, "HardShrink"),
     "linear": (lambda a: nn().Identity(), 0, "Linear"),
 }
-SYNONYMS = {"swish": "silu", "hard_swish": "hardswish", "leakyrelu": "leaky_relu",
-            "identity": "linear", "hardsigmoid": "hard_sigmoid", "logsoftmax": "log_softmax"}
+# Keras 3 names hard swish "hard_silu" (alias "hard_swish"); its hard_sigmoid is
+# relu6(x + 3) / 6, PyTorch's Hardsigmoid
+SYNONYMS = {"swish": "silu", "hard_swish": "hardswish", "hard_silu": "hardswish",
+            "leakyrelu": "leaky_relu", "identity": "linear", "hardsigmoid": "hard_sigmoid",
+            "logsoftmax": "log_softmax", "hardtanh": "hard_tanh", "softshrink": "soft_shrink",
+            "hardshrink": "hard_shrink"}
 NAMES = tuple(sorted(set(FUNCTIONS) | set(SYNONYMS)))
 # what PyTorch's autograd keeps for each function (measured with saved_tensors_hooks)
 KEEPS_OUTPUT = {"relu", "sigmoid", "tanh", "softmax", "log_softmax"}

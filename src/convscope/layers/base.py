@@ -300,3 +300,10 @@ class Layer(ABC):
     @abstractmethod
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         """An equivalent torch.nn.Module working on channels-first tensors."""
+
+    def torch_expression(self, inputs: tuple[Shape, ...], names: tuple[str, ...]) -> str | None:
+        """How generated PyTorch source (``convscope build``) writes this layer in ``forward``:
+        an expression over its inputs' variable ``names`` (a merge: ``'a + b'``) computing
+        what ``to_torch``'s module computes, or None (the default): a submodule built by
+        ``to_torch``, written as its constructor, and called on the inputs."""
+        return None

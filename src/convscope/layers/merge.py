@@ -79,12 +79,19 @@ class Concat(Layer):
         return [f"sizes along {axis_label(axis, len(output))} add up: {sizes} = {output[axis]}",
                 f"output shape: {shape_str(output)}", "params = 0"]
 
+    def torch_dim(self, inputs: tuple[Shape, ...]) -> int:
+        """The axis of the channels-first tensor (batch first): channels are dim 1."""
+        rank = len(inputs[0])
+        axis = self.axis % rank
+        return 1 if axis == rank - 1 else axis + 2
+
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         from .torch_modules import Concat as TorchConcat
 
-        rank = len(inputs[0])
-        axis = self.axis % rank
-        return TorchConcat(1 if axis == rank - 1 else axis + 2)
+        return TorchConcat(self.torch_dim(inputs))
+
+    def torch_expression(self, inputs: tuple[Shape, ...], names: tuple[str, ...]) -> str:
+        return f"torch.cat([{', '.join(names)}], dim={self.torch_dim(inputs)})"
 
 
 OPS = ("add", "subtract", "multiply", "average", "maximum", "minimum")
@@ -154,3 +161,20 @@ class Merge(Layer):
         from .torch_modules import Merge as TorchMerge
 
         return TorchMerge(self.op)
+
+    def torch_expression(self, inputs: tuple[Shape, ...], names: tuple[str, ...]) -> str:
+        """'a + b', 'a * b', '(a + b) / 2', 'torch.maximum(a, b)'. Inputs of equal rank
+        broadcast alike channels first and channels last; an input with fewer axes gets
+        size-1 axes after its channels (x[:, :, None, None]), as TorchMerge aligns them."""
+        rank = max(len(s) for s in inputs)
+        xs = [name if len(shape) == rank else
+              f"{name}[:, :, {', '.join(['None'] * (rank - len(shape)))}]"
+              for name, shape in zip(names, inputs, strict=True)]
+        if self.op in ("maximum", "minimum"):
+            out = xs[0]
+            for x in xs[1:]:
+                out = f"torch.{self.op}({out}, {x})"
+            return out
+        symbol = {"add": " + ", "average": " + ", "subtract": " - ", "multiply": " * "}
+        out = symbol[self.op].join(xs)
+        return f"({out}) / {len(xs)}" if self.op == "average" else out

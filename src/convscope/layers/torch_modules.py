@@ -1,6 +1,8 @@
 """torch.nn.Module helpers for kinds that PyTorch has no single module for.
 
-Imported only by ``to_torch`` builders, so the core never imports torch.
+Imported only by ``to_torch`` builders, so the core never imports torch. Generated source
+(torch/source.py) copies a helper class with ``inspect.getsource`` only when the network
+uses it; a helper with a ``plain()`` method is written as that stock module instead.
 Tensors are channels-first (N, C, *spatial); convscope's shapes are channels
 last, so modules whose meaning is defined on the channels-last layout move the
 channel axis to the end, apply the rule, and move it back.
@@ -58,6 +60,16 @@ class Pad(nn.Module):
     def extra_repr(self) -> str:
         return f"flat={self.flat}, value={self.value}"
 
+    def plain(self) -> nn.Module:
+        """The same padding as a stock module, for generated source (which needs no ONNX
+        export path): nn.ZeroPad2d((left, right, top, bottom)), nn.ConstantPad1d, ..."""
+        n = len(self.flat) // 2
+        if n not in (1, 2, 3):
+            return self
+        if self.value == 0:
+            return getattr(nn, f"ZeroPad{n}d")(self.flat)
+        return getattr(nn, f"ConstantPad{n}d")(self.flat, self.value)
+
 
 class Reshape(nn.Module):
     """Reshape to ``target``, a channels-last shape. ``channels_last=True`` takes the values
@@ -89,23 +101,6 @@ class Concat(nn.Module):
         return f"dim={self.dim}"
 
 
-_OPS: dict[str, Any] = {
-    "add": lambda xs: _fold(torch.add, xs),
-    "subtract": lambda xs: torch.sub(xs[0], xs[1]),
-    "multiply": lambda xs: _fold(torch.mul, xs),
-    "average": lambda xs: _fold(torch.add, xs) / len(xs),
-    "maximum": lambda xs: _fold(torch.maximum, xs),
-    "minimum": lambda xs: _fold(torch.minimum, xs),
-}
-
-
-def _fold(op: Any, xs: list[torch.Tensor]) -> torch.Tensor:
-    out = xs[0]
-    for x in xs[1:]:
-        out = op(out, x)
-    return out
-
-
 class Merge(nn.Module):
     """Element-wise merge with NumPy broadcasting on the channels-last layout."""
 
@@ -113,13 +108,24 @@ class Merge(nn.Module):
         super().__init__()
         self.op = op
 
+    def combine(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        """The inputs folded left to right: ((a + b) + c) ..., averages divided last."""
+        if self.op == "subtract":
+            return xs[0] - xs[1]
+        op = {"add": torch.add, "average": torch.add, "multiply": torch.mul,
+              "maximum": torch.maximum, "minimum": torch.minimum}[self.op]
+        out = xs[0]
+        for x in xs[1:]:
+            out = op(out, x)
+        return out / len(xs) if self.op == "average" else out
+
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         if all(x.shape == xs[0].shape for x in xs):
-            return _OPS[self.op](list(xs))
+            return self.combine(list(xs))
         rank = max(x.dim() for x in xs)
         last = [to_last(x) for x in xs]  # align the non-batch axes on the right
         last = [x.reshape(x.shape[0], *([1] * (rank - x.dim())), *x.shape[1:]) for x in last]
-        return to_first(_OPS[self.op](last))
+        return to_first(self.combine(last))
 
     def extra_repr(self) -> str:
         return self.op
@@ -318,3 +324,7 @@ class LocalResponseNorm(nn.LocalResponseNorm):
         if torch.onnx.is_in_onnx_export():
             return _OnnxLRN.apply(x, self.size, self.alpha, self.beta, self.k)
         return super().forward(x)
+
+    def plain(self) -> nn.Module:
+        """nn.LocalResponseNorm itself, for generated source (no ONNX export path)."""
+        return nn.LocalResponseNorm(self.size, self.alpha, self.beta, self.k)

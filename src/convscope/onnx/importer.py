@@ -9,7 +9,8 @@ ceil_mode, global pooling, BatchNormalization, LRN, activations, Clip, Concat, A
 Dropout, Softmax). Nodes that only compute constants (weights, shapes) are not layers.
 An operator convscope has no rule for becomes an ``opaque`` layer with the inferred
 output shape and, as parameters, the initializers it reads; a note names it (its
-multiply-adds are then not counted).
+multiply-adds are then not counted). An initializer several nodes read is counted once
+(tied.py).
 
 Layouts: ONNX tensors are channels first, (N, C, *spatial); convscope's shapes are
 channels last. Each value remembers its ONNX layout: channels first ("first"), already
@@ -41,6 +42,7 @@ from .common import (
     node_label,
     weights,
 )
+from .tied import share
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,9 @@ class Reader:
         self.notes: list[str] = []
         self.taken: set[str] = set()
         self.used_initializers: set[str] = set()
+        self.owner: dict[str, str] = {}  # initializer -> the layer that counts it
+        self.signatures: dict[str, tuple[str, tuple[str, ...]]] = {}  # layer -> what it read
+        self.learned: dict[str, int] = {}  # layer -> values of its trainable initializers
         self.pending_bias: dict[str, str] = {}  # MatMul output -> its dense item's name
         self.consumed = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
         if not graph.node:
@@ -296,7 +301,9 @@ class Reader:
              layout: str = "first", params: list[str] | None = None) -> str:
         """Add one layer reading the values ``data``; it defines ``node.output[0]``."""
         name = self.layer_name(node, index)
-        self.items.append({**item, "name": name, "inputs": [self.values[d].node for d in data]})
+        tied = share(self, node, name, params or [])
+        self.items.append({**item, **tied, "name": name,
+                           "inputs": [self.values[d].node for d in data]})
         self.used_initializers.update(p for p in params or [] if p in self.initializers)
         out = node.output[0]
         self.values[out] = Value(name, layout, self.shape(out))
@@ -319,8 +326,8 @@ class Reader:
             raise SpecError(f"ONNX node '{node.name or node.op_type}' ({node.op_type}): "
                             f"convscope cannot read {why}")
         data = [i for i in node.input if i and self.is_data(i)]
-        weights = [i for i in node.input if i in self.initializers
-                   and i not in self.used_initializers]
+        weights = [i for i in dict.fromkeys(node.input) if i in self.initializers
+                   and i not in self.used_initializers and i not in self.owner]
         params = sum(int(self.constants[w].size) for w in weights)
         first = self.values[data[0]]
         layout = first.layout if len(dims) == first.rank else "first"

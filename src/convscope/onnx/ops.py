@@ -185,6 +185,7 @@ def binary(reader: Any, node: Any, index: int) -> None:
         item = next(it for it in reader.items if it["name"] == reader.pending_bias[data[0]])
         item["bias"] = True
         reader.used_initializers.add(const)
+        reader.owner.setdefault(const, item["name"])
         reader.alias(node, data[0])
         return
     value = reader.constants.get(const)

@@ -50,7 +50,8 @@ class Args:
         if default is REQUIRED:
             self._misspelt(key, aliases)
             also = f" (or {', '.join(repr(a) for a in aliases)})" if aliases else ""
-            raise LayerRuleError(f"missing required argument '{key}'{also}")
+            raise LayerRuleError(f"missing required argument '{key}'{also}", rule=key,
+                                 expected="a value", received="nothing")
         return default, key
 
     def _misspelt(self, key: str, aliases: tuple[str, ...]) -> None:
@@ -73,7 +74,9 @@ class Args:
                 choices = sorted(self.asked - set(self.fixed))
                 raise LayerRuleError(f"unknown argument '{echo(key)}' for {self.name}."
                                      f"{closest(str(key), choices)}"
-                                     + (f" Known: {', '.join(choices)}." if choices else ""))
+                                     + (f" Known: {', '.join(choices)}." if choices else ""),
+                                     rule="known arguments", expected=", ".join(choices),
+                                     received=echo(key))
 
     # ---- values ------------------------------------------------------------
     def value(self, key: str, default: Any = REQUIRED, aliases: tuple[str, ...] = ()) -> Any:
@@ -84,10 +87,12 @@ class Args:
         value, used = self._get(key, aliases, default)
         if not _is_int(value) or value < minimum:
             raise LayerRuleError(f"argument '{used}' must be an integer >= {minimum}; "
-                                 f"received {shown(value)}")
+                                 f"received {shown(value)}", rule=used,
+                                 expected=f"an integer >= {minimum}", received=shown(value))
         if value > maximum:
             raise LayerRuleError(f"argument '{used}' must be at most {maximum:,} (the largest "
-                                 f"supported size); received {shown(value)}")
+                                 f"supported size); received {shown(value)}", rule=used,
+                                 expected=f"at most {maximum:,}", received=shown(value))
         return int(value)
 
     def optional_int(self, key: str, minimum: int = 1,
@@ -111,14 +116,16 @@ class Args:
             finite = "finite " if isinstance(value, float) and not math.isfinite(value) \
                 or _is_int(value) and abs(value) > 2**53 else ""
             raise LayerRuleError(f"argument '{used}' must be a {finite}number{bounds}; "
-                                 f"received {shown(value)}")
+                                 f"received {shown(value)}", rule=used,
+                                 expected=f"a {finite}number{bounds}", received=shown(value))
         return float(value)
 
     def flag(self, key: str, default: Any = REQUIRED, aliases: tuple[str, ...] = ()) -> bool:
         value, used = self._get(key, aliases, default)
         if not isinstance(value, bool):
             raise LayerRuleError(f"argument '{used}' must be true or false (a boolean, not "
-                                 f"text); received {shown(value)}")
+                                 f"text); received {shown(value)}", rule=used,
+                                 expected="true or false", received=shown(value))
         return value
 
     def choice(self, key: str, choices: tuple[str, ...], default: Any = REQUIRED,
@@ -127,7 +134,9 @@ class Args:
         text = str(value).lower() if isinstance(value, str) else value
         if text not in choices:
             raise LayerRuleError(f"argument '{used}' must be one of {', '.join(choices)}; "
-                                 f"received {shown(value)}.{closest(echo(value), choices)}")
+                                 f"received {shown(value)}.{closest(echo(value), choices)}",
+                                 rule=used, expected=f"one of {', '.join(choices)}",
+                                 received=shown(value))
         return str(text)
 
     def ints(self, key: str, ndim: int, default: Any = REQUIRED, minimum: int = 1,
@@ -140,10 +149,12 @@ class Args:
         if len(items) != ndim:
             raise LayerRuleError(
                 f"argument '{used}' has {len(items)} values but the input has {ndim} spatial "
-                f"axes ({', '.join(axis_names(ndim))}); received {shown(value)}")
+                f"axes ({', '.join(axis_names(ndim))}); received {shown(value)}", rule=used,
+                expected=f"1 or {ndim} values", received=shown(value))
         if not all(_is_int(v) and v >= minimum for v in items):
             raise LayerRuleError(f"argument '{used}' must hold integers >= {minimum}; "
-                                 f"received {shown(value)}")
+                                 f"received {shown(value)}", rule=used,
+                                 expected=f"integers >= {minimum}", received=shown(value))
         if any(v > limits.MAX_DIM for v in items):
             raise LayerRuleError(f"argument '{used}' must hold integers of at most "
                                  f"{limits.MAX_DIM:,} (the largest supported size); received "
@@ -207,14 +218,17 @@ def pairs(value: Any, ndim: int, used: str) -> Pairs:
     if len(items) != ndim:
         raise LayerRuleError(
             f"argument '{used}' has {len(items)} values but the input has {ndim} spatial axes "
-            f"({', '.join(axis_names(ndim))}); received {shown(value)}")
+            f"({', '.join(axis_names(ndim))}); received {shown(value)}", rule=used,
+            expected=f"1 or {ndim} values", received=shown(value))
     out = []
     for item in items:
         pair = tuple(item) if isinstance(item, (list, tuple)) else (item, item)
         if len(pair) != 2 or not all(_is_int(v) and v >= 0 for v in pair):
             raise LayerRuleError(
                 f"argument '{used}' must be 'valid', 'same', an integer >= 0, one per axis, or "
-                f"one [before, after] pair per axis; received {shown(value)}")
+                f"one [before, after] pair per axis; received {shown(value)}", rule=used,
+                expected="'valid', 'same', an integer >= 0, one per axis, or one [before, "
+                "after] pair per axis", received=shown(value))
         if any(v > limits.MAX_DIM for v in pair):
             raise LayerRuleError(f"argument '{used}' must be at most {limits.MAX_DIM:,} (the "
                                  f"largest supported size); received {shown(value)}")
@@ -234,7 +248,8 @@ def parse_shape(value: Any, what: str = "input") -> Shape:
     if not items or not all(_is_int(v) and v >= 1 for v in items):
         raise LayerRuleError(
             f"{what} shape must be sizes >= 1 written like 224x224x3 (H x W x C) or "
-            f"[224, 224, 3]; received {shown(value)}")
+            f"[224, 224, 3]; received {shown(value)}", rule=f"{what} shape",
+            expected="sizes >= 1", received=shown(value))
     check_shape(tuple(items), what)
     return tuple(int(v) for v in items)
 

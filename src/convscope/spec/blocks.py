@@ -4,6 +4,12 @@ In a block body ``$p`` is replaced by the parameter ``p`` and ``${expr}`` by the
 value of a small arithmetic expression over the parameters (numbers, + - * / //
 % **, comparisons, and / or / not, ``a if c else b``); ``in_channels`` is the
 channel count of the block's input. Nothing is ever passed to Python's eval.
+
+Evaluation is bounded: integers within ``limits.MAX_EXPR_INT``, text and lists within
+``limits.MAX_EXPR_STR`` (checked *before* ``**`` and ``*`` compute), ``%`` only on numbers
+(``'%.999999999f' % x`` would format gigabytes), at most ``limits.MAX_EXPR_OPERATORS``
+operators and ``limits.MAX_EXPR_DEPTH`` levels of nesting. A flat chain such as
+``a + b + c`` is evaluated without recursion, so it counts as operators, not as depth.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import limits
-from ..errors import SpecError, closest
+from ..errors import Named, SpecError, closest
 from ..limits import echo, shown
+from .names import check_name
 
 STRUCTURES = ("sequential", "parallel", "residual")
 
@@ -54,8 +61,16 @@ def _size_of(value: Any) -> int:
     return len(value) if isinstance(value, (str, list, tuple)) else 1
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _binop(op: type, left: Any, right: Any, text: str) -> Any:
     """Check the operands so the result stays bounded *before* computing it."""
+    if op is ast.Mod and not (_is_number(left) and _is_number(right)):
+        raise SpecError(f"'${{{echo(text)}}}': '%' is the remainder of two numbers; "
+                        f"received {type(left).__name__} % {type(right).__name__} (text "
+                        "formatting with '%' is not supported)")
     if op is ast.Pow and _is_int(left) and _is_int(right) and abs(left) > 1 and right > 0:
         if right * (abs(left).bit_length() - 1) > limits.MAX_EXPR_INT.bit_length():
             raise SpecError(f"'${{{echo(text)}}}': {echo(left)} ** {echo(right)} is beyond "
@@ -67,6 +82,18 @@ def _binop(op: type, left: Any, right: Any, text: str) -> Any:
                             f"{_size_of(left) * _size_of(right):,} items or characters; at "
                             f"most {limits.MAX_EXPR_STR:,}")
     return _BINOPS[op](left, right)
+
+
+def _chain(node: ast.BinOp, walk: Callable[[ast.AST], Any], text: str) -> Any:
+    """A flat chain ``a + b - c ...`` (left-nested BinOps), folded left to right without
+    recursion: its length is a count of operators, not a depth."""
+    chain = [node]
+    while isinstance(chain[-1].left, ast.BinOp) and type(chain[-1].left.op) in _BINOPS:
+        chain.append(chain[-1].left)
+    value = walk(chain[-1].left)
+    for link in reversed(chain):
+        value = _bounded(_binop(type(link.op), value, walk(link.right), text), text)
+    return value
 
 
 def _eval_node(node: ast.AST, env: dict[str, Any], text: str, depth: int = 0) -> Any:
@@ -86,7 +113,7 @@ def _eval_node(node: ast.AST, env: dict[str, Any], text: str, depth: int = 0) ->
                             f"{closest(node.id, list(env))}")
         return _bounded(env[node.id], text)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        return _binop(type(node.op), walk(node.left), walk(node.right), text)
+        return _chain(node, walk, text)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
         value = walk(node.operand)
         return -value if isinstance(node.op, ast.USub) else not value
@@ -113,6 +140,13 @@ def evaluate(text: str, env: dict[str, Any]) -> Any:
     except (RecursionError, MemoryError):
         raise SpecError(f"'${{{echo(text)}}}' is nested deeper than {limits.MAX_EXPR_DEPTH} "
                         "levels") from None
+    operators = sum(len(n.values) - 1 if isinstance(n, ast.BoolOp) else len(n.ops)
+                    if isinstance(n, ast.Compare) else isinstance(n, ast.BinOp)
+                    for n in ast.walk(tree))  # binary operators; unary ones nest (depth)
+    if operators > limits.MAX_EXPR_OPERATORS:
+        raise SpecError(f"'${{{echo(text)}}}' has {operators:,} operators; at most "
+                        f"{limits.MAX_EXPR_OPERATORS:,} in one expression (too long: give "
+                        "parts of it as block parameters)")
     try:
         return _bounded(_eval_node(tree.body, env, text), text)
     except (ZeroDivisionError, TypeError, OverflowError, ValueError) as err:
@@ -168,33 +202,35 @@ def read_blocks(raw: Any, is_layer_type: Callable[[str], bool]) -> dict[str, Blo
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise SpecError("'blocks' must map block names to definitions; received "
-                        f"{shown(raw)}")
+        raise SpecError(f"must map block names to definitions; received {shown(raw)}",
+                        path=("blocks",))
     blocks = {}
     for name, body in raw.items():
         if not isinstance(name, str):
-            raise SpecError(f"blocks: block names must be text; received {shown(name)}")
+            raise SpecError(f"block names must be text; received {shown(name)}",
+                            path=("blocks",))
+        at = (Named("block", name),)
+        check_name(name, "block name", at)
         if is_layer_type(name) or name in STRUCTURES:
-            raise SpecError(f"block '{name}': the name is already a layer type; choose another")
+            raise SpecError("the name is already a layer type; choose another", path=at)
         if not isinstance(body, dict) or "layers" not in body:
-            raise SpecError(f"block '{name}' must be a mapping with 'layers' (and optional "
-                            f"'params'); received {shown(body)}")
+            raise SpecError(f"must be a mapping with 'layers' (and optional 'params'); "
+                            f"received {shown(body)}", path=at)
         unknown = set(body) - {"params", "layers", "description"}
         if unknown:
             key = sorted(str(k) for k in unknown)[0]
-            raise SpecError(f"block '{name}': unknown key '{echo(key)}'."
+            raise SpecError(f"unknown key '{echo(key)}'."
                             f"{closest(key, ('params', 'layers', 'description'))} Known: "
-                            "params, layers, description")
+                            "params, layers, description", path=at)
         params = body.get("params") or {}
         if isinstance(params, list):
             if not all(isinstance(p, str) for p in params):
-                raise SpecError(f"block '{name}': 'params' must be names; received "
-                                f"{shown(params)}")
+                raise SpecError(f"'params' must be names; received {shown(params)}", path=at)
             params = {p: None for p in params}
         if not isinstance(params, dict) or not all(isinstance(p, str) for p in params):
-            raise SpecError(f"block '{name}': 'params' must be a mapping of defaults or a list "
-                            f"of names; received {shown(params)}")
+            raise SpecError(f"'params' must be a mapping of defaults or a list of names; "
+                            f"received {shown(params)}", path=at)
         if not isinstance(body["layers"], list):
-            raise SpecError(f"block '{name}': 'layers' must be a list")
+            raise SpecError("'layers' must be a list", path=at)
         blocks[str(name)] = Block(str(name), dict(params), body["layers"])
     return blocks

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConvscopeError, LayerRuleError, SpecError, closest
+from ..errors import ConvscopeError, LayerRuleError, Location, SpecError, closest
 from ..layers import REGISTRY, Layer
 from ..layers.base import Shape
 from ..limits import echo, shown
 from .args import parse_shape
+from .names import check_name
 
 BASE_NAMES = {"conv": "conv", "conv_transpose": "deconv", "dense": "fc", "batchnorm": "bn",
               "global_pool": "gap", "zero_padding": "pad", "concat": "concat"}
@@ -43,11 +44,11 @@ def base_name(kind: type[Layer], type_name: str) -> str:
     return BASE_NAMES.get(kind.kind, kind.kind)
 
 
-def only(item: dict[str, Any], keys: tuple[str, ...], where: str, type_name: str) -> None:
+def only(item: dict[str, Any], keys: tuple[str, ...], where: Location, type_name: str) -> None:
     for key in item:
         if key not in keys:
-            raise SpecError(f"{where}: unknown key '{echo(key)}' for '{type_name}'."
-                            f"{closest(key, keys)} Known: {', '.join(keys)}")
+            raise SpecError(f"unknown key '{echo(key)}' for '{type_name}'."
+                            f"{closest(key, keys)} Known: {', '.join(keys)}", path=where)
 
 
 def read_inputs(description: dict[str, Any], override: Shape | None) -> dict[str, Shape]:
@@ -61,11 +62,14 @@ def read_inputs(description: dict[str, Any], override: Shape | None) -> dict[str
                                 "give one, or pass --input")
             shapes = {"input": override or parse_shape(description["input"])}
         elif isinstance(raw, dict) and raw:
+            for k in raw:
+                check_name(k, "input name", ("inputs",))
             shapes = {str(k): parse_shape(v, f"input '{echo(k)}'") for k, v in raw.items()}
         else:
-            raise SpecError(f"'inputs' must map input names to shapes; received {shown(raw)}")
+            raise SpecError(f"must map input names to shapes; received {shown(raw)}",
+                            path=("inputs",))
     except LayerRuleError as err:
-        raise SpecError(str(err)) from None
+        raise SpecError(err.message, **err.details()) from None
     if override is not None and raw is not None:
         if len(shapes) != 1:
             raise SpecError(f"--input sets one shape but the model has {len(shapes)} inputs")
@@ -74,9 +78,10 @@ def read_inputs(description: dict[str, Any], override: Shape | None) -> dict[str
 
 
 def one_line(err: ConvscopeError) -> ConvscopeError:
-    """The error with control characters of user text (newlines, tabs) shown escaped, so
-    that its message is always one printable line."""
-    if not err.message.isprintable():
-        err.message = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in err.message)
-        err.args = (err.message,)
-    return err
+    """The error, or a copy with control characters of user text (newlines, tabs) in its
+    message shown escaped, so that it is always one printable line (the location fields
+    are shown escaped by the error itself)."""
+    if err.message.isprintable():
+        return err
+    return err.replace(message="".join(ch if ch.isprintable() else repr(ch)[1:-1]
+                                       for ch in err.message))

@@ -6,6 +6,8 @@ description is ever executed.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +31,55 @@ def read_text(text: str, source: str, suffix: str = ".yaml") -> Any:
     return yaml_load(text, source)
 
 
+def _kind(mode: int) -> str:
+    """What a non-regular file is, for a message."""
+    for test, what in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def read_bytes(path: Path) -> bytes:
+    """At most MAX_TEXT_BYTES + 1 bytes of a *regular* file. Opened without blocking (a FIFO
+    would wait for a writer forever) and checked on the open descriptor (no race between a
+    check and the open): folders, FIFOs, devices and sockets are refused."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise SpecError(f"{_kind(mode)}, not a regular file; a description is a YAML or "
+                            "JSON file", echo(str(path)))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limits.MAX_TEXT_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
 def read_file(path: str | Path) -> Any:
     path = Path(path)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limits.MAX_TEXT_BYTES + 1)
+        data = read_bytes(path)
     except (OSError, ValueError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise SpecError(f"{echo(str(path))}: cannot read the file: {reason}") from None
+        raise SpecError(f"cannot read the file: {reason}", echo(str(path))) from None
     if len(data) > limits.MAX_TEXT_BYTES:
-        raise SpecError(f"{echo(str(path))}: the file is larger than "
-                        f"{limits.MAX_TEXT_BYTES:,} bytes, the most a description may be")
+        raise SpecError(f"the file is larger than {limits.MAX_TEXT_BYTES:,} bytes, the most a "
+                        "description may be", echo(str(path)))
     if b"\0" in data:
-        raise SpecError(f"{echo(str(path))}: a binary file, not a YAML / JSON description")
+        raise SpecError("a binary file, not a YAML / JSON description", echo(str(path)))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise SpecError(f"{echo(str(path))}: not UTF-8 text (byte {err.start:,}); a "
-                        "description is a UTF-8 YAML or JSON file") from None
+        raise SpecError(f"not UTF-8 text (byte {err.start:,}); a description is a UTF-8 YAML "
+                        "or JSON file", echo(str(path))) from None
     if not text.strip():
-        raise SpecError(f"{echo(str(path))}: the file is empty; a description needs 'input' "
-                        "and 'layers'")
+        raise SpecError("the file is empty; a description needs 'input' and 'layers'",
+                        echo(str(path)))
     return read_text(text.removeprefix("\ufeff"), str(path), path.suffix.lower())
 
 
@@ -75,7 +105,7 @@ def load_description(source: str) -> tuple[Any, str]:
         exists = False
     if path.suffix.lower() in (".yaml", ".yml", ".json") or exists:
         if not exists:
-            raise SpecError(f"{echo(source)}: no such file")
+            raise SpecError("no such file", echo(source))
         return read_file(path), source
     hint = closest(source, zoo.names()) if len(source) < 100 else ""
     raise SpecError(f"'{echo(source)}' is not a zoo model, a .yaml/.json file or a one-line "
@@ -93,7 +123,7 @@ def parse_override(input_shape: Any) -> Shape | None:
     try:
         return parse_shape(input_shape, "--input")
     except LayerRuleError as err:
-        raise SpecError(str(err)) from None
+        raise SpecError(err.message, **err.details()) from None
 
 
 def load(source: Any, input_shape: str | Shape | None = None) -> Graph:

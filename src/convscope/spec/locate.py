@@ -1,17 +1,21 @@
-"""Where in a YAML text an error is: the line of ``layers[i]``, of a block, of a key.
+"""Where in a YAML text an error is: the line its ``path`` leads to.
 
-Used by the web page to show an error next to the offending line. Needs only PyYAML's
-composer (node marks); never evaluates anything.
+Used by the web page to show an error next to the offending line. Reads only the
+error's fields (``line`` for syntax errors, else ``path``), never its text: the path is
+walked through the YAML nodes (``layers[i]``, structures' ``branches`` / ``body`` /
+``shortcut`` lists, a block's definition under ``blocks``, a named input), and the
+deepest node reached gives the line. Needs only PyYAML's composer (node marks); never
+evaluates anything.
 """
 
 from __future__ import annotations
 
-import re
-
 import yaml
 
+from ..errors import InBlock, Location, Named, Repeat
 
-def _mapping_item(node: yaml.Node, key: str) -> yaml.Node | None:
+
+def _mapping_item(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode) and k.value == key:
@@ -19,37 +23,65 @@ def _mapping_item(node: yaml.Node, key: str) -> yaml.Node | None:
     return None
 
 
-def locate(text: str, message: str) -> int | None:
-    """The 1-based line an error message is about, when it can be told."""
-    syntax = re.match(r"[^:]*:(\d+):(\d+): ", message)
-    if syntax:
-        return int(syntax.group(1))
-    from .reader import SafeDescriptionLoader, plain_yaml
+def _key(node: yaml.Node, key: str) -> yaml.Node | None:
+    """``node[key]``; also through the short form of an item, ``{residual: {body: ...}}``."""
+    found = _mapping_item(node, key)
+    if found is None and isinstance(node, yaml.MappingNode) and len(node.value) == 1:
+        found = _mapping_item(node.value[0][1], key)
+    return found
+
+
+def _named(root: yaml.Node, step: Named) -> yaml.Node | None:
+    if step.what == "block":
+        return _mapping_item(_mapping_item(root, "blocks"), step.name)
+    return _mapping_item(_mapping_item(root, "inputs"), step.name) or \
+        _mapping_item(root, "input")
+
+
+def walk(root: yaml.Node, path: Location) -> yaml.Node | None:
+    """The deepest node of ``root`` that ``path`` leads to (None when not even its first
+    step is found). A block's steps lead into its definition under ``blocks``."""
+    node: yaml.Node | None = root
+    found = None
+    for step in path:
+        if isinstance(step, Repeat):
+            continue  # every copy of a repeated item is the same text
+        if isinstance(step, InBlock):
+            node = _mapping_item(_mapping_item(root, "blocks"), step.name)
+        elif isinstance(step, Named):
+            node = _named(root, step)
+        elif isinstance(step, int):
+            items = node.value if isinstance(node, yaml.SequenceNode) else []
+            node = items[step] if 0 <= step < len(items) else None
+        else:
+            node = _key(node, step) if node is not None else None
+        if node is None:
+            break
+        found = node
+    return found
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The YAML node tree of ``text``, or None when it cannot be read."""
+    from .reader import SafeDescriptionLoader, scan_yaml
 
     try:  # libyaml composes recursively: only text whose nesting is known to be bounded
-        fast = plain_yaml(text)
+        fast = scan_yaml(text)
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if fast else \
             SafeDescriptionLoader
-        root = yaml.compose(text, Loader=loader)
+        return yaml.compose(text, Loader=loader)
     except (yaml.YAMLError, RecursionError, MemoryError, ValueError):
         return None
-    if root is None:
+
+
+def locate(text: str, error: BaseException) -> int | None:
+    """The 1-based line of ``text`` an error is about, when it can be told."""
+    line = getattr(error, "line", None)
+    if isinstance(line, int):
+        return line
+    path = getattr(error, "path", None)
+    if not path:
         return None
-    found = re.search(r"\blayers\[(\d+)\]", message)
-    layers = _mapping_item(root, "layers")
-    if found and isinstance(layers, yaml.SequenceNode):
-        index = int(found.group(1))
-        if index < len(layers.value):
-            return layers.value[index].start_mark.line + 1
-    block = re.search(r"block '([^']+)'", message)
-    blocks = _mapping_item(root, "blocks")
-    if block and blocks is not None:
-        node = _mapping_item(blocks, block.group(1))
-        if node is not None:
-            return node.start_mark.line + 1
-    for key in ("input", "inputs", "outputs", "defaults", "blocks", "layers"):
-        if key in message:
-            node = _mapping_item(root, key)
-            if node is not None:
-                return node.start_mark.line + 1
-    return None
+    root = compose(text)
+    node = walk(root, path) if root is not None else None
+    return node.start_mark.line + 1 if node is not None else None

@@ -35,7 +35,7 @@ import re
 from typing import Any
 
 from .. import limits
-from ..errors import SpecError
+from ..errors import Location, SpecError
 from ..layers.activation import NAMES as ACTIVATIONS
 
 SHORT_KEYS = {"s": "stride", "p": "padding", "d": "dilation", "g": "groups", "k": "kernel_size",
@@ -68,11 +68,11 @@ PATTERNS: list[tuple[re.Pattern[str], Any]] = [
 ]
 
 
-def number(text: str, what: str = "") -> int:
+def number(text: str, where: Location | str = "") -> int:
     """Digits -> int, refusing more than limits.MAX_NUMBER_DIGITS digits."""
     if len(text) > limits.MAX_NUMBER_DIGITS:
-        raise SpecError(f"{what}: a number of {len(text):,} digits (at most "
-                        f"{limits.MAX_NUMBER_DIGITS:,})".lstrip(": "))
+        raise SpecError(f"a number of {len(text):,} digits (at most "
+                        f"{limits.MAX_NUMBER_DIGITS:,})", path=where or None)
     return int(text)
 
 
@@ -93,11 +93,12 @@ def value(text: str) -> Any:
     return text
 
 
-def parse_token(segment: str, where: str = "") -> dict[str, Any]:
-    """One segment, e.g. 'conv3-64 s=2 p=1 relu *2' -> a layer mapping."""
+def parse_token(segment: str, where: Location | str = "") -> dict[str, Any]:
+    """One segment, e.g. 'conv3-64 s=2 p=1 relu *2' -> a layer mapping; errors are
+    located at ``where`` (a description's path, or the segment as text)."""
     words = segment.split()
     if not words:
-        raise SpecError(f"{where}: empty segment between '|' separators".lstrip(": "))
+        raise SpecError("empty segment between '|' separators", path=where or None)
     head, options = words[0], words[1:]
     item: dict[str, Any] | None = None
     for pattern, build in PATTERNS:
@@ -119,11 +120,11 @@ def parse_token(segment: str, where: str = "") -> dict[str, Any]:
         elif option.lower() in ACTIVATIONS:
             item["activation"] = option.lower()
         else:
-            raise SpecError(f"{where}: cannot read option '{limits.echo(option)}' of "
+            raise SpecError(f"cannot read option '{limits.echo(option)}' of "
                             f"'{limits.echo(segment.strip())}'; "
                             "options are key=value (s=2, p=1, d=2, g=32, act=relu), same, "
-                            "valid, nobias, ceil, an activation name, or *N to repeat"
-                            .lstrip(": "))
+                            "valid, nobias, ceil, an activation name, or *N to repeat",
+                            path=where or None)
     return item
 
 
@@ -135,7 +136,7 @@ def parse_line(line: str) -> dict[str, Any]:
     if line.count("|") > limits.max_layers():
         from .budget import budget_error
 
-        raise budget_error(line.count("|"), "the one-line description")
+        raise budget_error(line.count("|"), what="the one-line description")
     segments = [s.strip() for s in line.split("|")]
     first = segments[0]
     description: dict[str, Any] = {"name": "one-line"}

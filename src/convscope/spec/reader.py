@@ -14,16 +14,20 @@ proportion to its text. This module refuses, with ``file:line:column`` where kno
 * duplicate mapping keys (YAML and JSON), which would otherwise be silently merged;
 * integers of more than ``limits.MAX_NUMBER_DIGITS`` digits.
 
-Text is first scanned with libyaml's event stream (fast, no recursion): when it holds no
-alias and nests at most MAX_DEPTH levels it is loaded by libyaml's loader; otherwise by
-PyYAML's pure-Python ``SafeLoader`` extended with the alias and depth checks (libyaml
-composes nodes in C, where neither can be counted). Both refuse duplicate keys and
-oversized integers in the (Python) constructor.
+Text is first scanned with libyaml's event stream (fast, no recursion, :func:`scan_yaml`):
+the scan measures each anchored node and so the size and depth the document would have
+with every alias expanded, and refuses beyond the budgets above, with the alias's line.
+Text that passes is loaded by libyaml's loader (which expands aliases itself, as shared
+objects: a file with one alias loads as fast as one with none). PyYAML's pure-Python
+``SafeLoader`` extended with the same alias and depth checks is used only where libyaml
+is not installed. Both refuse duplicate keys and oversized integers in the (Python)
+constructor.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -34,8 +38,12 @@ from .. import limits
 from ..errors import SpecError
 
 
-def _where(source: str, mark: Any) -> str:
-    return f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+def _error(message: str, source: str, mark: Any) -> SpecError:
+    """A SpecError of ``source`` at the (0-based) YAML ``mark``: its 1-based line and column
+    are fields, rendered ``file:line:column: message``."""
+    if mark is None:
+        return SpecError(message, source)
+    return SpecError(message, source, line=mark.line + 1, column=mark.column + 1)
 
 
 class _Refused(yaml.YAMLError):
@@ -135,80 +143,160 @@ if hasattr(yaml, "CSafeLoader"):
     _FAST = _FastLoader
 
 
-def plain_yaml(text: str) -> bool:
-    """True when libyaml's event stream has no alias and nests at most MAX_DEPTH levels
-    (libyaml parses without recursion; its composer recurses, so it only gets such text);
-    a too-deep text is refused here, with its line."""
+Size = tuple[int, int, int, int]  # values, alias references, values they add, height
+
+
+class _Scan:
+    """The sizes of a document's nodes from libyaml's events, as if aliases were expanded
+    (the same counts as SafeDescriptionLoader makes while composing)."""
+
+    def __init__(self) -> None:
+        self.sizes: dict[str, Size] = {}  # closed anchored nodes
+        self.stack: list[list[Any]] = []  # open collections: [*Size, anchor]
+        self.refs = self.added = 0  # document-wide alias references, values they add
+
+    def add(self, size: Size) -> None:
+        if self.stack:
+            top = self.stack[-1]
+            top[0], top[1], top[2] = top[0] + size[0], top[1] + size[1], top[2] + size[2]
+            top[3] = max(top[3], size[3])
+
+    def scalar(self, event: Any) -> None:
+        if event.anchor is not None:
+            self.sizes[event.anchor] = (1, 0, 0, 0)
+        self.add((1, 0, 0, 0))
+
+    def start(self, event: Any) -> None:
+        if len(self.stack) >= limits.MAX_DEPTH:
+            raise _Refused(f"nesting deeper than {limits.MAX_DEPTH} levels", event.start_mark)
+        self.stack.append([1, 0, 0, 0, event.anchor])
+
+    def end(self, event: Any) -> None:
+        values, refs, added, height, anchor = self.stack.pop()
+        size = (values, refs, added, height + 1)
+        if anchor is not None:
+            self.sizes[anchor] = size
+        self.add(size)
+
+    def alias(self, event: Any) -> None:
+        if any(entry[4] == event.anchor for entry in self.stack):
+            raise _Refused(f"the alias *{event.anchor} is inside the node it names (a cycle)",
+                           event.start_mark)
+        if event.anchor not in self.sizes:
+            return  # an undefined alias: the loader says so
+        values, refs, added, height = self.sizes[event.anchor]
+        self.refs += refs + 1
+        self.added += added + values
+        if self.refs > limits.MAX_YAML_ALIASES:
+            raise _Refused(f"too many YAML alias references (more than "
+                           f"{limits.MAX_YAML_ALIASES:,} once expanded; an alias bomb?)",
+                           event.start_mark)
+        if self.added > limits.MAX_YAML_ALIAS_NODES:
+            raise _Refused(f"YAML aliases would add more than {limits.MAX_YAML_ALIAS_NODES:,} "
+                           "values once expanded (an alias bomb?)", event.start_mark)
+        if len(self.stack) + height > limits.MAX_DEPTH:
+            raise _Refused(f"nesting deeper than {limits.MAX_DEPTH} levels once the alias "
+                           f"*{event.anchor} is expanded", event.start_mark)
+        self.add((values, refs + 1, added + values, height))
+
+    def document(self, event: Any) -> None:
+        self.sizes.clear()  # anchors are per document
+
+
+def scan_yaml(text: str) -> bool:
+    """Scan libyaml's event stream (no recursion) and refuse, with the line: nesting deeper
+    than MAX_DEPTH, and aliases that, expanded, would exceed MAX_YAML_ALIASES references or
+    add MAX_YAML_ALIAS_NODES values, or nest deeper than MAX_DEPTH, or that sit inside the
+    node they name (a cycle). True when libyaml's loader may then load the text (the
+    budgets were checked here; its composer recurses only as deep as the text nests), False
+    when libyaml is not installed."""
     if _FAST is None:
         return False
-    depth = 0
+    scan = _Scan()
+    handlers = {yaml.ScalarEvent: scan.scalar, yaml.SequenceStartEvent: scan.start,
+                yaml.MappingStartEvent: scan.start, yaml.SequenceEndEvent: scan.end,
+                yaml.MappingEndEvent: scan.end, AliasEvent: scan.alias,
+                yaml.DocumentStartEvent: scan.document}
     for event in yaml.parse(text, Loader=_FAST):
-        if isinstance(event, AliasEvent):
-            return False
-        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            depth += 1
-            if depth > limits.MAX_DEPTH:
-                raise _Refused(f"nesting deeper than {limits.MAX_DEPTH} levels",
-                               event.start_mark)
-        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            depth -= 1
+        handler = handlers.get(type(event))
+        if handler is not None:
+            handler(event)
     return True
 
 
 def check_size(text: str, source: str) -> None:
     """Refuse text beyond MAX_TEXT_BYTES (counted in characters: at most 4 bytes each)."""
     if len(text) > limits.MAX_TEXT_BYTES:
-        raise SpecError(f"{source}: the description is {len(text):,} characters; at most "
-                        f"{limits.MAX_TEXT_BYTES:,} bytes are read")
+        raise SpecError(f"the description is {len(text):,} characters; at most "
+                        f"{limits.MAX_TEXT_BYTES:,} bytes are read", source)
 
 
 def yaml_load(text: str, source: str) -> Any:
     """YAML text -> data, every problem a SpecError naming file:line:column."""
     check_size(text, source)
     try:
-        loader = _FAST if plain_yaml(text) else SafeDescriptionLoader
+        loader = _FAST if scan_yaml(text) else SafeDescriptionLoader
         return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader
     except _Refused as err:
-        raise SpecError(f"{_where(source, err.mark)}: {err.message}") from None
+        raise _error(err.message, source, err.mark) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or err.context or "syntax error"
-        raise SpecError(f"{_where(source, mark)}: YAML syntax error: "
-                        f"{limits.echo(problem, 200)}") from None
-    except yaml.YAMLError as err:
-        raise SpecError(f"{source}: YAML error: {limits.echo(' '.join(str(err).split()), 200)}"
-                        ) from None
-    except (RecursionError, MemoryError):
-        raise SpecError(f"{source}: the YAML is nested too deeply to read") from None
-    except (ValueError, TypeError, OverflowError) as err:  # a constructor's own failure
-        raise SpecError(f"{source}: cannot read a value: {limits.echo(str(err), 200)}") \
+        raise _error(f"YAML syntax error: {limits.echo(problem, 200)}", source, mark) \
             from None
+    except yaml.YAMLError as err:
+        raise SpecError(f"YAML error: {limits.echo(' '.join(str(err).split()), 200)}",
+                        source) from None
+    except (RecursionError, MemoryError):
+        raise SpecError("the YAML is nested too deeply to read", source) from None
+    except (ValueError, TypeError, OverflowError) as err:  # a constructor's own failure
+        raise SpecError(f"cannot read a value: {limits.echo(str(err), 200)}", source) \
+            from None
+
+
+#: JSON strings (skipped whole, by the regex engine) and brackets
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_JSON_COLON = re.compile(r"[ \t\r\n]*:")
 
 
 def json_depth(text: str) -> tuple[int, int]:
     """The deepest bracket nesting of JSON text and the offset where it is first reached
     (strings skipped), found without recursion."""
     depth = deepest = where = 0
-    in_string = escaped = False
-    for i, ch in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
             depth += 1
             if depth > deepest:
-                deepest, where = depth, i
+                deepest, where = depth, match.start()
                 if deepest > limits.MAX_DEPTH:
                     return deepest, where
-        elif ch in "]}":
+        elif token in "]}":
             depth -= 1
     return deepest, where
+
+
+def json_duplicate(text: str) -> tuple[str, int, int] | None:
+    """The first duplicate key of JSON text: (key, offset of its second occurrence, offset
+    of its first), found without recursion; None when there is none."""
+    stack: list[dict[str, int] | None] = []  # per open object its keys; None for a list
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            stack.append({} if token == "{" else None)
+        elif token in "]}":
+            if stack:
+                stack.pop()
+        elif stack and stack[-1] is not None and _JSON_COLON.match(text, match.end()):
+            try:
+                key = json.loads(token)
+            except ValueError:
+                continue
+            keys = stack[-1]
+            if key in keys:
+                return key, match.start(), keys[key]
+            keys[key] = match.start()
+    return None
 
 
 def _json_int(text: str) -> int:
@@ -218,11 +306,15 @@ def _json_int(text: str) -> int:
     return int(text)
 
 
+class _Duplicate(ValueError):
+    """A duplicate key in JSON; json_load finds where it is."""
+
+
 def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key '{limits.echo(key)}'")
+            raise _Duplicate(f"duplicate key '{limits.echo(key)}'")
         out[key] = value
     return out
 
@@ -238,12 +330,22 @@ def json_load(text: str, source: str) -> Any:
     deepest, where = json_depth(text)
     if deepest > limits.MAX_DEPTH:
         line, col = _line_col(text, where)
-        raise SpecError(f"{source}:{line}:{col}: nesting deeper than {limits.MAX_DEPTH} levels")
+        raise SpecError(f"nesting deeper than {limits.MAX_DEPTH} levels", source, line=line,
+                        column=col)
     try:
         return json.loads(text, parse_int=_json_int, object_pairs_hook=_json_object)
     except json.JSONDecodeError as err:
-        raise SpecError(f"{source}:{err.lineno}:{err.colno}: JSON syntax error: "
-                        f"{err.msg}") from None
+        raise SpecError(f"JSON syntax error: {err.msg}", source, line=err.lineno,
+                        column=err.colno) from None
+    except _Duplicate as err:
+        found = json_duplicate(text)
+        if found is None:  # pragma: no cover - the scan finds what the decoder found
+            raise SpecError(str(err), source) from None
+        key, offset, first = found
+        line, col = _line_col(text, offset)
+        raise SpecError(f"duplicate key '{limits.echo(key)}' (first on line "
+                        f"{_line_col(text, first)[0]})", source, line=line, column=col) \
+            from None
     except (ValueError, RecursionError, MemoryError) as err:
-        raise SpecError(f"{source}: cannot read the JSON: {limits.echo(str(err), 200)}") \
+        raise SpecError(f"cannot read the JSON: {limits.echo(str(err), 200)}", source) \
             from None

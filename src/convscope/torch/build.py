@@ -55,9 +55,8 @@ class GraphModule(nn.Module):
             try:
                 self.layers[key] = node.layer.to_torch(graph.input_shapes(node))
             except LayerRuleError as why:
-                raise ConvscopeError(f"{node.where or 'layer'} '{node.name}' "
-                                     f"({node.layer.kind}): cannot be built in PyTorch: "
-                                     f"{why}") from None
+                raise ConvscopeError(f"cannot be built in PyTorch: {why}", **node.at(),
+                                     **why.details()) from None
             if node.shares:
                 tie(self.layers[key], self.layers[keys[node.shares]])
             self.steps.append((node.name, key, node.inputs))

@@ -104,10 +104,24 @@ def _numbers(value: Any) -> bool:
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
 
 
+def plain_tensor(t: Any) -> bool:
+    """A dense CPU tensor whose storage holds the values it shows: not sparse, not meta, not a view
+    (``expand``) promising more values than its storage holds, so that hashing or loading
+    it never allocates what the file does not contain."""
+    if not isinstance(t, torch.Tensor) or t.layout != torch.strided or t.is_meta or \
+            t.device.type != "cpu":
+        return False
+    try:
+        stored = t.untyped_storage().nbytes()
+    except (RuntimeError, NotImplementedError):
+        return False
+    return t.numel() * t.element_size() <= stored - t.storage_offset() * t.element_size()
+
+
 CHECKS: dict[str, tuple[Any, str]] = {
     "model": (lambda v: isinstance(v, dict) and all(
-        isinstance(k, str) and isinstance(t, torch.Tensor) for k, t in v.items()),
-        "a mapping of parameter names to tensors"),
+        isinstance(k, str) and plain_tensor(t) for k, t in v.items()),
+        "a mapping of parameter names to dense tensors that hold their values"),
     "epoch": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "input_shape": (lambda v: isinstance(v, (list, tuple)) and 1 <= len(v) <= 8 and all(
         _is_int(d) and d > 0 for d in v), "a list of positive integers (H x W x C)"),

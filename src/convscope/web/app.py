@@ -131,6 +131,9 @@ def create_app(host: str = "127.0.0.1", workers: int = DEFAULT_WORKERS,
     return Guard(app, allowed_hosts_for(host), pool)
 
 
+MAX_CONNECTIONS = 100  # open connections at once; more are answered 503 by uvicorn
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = DEFAULT_WORKERS,
           time_limit: float = DEFAULT_TIME_LIMIT,
           memory_limit: int = DEFAULT_MEMORY_LIMIT) -> None:
@@ -146,5 +149,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = DEFAULT_WORK
               file=sys.stderr, flush=True)
     shown = f"[{host}]" if ":" in host else host
     print(f"convscope: serving on http://{shown}:{port}/ (Ctrl+C to stop)", flush=True)
+    # a bounded number of open connections (slow clients cannot pile up without end) and
+    # idle keep-alive connections closed after 5 s
     uvicorn.run(create_app(host, workers, time_limit, memory_limit), host=host, port=port,
-                log_level="warning")
+                log_level="warning", limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5)

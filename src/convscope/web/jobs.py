@@ -103,11 +103,12 @@ def pytorch_source(graph: Graph) -> str:
     return graph_source(graph)
 
 
-def line_of(text: str, message: str) -> int | None:
+def line_of(text: str, error: BaseException) -> int | None:
+    """The line of the editor's text the error is about (from its fields), or None."""
     from ..spec.locate import locate
 
     try:
-        return locate(text, message)
+        return locate(text, error)
     except (Exception, RecursionError):  # noqa: BLE001 - the line is a courtesy
         return None
 
@@ -125,7 +126,7 @@ def run_job(job: dict[str, Any]) -> Reply:
         else:
             reply = download_job(kind, text, job.get("input"))
     except (ConvscopeError, LayerRuleError) as err:  # the user's input, as the CLI says it
-        return error_reply(str(err), 400, line_of(text, str(err)))
+        return error_reply(str(err), 400, line_of(text, err))
     except RecursionError:
         return error_reply("the description is nested too deeply to analyse", 400)
     if len(reply.body) > MAX_RESULT:

@@ -151,14 +151,18 @@ class Worker:
 
     def __init__(self, memory_limit: int, time_limit: float) -> None:
         ours, theirs = socket.socketpair()
-        code = (f"from convscope.web.workers import child_main; "
+        # '-c' puts the current folder first on sys.path: a user's difflib.py or yaml.py
+        # there would be imported. The worker drops that entry and runs in the folder that
+        # holds the package, which holds nothing else of the user's.
+        code = (f"import sys; sys.path[:] = [p for p in sys.path if p]; "
+                f"from convscope.web.workers import child_main; "
                 f"child_main({theirs.fileno()}, {int(memory_limit)}, {float(time_limit)!r})")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT,
                                                           env.get("PYTHONPATH")]))
         try:
             self.process = subprocess.Popen([sys.executable, "-c", code], env=env,
-                                            pass_fds=(theirs.fileno(),),
+                                            pass_fds=(theirs.fileno(),), cwd=PACKAGE_ROOT,
                                             stdin=subprocess.DEVNULL)
         finally:
             theirs.close()

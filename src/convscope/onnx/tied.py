@@ -1,0 +1,73 @@
+"""Initializers read by several nodes are counted once.
+
+Exporters share one initializer among nodes: tied weights, and torch.onnx's
+deduplication of initializers with equal values (an untrained DenseNet's batch norms all
+hold ones and zeros, so many read the same tensors, and one batch norm may read one tensor
+as both its scale and its variance). The layer that reads an initializer first counts it;
+a later layer reading it:
+
+* the same operator reading the very same initializers: ``shares`` that layer (all of
+  its weights are the other's, counted 0);
+* some trainable initializers of one earlier layer: ``shares`` it with ``shared_params``
+  (their values are subtracted);
+* anything else (an initializer read twice by one node, statistics tied to another
+  node's): the graph can tie whole layers or trainable weights only, so those values are
+  counted again and a note says how many.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# operators whose layer counts exactly the values of the initializers it reads
+TIED = {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization",
+        "InstanceNormalization", "LayerNormalization", "Gather"}
+
+
+def is_statistic(node: Any, position: int) -> bool:
+    """BatchNormalization's inputs 3 and 4 (mean, variance): not trainable."""
+    return node.op_type == "BatchNormalization" and position >= 2
+
+
+def share(reader: Any, node: Any, name: str, params: list[str]) -> dict[str, Any]:
+    """The ``shares`` / ``shared_params`` of the layer ``name`` that reads ``params``
+    (node inputs, initializers or not); registers the initializers it counts."""
+    uses = [(i, p) for i, p in enumerate(params) if p in reader.initializers]
+    signature = (node.op_type, tuple(params))
+    reader.signatures[name] = signature
+    owners = [reader.owner[p] for _, p in uses if p in reader.owner]
+    if uses and node.op_type in TIED and len(owners) == len(uses) and \
+            reader.signatures.get(owners[0]) == signature:
+        return {"shares": owners[0]}
+    seen: set[str] = set()
+    again, learned = 0, 0
+    earlier: dict[str, int] = {}
+    for i, p in uses:
+        size = int(reader.constants[p].size)
+        if p in seen:
+            again += size
+            continue
+        seen.add(p)
+        if p not in reader.owner:
+            reader.owner[p] = name
+            learned += 0 if is_statistic(node, i) else size
+        elif is_statistic(node, i) or node.op_type not in TIED:
+            again += size
+        else:
+            earlier[reader.owner[p]] = earlier.get(reader.owner[p], 0) + size
+            learned += size
+    reader.learned[name] = learned
+    tied: dict[str, Any] = {}
+    if len(earlier) == 1:
+        (owner, n), = earlier.items()
+        if n <= min(learned, reader.learned.get(owner, 0)):
+            tied = {"shares": owner, "shared_params": n}
+    if not tied:
+        again += sum(earlier.values())
+    if again:
+        reader.notes.append(
+            f"ONNX node '{node.name or node.op_type}' ({node.op_type}): {again:,} values of "
+            "initializers counted before (read twice by this node, or statistics another "
+            "node also reads) are counted again: convscope ties whole layers or trainable "
+            "weights only")
+    return tied
