@@ -146,8 +146,9 @@ class Capture:
 class Recorder(TorchDispatchMode):
     """Records every ATen operation (see the module docstring)."""
 
-    def __init__(self, leaves: dict[int, str]) -> None:
+    def __init__(self, leaves: dict[int, str], keep: frozenset[Any]) -> None:
         super().__init__()
+        self.keep = keep
         self.ops: list[Op] = []
         self.calls: list[Call] = []
         self.stack: list[int] = []
@@ -169,7 +170,8 @@ class Recorder(TorchDispatchMode):
         if func in SKIP:
             return func(*args, **kwargs)
         packet = func._overloadpacket
-        if packet not in flop_registry:  # as FlopCounterMode: composite ops decompose first
+        if packet not in flop_registry and packet not in self.keep:
+            # as FlopCounterMode: composite ops decompose (unless a kind describes them)
             with self:
                 result = func.decompose(*args, **kwargs)
             if result is not NotImplemented:
@@ -285,8 +287,12 @@ def leaves_of(module: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Lea
     return state, leaves
 
 
-def capture(module: nn.Module, torch_shapes: list[tuple[int, ...]]) -> Capture:
-    """Run ``module`` on meta inputs of ``torch_shapes`` (batch included) and record it."""
+def capture(module: nn.Module, torch_shapes: list[tuple[int, ...]],
+            keep: frozenset[Any] = frozenset()) -> Capture:
+    """Run ``module`` on meta inputs of ``torch_shapes`` (batch included) and record it.
+
+    ``keep``: overload packets recorded as they are rather than decomposed (the ones a
+    kind describes; none of them has a flop formula, nor do their decompositions)."""
     state, leaves = leaves_of(module)
     paths: dict[int, str] = {}
     for path, sub in module.named_modules(remove_duplicate=False):
@@ -294,7 +300,7 @@ def capture(module: nn.Module, torch_shapes: list[tuple[int, ...]]) -> Capture:
     floats = [t.dtype for t in state.values() if t.is_floating_point()]
     dtype = floats[0] if floats else torch.float32
     xs = [torch.empty(s, dtype=dtype, device="meta") for s in torch_shapes]
-    recorder = Recorder({id(t): n for n, t in state.items()})
+    recorder = Recorder({id(t): n for n, t in state.items()}, keep)
     recorder.data.update({id(x): (-1, i) for i, x in enumerate(xs)})
     hooks = torch.nn.modules.module
     pre = hooks.register_module_forward_pre_hook(
