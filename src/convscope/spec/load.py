@@ -20,8 +20,9 @@ from .parse import parse
 
 
 def is_torch_source(source: str) -> bool:
-    """torchvision:NAME, python:MODULE:NAME or path/file.py:NAME (convscope.torch.sources)."""
-    return source.startswith(("torchvision:", "python:")) or bool(
+    """torchvision:NAME, timm:NAME, python:MODULE:NAME or path/file.py:NAME
+    (convscope.torch.sources)."""
+    return source.startswith(("torchvision:", "timm:", "python:")) or bool(
         re.fullmatch(r".+\.py:[A-Za-z_]\w*", source))
 
 

@@ -3,6 +3,9 @@
 * ``torchvision:NAME``: ``torchvision.models.get_model(NAME, weights=None)``, built on
   the meta device (no weights allocated) and put in eval mode; input 224x224x3
   (299x299x3 for inception_v3) unless ``--input`` says otherwise.
+* ``timm:NAME``: ``timm.create_model(NAME, pretrained=False)`` (no weights are read or
+  downloaded), built on the meta device where it can be and put in eval mode; input from
+  its ``pretrained_cfg['input_size']`` (C, H, W) unless ``--input`` says otherwise.
 * ``path/to/file.py:NAME``: the nn.Module class (called without arguments) or the
   function returning a module named NAME in that file; ``--input`` is required.
 * ``python:package.module:NAME``: the same, from an importable module.
@@ -50,6 +53,27 @@ def _torchvision(name: str) -> Any:
             return torchvision.models.get_model(name, weights=None).eval()
 
 
+def _timm(name: str) -> tuple[Any, Shape]:
+    try:
+        import timm
+        import torch
+    except ImportError:
+        raise ConvscopeError("timm models need torch and timm: pip install 'convscope[torch]' "
+                             "timm") from None
+    known = timm.list_models()
+    if name not in known:
+        raise ConvscopeError(f"timm has no model '{name}'.{closest(name, known)}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with torch.device("meta"):  # no weights allocated
+                model = timm.create_model(name, pretrained=False)
+        except Exception:  # noqa: BLE001 - a builder that computes with tensors
+            model = timm.create_model(name, pretrained=False)
+    channels, height, width = model.pretrained_cfg.get("input_size", (3, 224, 224))
+    return model.eval(), (int(height), int(width), int(channels))
+
+
 def _from_module(module: Any, name: str, where: str) -> Any:
     import torch
 
@@ -90,6 +114,10 @@ def load_torch_source(source: str, input_shape: Shape | None) -> Graph:
         model = _torchvision(name)
         shape = input_shape or DEFAULT_INPUTS.get(name, (224, 224, 3))
         return import_module(model, [shape], name)
+    if source.startswith("timm:"):
+        name = source.split(":", 1)[1]
+        model, shape = _timm(name)
+        return import_module(model, [input_shape or shape], name)
     if source.startswith("python:"):
         module_name, _, name = source[len("python:"):].rpartition(":")
         try:
