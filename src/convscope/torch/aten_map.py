@@ -61,7 +61,10 @@ def map_op(op: Op, batch: int) -> Result:
         return None
     if any(t.dim() == 0 or t.shape[0] != batch for t in (*data, op.outputs[0])):
         return None  # the batch moved (tokens folded into rows, windows, heads ...)
-    found = mapper(op, data[0], op.outputs[0])
+    try:
+        found = mapper(op, data[0], op.outputs[0])
+    except Exception:  # noqa: BLE001 - arguments no kind reads (tensor bounds ...): opaque
+        return None
     if isinstance(found, dict):
         return found, data
     return found
@@ -219,7 +222,8 @@ def _leaky_relu(op: Op, x: torch.Tensor, out: torch.Tensor) -> Result:
 @maps(aten.hardtanh, aten.hardtanh_, aten.clamp, aten.clamp_)
 def _relu6(op: Op, x: torch.Tensor, out: torch.Tensor) -> Result:
     bounds = (arg(op, 1, "min", -1.0), arg(op, 2, "max", 1.0))
-    return {"type": "relu6"} if bounds == (0, 6) else None
+    numbers = all(isinstance(b, (int, float)) for b in bounds)
+    return {"type": "relu6"} if numbers and bounds == (0, 6) else None
 
 
 @maps(aten.softplus)
