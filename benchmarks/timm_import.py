@@ -81,11 +81,12 @@ def sample(count: int) -> list[str]:
 def reference(model: Any, shape: tuple[int, ...]) -> tuple[int, int, tuple[int, ...], int]:
     x = torch.empty(2, shape[2], shape[0], shape[1], device="meta")
     model = model.to("meta")
+    params = sum(p.numel() for p in model.parameters())  # before: some forwards add buffers
+    buffers = sum(b.numel() for b in model.buffers())
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
         out = model(x)
     out = out if isinstance(out, torch.Tensor) else next(iter(out))
-    return (sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers()),
-            tuple(out.shape[1:]), counter.get_total_flops() // 4)
+    return params, buffers, tuple(out.shape[1:]), counter.get_total_flops() // 4
 
 
 def best(fn: Any, repeat: int = 3) -> float:
