@@ -237,7 +237,7 @@ def test_cli_torchvision_source():
     proc = run("summary", "torchvision:resnet51")
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("convscope: torchvision:resnet51: torchvision has no "
-                                   "classification model 'resnet51'. Did you mean 'resnet50'?")
+                                   "model 'resnet51'. Did you mean 'resnet50'?")
 
 
 MODEL_FILE = '''

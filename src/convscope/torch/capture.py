@@ -194,6 +194,8 @@ class Recorder(TorchDispatchMode):
     def refusal(self, packet: Any, err: Exception) -> ConvscopeError:
         text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         what = DATA_DEPENDENT.get(packet)
+        if what is None and "nonzero" in text:  # index / index_put with a boolean mask
+            what = "boolean-mask indexing, through nonzero"
         if what is not None or "data-dependent" in text or "item()" in text:
             return ConvscopeError(
                 f"aten.{packet.__name__} ({what or 'a data-dependent operation'}) in "
