@@ -81,8 +81,13 @@ def test_eval_mode_names_the_unused_auxiliary_heads(name):
     assert report.totals.trainable_params == used
     assert 2 * report.totals.macs == flops and [channels_first(s) for _, s in
                                                 report.outputs] == shapes
-    assert len(graph.notes) == 1 and graph.notes[0].startswith(
-        "parameters the forward pass does not use (not counted): ")
+    # buffers are state: the auxiliary heads' batch-norm statistics are counted all the same
+    assert report.totals.buffers == sum(b.numel() for b in model.buffers())
+    heads = ["aux1", "aux2"] if name == "googlenet" else ["AuxLogits"]
+    assert [report.layer(h).type for h in heads] == ["Opaque[buffers]"] * len(heads)
+    assert len(graph.notes) == 2 and graph.notes[0].startswith(
+        "buffers no operation reads, counted as state in layers of their own")
+    assert graph.notes[1].startswith("parameters the forward pass does not use (not counted): ")
 
 
 class Functional(nn.Module):

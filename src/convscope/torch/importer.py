@@ -15,8 +15,12 @@ are module paths (``layer1.0.conv1``; a module call that gives several layers na
   (scaled dot-product attention counted as its math decomposition: on meta tensors
   PyTorch runs that one);
 * a buffer that no operation reads (``num_batches_tracked`` in evaluation mode) belongs
-  to the first layer its module gives; parameters (and buffers) of modules the forward
-  never calls are named in a note and not counted.
+  to the first layer its module gives that counts it; the others (buffers of modules the
+  forward never calls, or reads through a method rather than ``forward``) are state all
+  the same: they are counted in a layer of their own per module (no input, no MACs) and
+  named in a note, so buffers always equal ``sum(b.numel() for b in model.buffers())``;
+* parameters the forward does not use (an auxiliary head in eval mode) are named in a
+  note and not counted: they take no part in what the model computes (SPEC).
 
 Shapes convert from PyTorch's (N, C, *S) to convscope's H x W x C; numbers are per sample
 (the model runs with a batch of 2, as batch norm in training mode needs two values).
@@ -83,6 +87,7 @@ class Builder:
         self.counts: dict[str, tuple[str, int, int]] = {}
         self.opaque: dict[str, list[str]] = {}  # label -> layer names
         self.counted_ops: set[int] = set()
+        self.state: dict[str, int] = {}  # layer holding buffers no operation reads -> count
         self.unread: dict[str, list[str]] = {}  # module path -> its buffers nobody reads
         for leaf in cap.leaves.values():
             if not leaf.is_param and leaf.name not in cap.used:
@@ -248,9 +253,38 @@ class Builder:
             if not (len(members) == 1 and isinstance(members[0].item, dict)
                     and self.mapped(members[0], name)):
                 self.opaque_layer(members, name, call)
+        self.state_layers()
+
+    def state_layers(self) -> None:
+        """Buffers no operation reads and no layer could take (a rotary table read through a
+        method rather than ``forward``, the batch norms of an auxiliary head that eval mode
+        skips) are state all the same: one layer per module holding them (the outermost
+        module the forward never called, else their own), with no input, no MACs and those
+        buffers, so buffers always total ``sum(b.numel() for b in model.buffers())``."""
+        called = {c.path for c in self.cap.calls}
+        groups: dict[str, list[str]] = {}
+        for leaf in self.cap.leaves.values():
+            if leaf.is_param or leaf.name in self.owner:
+                continue
+            parts = leaf.owner.split(".") if leaf.owner else []
+            prefixes = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+            key = next((p for p in prefixes if p not in called), leaf.owner)
+            groups.setdefault(key, []).append(leaf.name)
+        for key, names in groups.items():
+            name = unique_name(f"{key}.buffers" if key in self.taken or not key else key,
+                               self.taken)
+            self.claim(names, name)
+            self.add({"type": "opaque", "op": "buffers", "shape": [1], "params": 0,
+                      "buffers": self.numel(names, False), "ops": "none (state only)"},
+                     name, [], (1,))
+            self.state[name] = self.numel(names, False)
 
     def notes(self, module: nn.Module) -> list[str]:
         notes = []
+        if self.state:
+            listed = ", ".join(f"'{k}' ({v:,})" for k, v in self.state.items())
+            notes.append(f"buffers no operation reads, counted as state in layers of their "
+                         f"own (no input, no MACs): {listed}")
         if self.opaque:
             listed = ", ".join(f"{label} x{len(names)} ('{names[0]}')" if len(names) > 1
                                else f"{label} ('{names[0]}')"
