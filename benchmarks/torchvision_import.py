@@ -26,6 +26,7 @@ from typing import Any
 import torch
 import torchvision
 from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -39,24 +40,30 @@ TASKS = ("classification", "quantization", "segmentation", "video", "optical_flo
 KEYS = ("imported", "params", "buffers", "shape", "macs", "refused", "tracebacks")
 
 
+class Reads(TorchDispatchMode):
+    """The ids of every tensor some ATen operation reads (the parameters the forward uses;
+    an auxiliary head that eval mode skips is named in a note, not counted: SPEC)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        self.ids.update(id(t) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor))
+        return func(*args, **kwargs)
+
+
 def reference(model: Any, shapes: list[tuple[int, ...]]) -> tuple[int, int, list[Any], int]:
     """numel of parameters and buffers, output shapes (ours), FlopCounterMode / 2 / batch."""
     model = model.to("meta")
     xs = [torch.empty(2, s[-1], *s[:-1], device="meta") for s in shapes]
     buffers = sum(b.numel() for b in model.buffers())
-    called: set[int] = set()
-    hook = torch.nn.modules.module.register_module_forward_pre_hook(
-        lambda m, args: called.add(id(m)))
-    try:
-        with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), \
-                FlopCounterMode(display=False) as counter:
-            out = model(*xs)
-    finally:
-        hook.remove()
-    # parameters of the modules the forward calls (an auxiliary head that eval mode skips
-    # is named in a note, not counted: SPEC)
-    params = sum(p.numel() for m in model.modules() if id(m) in called
-                 for p in m.parameters(recurse=False))
+    reads = Reads()
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), \
+            FlopCounterMode(display=False) as counter, reads:
+        out = model(*xs)
+    params = sum(p.numel() for p in model.parameters() if id(p) in reads.ids)
     outs = [our_shape(t) for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
     return params, buffers, outs, counter.get_total_flops() // 4
 
