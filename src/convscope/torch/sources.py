@@ -82,7 +82,7 @@ def torchvision_task(name: str) -> str:
 
 def _torchvision(name: str) -> Any:
     try:
-        import torch
+        import torch  # noqa: F401 - required, used by meta_build
         import torchvision
     except ImportError:
         raise ConvscopeError("torchvision models need torch and torchvision: pip install "
@@ -94,32 +94,50 @@ def _torchvision(name: str) -> Any:
     kwargs: dict[str, Any] = {"weights": None}
     if torchvision_task(name) in ("segmentation", "detection"):
         kwargs["weights_backbone"] = None
+    return meta_build(lambda: torchvision.models.get_model(name, **kwargs)).eval()
+
+
+def meta_build(build: Any) -> Any:
+    """``build()`` with no weights allocated: on the meta device; a builder that computes
+    with tensors (RegNet's widths, ``.tolist()``) fails there, so then only the tensors
+    created by ``empty`` / ``zeros`` / ``rand`` ... (parameters and buffers) go to meta,
+    else (a builder that still fails) it is built on the CPU."""
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    factories = {torch.empty, torch.zeros, torch.ones, torch.full, torch.rand, torch.randn,
+                 torch.empty_strided}
+
+    class MetaFactories(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (),
+                               kwargs: Any = None) -> Any:
+            kwargs = dict(kwargs or {})
+            if func in factories:
+                kwargs["device"] = "meta"
+            return func(*args, **kwargs)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            with torch.device("meta"):  # no weights allocated
-                return torchvision.models.get_model(name, **kwargs).eval()
-        except (NotImplementedError, RuntimeError):  # a builder computing with tensors
-            return torchvision.models.get_model(name, **kwargs).eval()
+        for context in (lambda: torch.device("meta"), MetaFactories):
+            try:
+                with context():
+                    return build()
+            except Exception:  # noqa: BLE001, S112 - the next way to build it
+                continue
+        return build()
 
 
 def _timm(name: str) -> tuple[Any, Shape]:
     try:
         import timm
-        import torch
+        import torch  # noqa: F401 - required, used by meta_build
     except ImportError:
         raise ConvscopeError("timm models need torch and timm: pip install 'convscope[torch]' "
                              "timm") from None
     known = timm.list_models()
     if name not in known:
         raise ConvscopeError(f"timm has no model '{name}'.{closest(name, known)}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            with torch.device("meta"):  # no weights allocated
-                model = timm.create_model(name, pretrained=False)
-        except Exception:  # noqa: BLE001 - a builder that computes with tensors
-            model = timm.create_model(name, pretrained=False)
+    model = meta_build(lambda: timm.create_model(name, pretrained=False))
     channels, height, width = model.pretrained_cfg.get("input_size", (3, 224, 224))
     return model.eval(), (int(height), int(width), int(channels))
 
