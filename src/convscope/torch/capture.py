@@ -143,6 +143,62 @@ class Capture:
     stray: list[tuple[int, int]] = field(default_factory=list)  # (call, flops) never used
 
 
+class MetaCache:
+    """Meta kernels are pure functions of their arguments' metadata, and many run in
+    Python (batch and layer norm through their decompositions, elementwise ops through
+    ``torch._refs``): a model's repeated blocks call them again and again with the same
+    sizes. For operations that neither alias nor mutate their inputs, the outputs'
+    sizes, strides and dtypes are kept per (operation, arguments' metadata) for one
+    capture, and fresh meta tensors made from them the next time."""
+
+    def __init__(self) -> None:
+        self.known: dict[Any, tuple[bool, list[tuple[Any, ...]]]] = {}
+
+    @staticmethod
+    def key(func: Any, args: Any, kwargs: Any) -> Any:
+        parts: list[Any] = [func]
+        stack = [args, tuple(sorted(kwargs.items()))] if kwargs else [args]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, torch.Tensor):
+                if value.device.type != "meta":
+                    return None
+                parts.append((value.shape, value.stride(), value.dtype,
+                              value.storage_offset()))
+            elif isinstance(value, (list, tuple)):
+                parts.append(len(value))
+                stack.extend(value)
+            elif value is None or isinstance(value, (bool, int, float, str, torch.dtype,
+                                                     torch.memory_format, torch.layout,
+                                                     torch.device)):
+                parts.append(value)
+            else:
+                return None  # SymInt, generator ...
+        return tuple(parts)
+
+    def run(self, func: Any, args: Any, kwargs: Any) -> Any:
+        schema = func._schema
+        if schema.is_mutable or any(r.alias_info is not None for r in schema.returns):
+            return func(*args, **kwargs)
+        key = self.key(func, args, kwargs)
+        if key is None:
+            return func(*args, **kwargs)
+        found = self.known.get(key)
+        if found is not None:
+            single, metas = found
+            made = [torch.empty_strided(size, stride, dtype=dtype, device="meta")
+                    for size, stride, dtype in metas]
+            return made[0] if single else tuple(made)
+        out = func(*args, **kwargs)
+        items = out if isinstance(out, (tuple, list)) else (out,)
+        if isinstance(out, (tuple, torch.Tensor)) and all(
+                isinstance(t, torch.Tensor) and t.device.type == "meta" and t.storage_offset() == 0
+                for t in items):
+            self.known[key] = (isinstance(out, torch.Tensor),
+                               [(t.shape, t.stride(), t.dtype) for t in items])
+        return out
+
+
 class Recorder(TorchDispatchMode):
     """Records every ATen operation (see the module docstring)."""
 
@@ -159,6 +215,7 @@ class Recorder(TorchDispatchMode):
         self.const_flops: dict[int, tuple[int, int]] = {}  # seq -> (call, flops)
         self.claimed: set[int] = set()
         self.seq = 0
+        self.meta = MetaCache()
 
     @property
     def call(self) -> int:
@@ -177,7 +234,7 @@ class Recorder(TorchDispatchMode):
             if result is not NotImplemented:
                 return result
         try:
-            out = func(*args, **kwargs)
+            out = self.meta.run(func, args, kwargs)
         except ConvscopeError:
             raise
         except Exception as err:  # noqa: BLE001 - the user's model failed on meta tensors
