@@ -65,6 +65,12 @@ DATA_DEPENDENT = {aten._local_scalar_dense: "Tensor.item(), bool(tensor) or int(
                   aten.unique_dim: "unique", aten.bincount: "bincount",
                   aten.repeat_interleave: "repeat_interleave with tensor repeats"}
 
+# in-place activations: on meta tensors they return their input, nothing else to do
+IN_PLACE = {aten.relu_, aten.hardswish_, aten.hardsigmoid_, aten.silu_, aten.sigmoid_,
+            aten.tanh_, aten.gelu_, aten.elu_, aten.leaky_relu_, aten.hardtanh_, aten.mish_,
+            aten.relu6_ if hasattr(aten, "relu6_") else aten.relu_}
+BATCH_NORMS = {aten.native_batch_norm, aten._native_batch_norm_legit_no_training,
+               aten._native_batch_norm_legit}
 Source = tuple[int, int]  # (data operation index, output position); (-1, i): input i
 
 
@@ -177,6 +183,11 @@ class MetaCache:
         return tuple(parts)
 
     def run(self, func: Any, args: Any, kwargs: Any) -> Any:
+        packet = func._overloadpacket
+        if packet in IN_PLACE and not kwargs and len(args) == 1:
+            return args[0]  # an in-place activation returns its (meta) input
+        if packet in BATCH_NORMS:
+            return self.batch_norm(func, args, kwargs)
         schema = func._schema
         if schema.is_mutable or any(r.alias_info is not None for r in schema.returns):
             return func(*args, **kwargs)
@@ -196,6 +207,33 @@ class MetaCache:
                 for t in items):
             self.known[key] = (isinstance(out, torch.Tensor),
                                [(t.shape, t.stride(), t.dtype) for t in items])
+        return out
+
+
+    def batch_norm(self, func: Any, args: Any, kwargs: Any) -> Any:
+        """Batch norm's meta kernel is its whole Python decomposition: its output is laid
+        out as its input and its saved statistics depend on the channels only, so one real
+        call per (layout, dtype, arguments) gives them for every size (checked on that call)."""
+        x = args[0]
+        dense = x.is_contiguous() or (x.dim() == 4 and
+                                      x.is_contiguous(memory_format=torch.channels_last))
+        rest = self.key(func, args[1:], kwargs) if dense and x.dim() >= 2 else None
+        if rest is None:
+            return func(*args, **kwargs)
+        channels = x.shape[1]
+        key = ("batch_norm", x.dim(), x.dtype, x.is_contiguous(), rest)
+        found = self.known.get(key)
+        if found is not None:
+            return (torch.empty_like(x), *(torch.empty((channels,), dtype=dtype,
+                                                       device="meta")
+                                           for _, _, dtype in found[1]))
+        out = func(*args, **kwargs)
+        first = torch.empty_like(x)
+        if isinstance(out, tuple) and (out[0].shape, out[0].stride(), out[0].dtype) == (
+                first.shape, first.stride(), first.dtype) and all(
+                t.device.type == "meta" and t.storage_offset() == 0 for t in out) and all(
+                tuple(t.shape) == (channels,) for t in out[1:]):
+            self.known[key] = (False, [(t.shape, t.stride(), t.dtype) for t in out[1:]])
         return out
 
 
