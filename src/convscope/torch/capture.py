@@ -42,6 +42,7 @@ from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import flop_registry
 
 from ..errors import ConvscopeError
+from .meta_cache import MetaCache
 
 aten = torch.ops.aten
 
@@ -65,12 +66,6 @@ DATA_DEPENDENT = {aten._local_scalar_dense: "Tensor.item(), bool(tensor) or int(
                   aten.unique_dim: "unique", aten.bincount: "bincount",
                   aten.repeat_interleave: "repeat_interleave with tensor repeats"}
 
-# in-place activations: on meta tensors they return their input, nothing else to do
-IN_PLACE = {aten.relu_, aten.hardswish_, aten.hardsigmoid_, aten.silu_, aten.sigmoid_,
-            aten.tanh_, aten.gelu_, aten.elu_, aten.leaky_relu_, aten.hardtanh_, aten.mish_,
-            aten.relu6_ if hasattr(aten, "relu6_") else aten.relu_}
-BATCH_NORMS = {aten.native_batch_norm, aten._native_batch_norm_legit_no_training,
-               aten._native_batch_norm_legit}
 Source = tuple[int, int]  # (data operation index, output position); (-1, i): input i
 
 
@@ -149,94 +144,6 @@ class Capture:
     stray: list[tuple[int, int]] = field(default_factory=list)  # (call, flops) never used
 
 
-class MetaCache:
-    """Meta kernels are pure functions of their arguments' metadata, and many run in
-    Python (batch and layer norm through their decompositions, elementwise ops through
-    ``torch._refs``): a model's repeated blocks call them again and again with the same
-    sizes. For operations that neither alias nor mutate their inputs, the outputs'
-    sizes, strides and dtypes are kept per (operation, arguments' metadata) for one
-    capture, and fresh meta tensors made from them the next time."""
-
-    def __init__(self) -> None:
-        self.known: dict[Any, tuple[bool, list[tuple[Any, ...]]]] = {}
-
-    @staticmethod
-    def key(func: Any, args: Any, kwargs: Any) -> Any:
-        parts: list[Any] = [func]
-        stack = [args, tuple(sorted(kwargs.items()))] if kwargs else [args]
-        while stack:
-            value = stack.pop()
-            if isinstance(value, torch.Tensor):
-                if value.device.type != "meta":
-                    return None
-                parts.append((value.shape, value.stride(), value.dtype,
-                              value.storage_offset()))
-            elif isinstance(value, (list, tuple)):
-                parts.append(len(value))
-                stack.extend(value)
-            elif value is None or isinstance(value, (bool, int, float, str, torch.dtype,
-                                                     torch.memory_format, torch.layout,
-                                                     torch.device)):
-                parts.append(value)
-            else:
-                return None  # SymInt, generator ...
-        return tuple(parts)
-
-    def run(self, func: Any, args: Any, kwargs: Any) -> Any:
-        packet = func._overloadpacket
-        if packet in IN_PLACE and not kwargs and len(args) == 1:
-            return args[0]  # an in-place activation returns its (meta) input
-        if packet in BATCH_NORMS:
-            return self.batch_norm(func, args, kwargs)
-        schema = func._schema
-        if schema.is_mutable or any(r.alias_info is not None for r in schema.returns):
-            return func(*args, **kwargs)
-        key = self.key(func, args, kwargs)
-        if key is None:
-            return func(*args, **kwargs)
-        found = self.known.get(key)
-        if found is not None:
-            single, metas = found
-            made = [torch.empty_strided(size, stride, dtype=dtype, device="meta")
-                    for size, stride, dtype in metas]
-            return made[0] if single else tuple(made)
-        out = func(*args, **kwargs)
-        items = out if isinstance(out, (tuple, list)) else (out,)
-        if isinstance(out, (tuple, torch.Tensor)) and all(
-                isinstance(t, torch.Tensor) and t.device.type == "meta" and t.storage_offset() == 0
-                for t in items):
-            self.known[key] = (isinstance(out, torch.Tensor),
-                               [(t.shape, t.stride(), t.dtype) for t in items])
-        return out
-
-
-    def batch_norm(self, func: Any, args: Any, kwargs: Any) -> Any:
-        """Batch norm's meta kernel is its whole Python decomposition: its output is laid
-        out as its input and its saved statistics depend on the channels only, so one real
-        call per (layout, dtype, arguments) gives them for every size (checked on that call)."""
-        x = args[0]
-        dense = x.is_contiguous() or (x.dim() == 4 and
-                                      x.is_contiguous(memory_format=torch.channels_last))
-        rest = self.key(func, args[1:], kwargs) if dense and x.dim() >= 2 else None
-        if rest is None:
-            return func(*args, **kwargs)
-        channels = x.shape[1]
-        key = ("batch_norm", x.dim(), x.dtype, x.is_contiguous(), rest)
-        found = self.known.get(key)
-        if found is not None:
-            return (torch.empty_like(x), *(torch.empty((channels,), dtype=dtype,
-                                                       device="meta")
-                                           for _, _, dtype in found[1]))
-        out = func(*args, **kwargs)
-        first = torch.empty_like(x)
-        if isinstance(out, tuple) and (out[0].shape, out[0].stride(), out[0].dtype) == (
-                first.shape, first.stride(), first.dtype) and all(
-                t.device.type == "meta" and t.storage_offset() == 0 for t in out) and all(
-                tuple(t.shape) == (channels,) for t in out[1:]):
-            self.known[key] = (False, [(t.shape, t.stride(), t.dtype) for t in out[1:]])
-        return out
-
-
 class Recorder(TorchDispatchMode):
     """Records every ATen operation (see the module docstring)."""
 
@@ -254,6 +161,7 @@ class Recorder(TorchDispatchMode):
         self.claimed: set[int] = set()
         self.seq = 0
         self.meta = MetaCache()
+        self.flop_memo: dict[Any, int] = {}
 
     @property
     def call(self) -> int:
@@ -310,9 +218,7 @@ class Recorder(TorchDispatchMode):
                 sources[id(t)] = self.data[id(t)]
             elif id(t) in self.const:
                 consts[id(t)] = self.const[id(t)]
-        flops = 0
-        if packet in flop_registry:
-            flops = int(flop_registry[packet](*args, **kwargs, out_val=out))
+        flops = self.flops(func, packet, args, kwargs, out) if packet in flop_registry else 0
         outputs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
         self.alive.append(outputs)
         reads = frozenset().union(*(c.reads for c in consts.values()))
@@ -341,6 +247,25 @@ class Recorder(TorchDispatchMode):
         for t in outputs:
             self.const[id(t)] = Const(reads, pending, noise)
             self.data.pop(id(t), None)
+
+    def flops(self, func: Any, packet: Any, args: Any, kwargs: Any, out: Any) -> int:
+        """torch.utils.flop_counter's count (its formulas depend on sizes only: kept per
+        operation and arguments' metadata; a convolution's is computed here, the same
+        formula, ``2 x batch x numel(weight) x prod(output or, transposed, input sizes)``)."""
+        if packet is aten.convolution and len(args) == 9 and not kwargs:
+            x, w, transposed = args[0], args[1], args[6]
+            sizes = (x if transposed else out).shape[2:]
+            total = 2 * x.shape[0] * w.numel()
+            for n in sizes:
+                total *= n
+            return int(total)
+        key = self.meta.key(func, args, kwargs)
+        if key is not None and key in self.flop_memo:
+            return self.flop_memo[key]
+        flops = int(flop_registry[packet](*args, **kwargs, out_val=out))
+        if key is not None:
+            self.flop_memo[key] = flops
+        return flops
 
     # ---- the module stack ---------------------------------------------------------------
     def push(self, path: str | None, module: nn.Module) -> None:
