@@ -1,5 +1,6 @@
 """Importing PyTorch modules: torchvision's models, functional code, tied weights,
-unmapped operations, and the promise that the user's module is left untouched.
+operations without a kind (still counted), refusals of data-dependent models, and the
+promise that the user's module is left untouched.
 Every expected number is measured from PyTorch in the test itself.
 """
 
@@ -80,8 +81,13 @@ def test_eval_mode_names_the_unused_auxiliary_heads(name):
     assert report.totals.trainable_params == used
     assert 2 * report.totals.macs == flops and [channels_first(s) for _, s in
                                                 report.outputs] == shapes
-    assert len(graph.notes) == 1 and graph.notes[0].startswith(
-        "parameters the forward pass does not use (not counted): ")
+    # buffers are state: the auxiliary heads' batch-norm statistics are counted all the same
+    assert report.totals.buffers == sum(b.numel() for b in model.buffers())
+    heads = ["aux1", "aux2"] if name == "googlenet" else ["AuxLogits"]
+    assert [report.layer(h).type for h in heads] == ["Opaque[buffers]"] * len(heads)
+    assert len(graph.notes) == 2 and graph.notes[0].startswith(
+        "buffers no operation reads, counted as state in layers of their own")
+    assert graph.notes[1].startswith("parameters the forward pass does not use (not counted): ")
 
 
 class Functional(nn.Module):
@@ -158,17 +164,21 @@ class Unmapped(nn.Module):
         return torch.erf(self.prelu(self.conv(x))).cumsum(dim=1)
 
 
-def test_unsupported_operations_are_named():
+def test_unsupported_operations_are_named_and_still_counted():
     model = Unmapped()
     graph = import_module(model, [(10, 10, 3)])
     report = convscope.analyze(graph)
-    assert report.totals.trainable_params == sum(p.numel() for p in model.parameters())
-    text = "\n".join(graph.notes)
-    assert "unmapped operation PReLU ('prelu') at 'prelu' (output 8x8x4): shape and 4 " \
-           "parameters measured, MACs not counted" in text
-    assert "torch.erf" in text and "Tensor.cumsum" in text
-    table = render(report, "table")
-    assert "Warning: unmapped operation PReLU" in table
+    params, _, shapes, flops = measure(copy.deepcopy(model).to("meta"), (3, 10, 10))
+    assert report.totals.trainable_params == params
+    assert 2 * report.totals.macs == flops
+    assert [(s.name, s.type, s.params) for s in report.layers] == [
+        ("x", "InputLayer", 0), ("conv", "Conv2D", 112), ("prelu", "Opaque[PReLU]", 4),
+        ("erf", "Opaque[erf]", 0)]
+    assert graph.node("erf").layer.ops == "cumsum, erf"
+    assert graph.notes == ("2 layer(s) have no convscope kind and are shown as opaque (output "
+                           "shape, parameters and MACs measured, receptive field global): "
+                           "PReLU ('prelu'), erf ('erf')",)
+    assert "Warning: 2 layer(s) have no convscope kind" in render(report, "table")
 
 
 def test_import_leaves_the_module_untouched():
@@ -189,14 +199,32 @@ def test_import_leaves_the_module_untouched():
     assert model.bn1.num_batches_tracked.item() == 0
 
 
-def test_untraceable_module_gets_a_clear_error():
+def test_data_dependent_module_is_refused_naming_the_operation():
     class Branchy(nn.Module):
         def forward(self, x):
             return x if x.sum() > 0 else -x
 
     with pytest.raises(convscope.ConvscopeError) as info:
         import_module(Branchy(), [(4, 4, 1)])
-    assert str(info.value).startswith("cannot trace Branchy with torch.fx: TraceError")
+    assert str(info.value).startswith(
+        "cannot analyse Branchy: aten._local_scalar_dense (Tensor.item(), bool(tensor) or "
+        "int(tensor)) in the forward of Branchy needs the values of the data")
+
+
+def test_python_that_looks_at_sizes_runs_as_written():
+    class SizeAware(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+
+        def forward(self, x):
+            if x.shape[-1] % 2:  # torch.fx could not trace this
+                x = F.pad(x, (0, 1))
+            return self.conv(x).flatten(int(x.shape[1]) - 2)
+
+    graph = import_module(SizeAware(), [(9, 9, 3)])
+    assert graph.shapes[graph.outputs[0]] == (8 * 7 * 8,)
+    assert not graph.notes
 
 
 # ------------------------------------------------------------- command line ---
@@ -214,7 +242,7 @@ def test_cli_torchvision_source():
     proc = run("summary", "torchvision:resnet51")
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("convscope: torchvision:resnet51: torchvision has no "
-                                   "classification model 'resnet51'. Did you mean 'resnet50'?")
+                                   "model 'resnet51'. Did you mean 'resnet50'?")
 
 
 MODEL_FILE = '''

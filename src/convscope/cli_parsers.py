@@ -12,7 +12,8 @@ from .version import __version__
 
 EPILOG = ("MODEL is a zoo id (convscope zoo), a .yaml/.json description, a one-line form in "
           "quotes, a Keras .keras file or model.to_json() config, an .onnx file, "
-          "keras:ResNet50, torchvision:resnet50 or path/to/file.py:ClassName (with --input).")
+          "keras:ResNet50, torchvision:resnet50, timm:convnext_atto or path/to/file.py:ClassName "
+          "(with --input).")
 
 
 def _positive_int(text: str) -> int:
@@ -52,7 +53,7 @@ def _summary_parser(sub: Any) -> None:
                        "field", description="Analyse a network exactly, without running it.",
                        epilog=EPILOG)
     p.add_argument("model", metavar="MODEL", help="zoo id, description file, one-line form, "
-                   ".keras/.onnx file or keras:/torchvision:/file.py: source (see below)")
+                   ".keras/.onnx file or keras:/torchvision:/timm:/file.py: source (see below)")
     p.add_argument("--input", help="override the input shape, e.g. 224x224x3 (H x W x C)")
     p.add_argument("--batch", type=int, default=1,
                    help="samples per batch: scales MACs, FLOPs and activation memory (default 1)")

@@ -32,7 +32,8 @@ CONVENTIONS = (
     "trainable params = PyTorch's parameters() (LSTM/SimpleRNN: PyTorch adds a second bias "
     "vector, shown in the PyTorch view); PyTorch buffers are listed separately.",
     "MACs = multiply-adds of conv, transposed conv, dense and recurrent layers, bias excluded; "
-    "FLOPs = 2 x MACs (as torch.utils.flop_counter counts).",
+    "imported layers convscope has no kind for (opaque) add torch.utils.flop_counter's count "
+    "/ 2 (matmul; attention as its math decomposition); FLOPs = 2 x MACs.",
     "Other ops = element-wise work of bias, normalisation, pooling, activation and merge "
     "layers (one per value touched), not included in FLOPs.",
     "Memory: KB = 1024 B, MB = 1024 KB. Activation memory = output values of every layer.",

@@ -1,9 +1,11 @@
-"""An operation an importer could not map (``convscope summary`` warns about each one).
+"""An operation an importer has no kind for (``convscope summary`` names each one).
 
-It keeps what was measured on the framework's side: the output shape and the
-parameter and buffer counts of the module, so totals stay exact; its MACs are not
-known and count as 0 (the report names the operation). In PyTorch it builds as a
-stand-in with the same output shape and parameter count (values are zeros).
+It keeps what was measured on the framework's side: the output shape, the parameters
+and buffers it reads that no other layer counts, and, where the importer can measure
+them (PyTorch: ``torch.utils.flop_counter``'s formulas / 2), its MACs, so totals stay
+exact. ``ops`` lists the framework operations it stands for. Its receptive field is
+unknown and shown as global. In PyTorch it builds as a stand-in with the same output
+shape and parameter count (values are zeros).
 """
 
 from __future__ import annotations
@@ -16,24 +18,29 @@ from .base import GLOBAL, Layer, ParamCount, RFRule, Shape
 
 @dataclass(frozen=True)
 class Opaque(Layer):
-    """An unmapped operation with a measured output shape and parameter count."""
+    """An unmapped operation with a measured output shape, parameter count and MACs."""
 
     kind: ClassVar[str] = "opaque"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"unmapped": {}}
     min_inputs: ClassVar[int] = 0
     max_inputs: ClassVar[int | None] = None
-    summary: ClassVar[str] = "an imported operation convscope could not map (shape measured)"
+    summary: ClassVar[str] = ("an imported operation convscope has no kind for (shape, "
+                              "parameters and MACs measured)")
 
     op: str
     shape: Shape
     trainable: int = 0
     buffers: int = 0
+    measured_macs: int = 0
+    ops: str = ""
 
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Opaque:
         layer = cls(op=str(args.value("op")), shape=args.shape("shape"),
                     trainable=args.integer("params", 0, minimum=0),
-                    buffers=args.integer("buffers", 0, minimum=0))
+                    buffers=args.integer("buffers", 0, minimum=0),
+                    measured_macs=args.integer("macs", 0, minimum=0),
+                    ops=str(args.value("ops", "")))
         args.finish()
         return layer
 
@@ -44,15 +51,20 @@ class Opaque(Layer):
         return ParamCount(trainable=self.trainable, buffers=self.buffers,
                           formula=f"{self.trainable} (measured)", tensors=int(self.trainable > 0))
 
+    def macs(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        """As measured by the importer (0 when it could not measure them)."""
+        return self.measured_macs
+
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return GLOBAL  # unknown: nothing is claimed
 
     def type_label(self) -> str:
-        return f"Unmapped[{self.op}]"
+        return f"Opaque[{self.op}]"
 
     def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
-        return [f"'{self.op}' could not be mapped to a convscope layer: its output shape "
-                f"and {self.trainable:,} parameters were measured; its MACs are not counted"]
+        ops = f" (operations: {self.ops})" if self.ops else ""
+        return [f"'{self.op}'{ops} has no convscope kind: its output shape, "
+                f"{self.trainable:,} parameters and {self.measured_macs:,} MACs were measured"]
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         from .torch_modules import StandIn
