@@ -13,10 +13,7 @@ import subprocess
 import sys
 
 import pytest
-
-torch = pytest.importorskip("torch")
-timm = pytest.importorskip("timm")
-
+import torch  # noqa: E402 - tests of the PyTorch bridge
 from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 

@@ -13,10 +13,8 @@ backend (the default fused CPU kernel is invisible to FlopCounterMode).
 from __future__ import annotations
 
 import pytest
-
-torch = pytest.importorskip("torch")
-torchvision = pytest.importorskip("torchvision")
-
+import torch  # noqa: E402 - tests of the PyTorch bridge
+import torchvision  # noqa: E402
 from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from torch.utils._pytree import tree_leaves  # noqa: E402

@@ -360,8 +360,9 @@ def test_serve_warns_loudly_off_loopback(capsys, monkeypatch):
     assert "WARNING" in err and "OTHER MACHINES" in err
     assert main(["serve", "--port", "8124", "--workers", "3", "--time-limit", "5"]) in (0, None)
     assert "WARNING" not in capsys.readouterr().err
-    assert calls == [{"host": "0.0.0.0", "port": 8123, "log_level": "warning"},
-                     {"host": "127.0.0.1", "port": 8124, "log_level": "warning"}]
+    bounded = {"log_level": "warning", "limit_concurrency": 100, "timeout_keep_alive": 5}
+    assert calls == [{"host": "0.0.0.0", "port": 8123, **bounded},
+                     {"host": "127.0.0.1", "port": 8124, **bounded}]
 
 
 # ------------------------------------------------------------------ XSS, in Chromium ---

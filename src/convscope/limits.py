@@ -39,6 +39,9 @@ MAX_EXPR_OPERATORS = 200
 MAX_EXPR_STR = 10_000
 #: characters of any user text echoed in an error message
 MAX_ECHO = 60
+#: a measured count carried by a layer (an imported operation's parameters, buffers or
+#: MACs): any count a real model reaches (a video transformer's attention: 4*10**9 MACs)
+MAX_COUNT = 2**63 - 1
 #: nodes (mappings, lists, scalars) that YAML aliases may add to a document when expanded
 MAX_YAML_ALIAS_NODES = 100_000
 #: values (mappings, lists, scalars) in one description after YAML aliases are expanded

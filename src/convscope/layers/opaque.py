@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..limits import MAX_COUNT
 from .base import GLOBAL, Layer, ParamCount, RFRule, Shape
 
 
@@ -37,9 +38,9 @@ class Opaque(Layer):
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Opaque:
         layer = cls(op=str(args.value("op")), shape=args.shape("shape"),
-                    trainable=args.integer("params", 0, minimum=0),
-                    buffers=args.integer("buffers", 0, minimum=0),
-                    measured_macs=args.integer("macs", 0, minimum=0),
+                    trainable=args.integer("params", 0, minimum=0, maximum=MAX_COUNT),
+                    buffers=args.integer("buffers", 0, minimum=0, maximum=MAX_COUNT),
+                    measured_macs=args.integer("macs", 0, minimum=0, maximum=MAX_COUNT),
                     ops=str(args.value("ops", "")))
         args.finish()
         return layer
