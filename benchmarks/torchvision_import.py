@@ -18,54 +18,26 @@ Run: ``OMP_NUM_THREADS=1 python benchmarks/torchvision_import.py [NAME ...]``
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import traceback
 import warnings
-from typing import Any
+from pathlib import Path
 
 import torch
 import torchvision
-from torch.nn.attention import SDPBackend, sdpa_kernel
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
-from torch.utils.flop_counter import FlopCounterMode
 
 import convscope
 from convscope.errors import ConvscopeError
-from convscope.torch.importer import import_module, our_shape
+from convscope.torch.importer import import_module
 from convscope.torch.sources import _torchvision, torchvision_inputs, torchvision_task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from torch_oracle import reference  # noqa: E402 - the oracle the tests use
 
 TASKS = ("classification", "quantization", "segmentation", "video", "optical_flow",
          "detection")
 KEYS = ("imported", "params", "buffers", "shape", "macs", "refused", "tracebacks")
-
-
-class Reads(TorchDispatchMode):
-    """The ids of every tensor some ATen operation reads (the parameters the forward uses;
-    an auxiliary head that eval mode skips is named in a note, not counted: SPEC)."""
-
-    def __init__(self):
-        super().__init__()
-        self.ids = set()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        self.ids.update(id(t) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor))
-        return func(*args, **kwargs)
-
-
-def reference(model: Any, shapes: list[tuple[int, ...]]) -> tuple[int, int, list[Any], int]:
-    """numel of parameters and buffers, output shapes (ours), FlopCounterMode / 2 / batch."""
-    model = model.to("meta")
-    xs = [torch.empty(2, s[-1], *s[:-1], device="meta") for s in shapes]
-    buffers = sum(b.numel() for b in model.buffers())
-    reads = Reads()
-    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), \
-            FlopCounterMode(display=False) as counter, reads:
-        out = model(*xs)
-    params = sum(p.numel() for p in model.parameters() if id(p) in reads.ids)
-    outs = [our_shape(t) for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
-    return params, buffers, outs, counter.get_total_flops() // 4
 
 
 def one(name: str, tally: dict[str, dict[str, list[str]]]) -> None:

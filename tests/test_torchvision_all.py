@@ -15,19 +15,15 @@ from __future__ import annotations
 import pytest
 import torch  # noqa: E402 - tests of the PyTorch bridge
 import torchvision  # noqa: E402
-from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
-from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
-from torch.utils._pytree import tree_leaves  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import convscope  # noqa: E402
 from convscope.errors import ConvscopeError  # noqa: E402
-from convscope.torch.importer import our_shape  # noqa: E402
 from convscope.torch.sources import (  # noqa: E402
     _torchvision,
     torchvision_inputs,
     torchvision_task,
 )
+from torch_oracle import reference
 
 models = torchvision.models
 CLASSIFICATION = models.list_models(module=models)
@@ -46,34 +42,6 @@ SLOW = {"regnet_y_128gf", "regnet_y_32gf", "regnet_y_16gf", "regnet_x_32gf", "re
 
 def params_of(names):
     return [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in names]
-
-
-class Reads(TorchDispatchMode):
-    """The ids of every tensor some ATen operation reads (the parameters the forward uses;
-    an auxiliary head that eval mode skips is named in a note, not counted: SPEC)."""
-
-    def __init__(self):
-        super().__init__()
-        self.ids = set()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        self.ids.update(id(t) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor))
-        return func(*args, **kwargs)
-
-
-def reference(model, shapes):
-    """(parameters read, buffers, output shapes, MACs per sample)."""
-    model = model.to("meta")
-    buffers = sum(b.numel() for b in model.buffers())
-    xs = [torch.empty(2, s[-1], *s[:-1], device="meta") for s in shapes]
-    reads = Reads()
-    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), \
-            FlopCounterMode(display=False) as counter, reads:
-        out = model(*xs)
-    params = sum(p.numel() for p in model.parameters() if id(p) in reads.ids)
-    shapes = [our_shape(t) for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
-    return params, buffers, shapes, counter.get_total_flops() // 4
 
 
 def check_exact(name):
