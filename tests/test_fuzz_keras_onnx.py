@@ -184,28 +184,39 @@ def fuzz_keras(sources: list[dict[str, Any]], count: int, seed: int = 12) -> dic
     rng = random.Random(seed)
     texts = [json.dumps(s) for s in sources]
     places = [paths(s) for s in sources]
-    tally: dict[str, Any] = {"inputs": 0, "clean": 0, "convscope": 0, "last_resort": 0,
-                             "foreign": 0, "places": Counter(), "guarded": Counter()}
+    tally = new_tally()
     limit = sys.getrecursionlimit()
     for _ in range(count):
         k = rng.randrange(len(texts))
         config = mutate(rng, json.loads(texts[k]), places[k])
-        tally["inputs"] += 1
         try:
-            import_config(config)
-            tally["clean"] += 1
-        except UnexpectedConfig as err:
-            tally["last_resort"] += 1
-            tally["convscope"] += 1
-            tally["guarded"][str(err)[:100]] += 1
-        except ConvscopeError:
-            tally["convscope"] += 1
-        except Exception as err:  # noqa: BLE001 - what the fuzzer is looking for
-            tally["foreign"] += 1
-            tally["places"][where(err)] += 1
+            count_outcome(tally, lambda c=config: import_config(c), UnexpectedConfig)
         finally:
             sys.setrecursionlimit(limit)
     return tally
+
+
+def new_tally() -> dict[str, Any]:
+    return {"inputs": 0, "clean": 0, "convscope": 0, "last_resort": 0, "foreign": 0,
+            "places": Counter(), "guarded": Counter()}
+
+
+def count_outcome(tally: dict[str, Any], attempt: Any, last_resort: type) -> None:
+    """Run one fuzzed input and count how it ended: clean, convscope's error (and whether
+    only the importer's last-resort guard caught it), or a foreign exception and where."""
+    tally["inputs"] += 1
+    try:
+        attempt()
+        tally["clean"] += 1
+    except last_resort as err:
+        tally["last_resort"] += 1
+        tally["convscope"] += 1
+        tally["guarded"][str(err)[:100]] += 1
+    except ConvscopeError:
+        tally["convscope"] += 1
+    except Exception as err:  # noqa: BLE001 - what the fuzzer is looking for
+        tally["foreign"] += 1
+        tally["places"][where(err)] += 1
 
 
 # ----------------------------------------------------------------- ONNX sources ---
@@ -327,25 +338,16 @@ def fuzz_onnx(sources: list[bytes], count: int, seed: int = 12) -> dict[str, Any
     from convscope.onnx.importer import import_onnx
 
     rng = random.Random(seed)
-    tally: dict[str, Any] = {"inputs": 0, "clean": 0, "convscope": 0, "last_resort": 0,
-                             "foreign": 0, "places": Counter(), "guarded": Counter()}
+    tally = new_tally()
     for _ in range(count):
         data = rng.choice(sources)
-        tally["inputs"] += 1
-        try:
+
+        def attempt(data: bytes = data) -> None:
             model = corrupt_bytes(rng, data) if rng.random() < 0.4 else \
                 corrupt_proto(rng, data)
             import_onnx(model)
-            tally["clean"] += 1
-        except UnexpectedModel as err:
-            tally["last_resort"] += 1
-            tally["convscope"] += 1
-            tally["guarded"][str(err)[:100]] += 1
-        except ConvscopeError:
-            tally["convscope"] += 1
-        except Exception as err:  # noqa: BLE001 - what the fuzzer is looking for
-            tally["foreign"] += 1
-            tally["places"][where(err)] += 1
+
+        count_outcome(tally, attempt, UnexpectedModel)
     return tally
 
 

@@ -228,6 +228,20 @@ def check_positive(name: str, values: tuple[int, ...]) -> None:
             raise LayerRuleError(f"{name} must be >= 1; received {v}")
 
 
+def check_declared(key: str, declared: int | None, actual: int, what: str) -> None:
+    """A size the user also wrote (PyTorch's ``num_features``, ``input_size``...) must be the
+    one the input gives."""
+    if declared is not None and declared != actual:
+        raise LayerRuleError(f"{key} is {declared} but the input has {actual} {what}")
+
+
+def same_channels(shape: Shape, channels: int) -> Shape:
+    """The output of a per-channel layer built for ``channels``: its input, unchanged."""
+    if shape[-1] != channels:
+        raise LayerRuleError(f"expects {channels} channels; received {shape[-1]}")
+    return shape
+
+
 # ----------------------------------------------------------- layer base ---
 class Layer(ABC):
     """Base of every layer kind. Subclasses are frozen dataclasses.

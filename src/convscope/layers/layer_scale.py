@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..errors import LayerRuleError
-from .base import Layer, ParamCount, Saved, Shape, prod
+from .base import Layer, ParamCount, Saved, Shape, check_declared, prod, same_channels
 
 
 @dataclass(frozen=True)
@@ -34,15 +33,11 @@ class LayerScale(Layer):
                     init_values=args.number("init_values", 1e-6, aliases=("init_value",)))
         declared = args.optional_int("projection_dim", aliases=("dim",))
         args.finish()
-        if declared is not None and declared != layer.channels:
-            raise LayerRuleError(f"projection_dim is {declared} but the input has "
-                                 f"{layer.channels} channels")
+        check_declared("projection_dim", declared, layer.channels, "channels")
         return layer
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
-        if inputs[0][-1] != self.channels:
-            raise LayerRuleError(f"expects {self.channels} channels; received {inputs[0][-1]}")
-        return inputs[0]
+        return same_channels(inputs[0], self.channels)
 
     def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
         """gamma: one trainable factor per channel."""

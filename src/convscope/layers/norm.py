@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
-from .base import Layer, ParamCount, Saved, Shape, acc_bytes, prod
+from .base import (
+    Layer,
+    ParamCount,
+    Saved,
+    Shape,
+    acc_bytes,
+    check_declared,
+    prod,
+    same_channels,
+)
 from .torch_util import nn
 
 
@@ -54,15 +63,11 @@ class BatchNorm(Layer):
                     track_running_stats=args.flag("track_running_stats", True))
         declared = args.optional_int("num_features")
         args.finish()
-        if declared is not None and declared != layer.channels:
-            raise LayerRuleError(f"num_features is {declared} but the input has "
-                                 f"{layer.channels} channels")
+        check_declared("num_features", declared, layer.channels, "channels")
         return layer
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
-        if inputs[0][-1] != self.channels:
-            raise LayerRuleError(f"expects {self.channels} channels; received {inputs[0][-1]}")
-        return inputs[0]
+        return same_channels(inputs[0], self.channels)
 
     def params(self, inputs: tuple[Shape, ...]) -> ParamCount:
         """gamma and beta trainable (C each), moving mean and variance not (C each)."""

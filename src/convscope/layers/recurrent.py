@@ -30,7 +30,18 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
-from .base import GLOBAL, IDENTITY, Layer, ParamCount, RFRule, Saved, Shape, prod, shape_str
+from .base import (
+    GLOBAL,
+    IDENTITY,
+    Layer,
+    ParamCount,
+    RFRule,
+    Saved,
+    Shape,
+    check_declared,
+    prod,
+    shape_str,
+)
 
 GATES = {"simple": 1, "lstm": 4, "gru": 3}
 LABELS = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -130,9 +141,7 @@ class Recurrent(Layer):
             if cell == "simple" else "tanh")
         declared = args.optional_int("input_features", aliases=("input_size",))
         args.finish()
-        if declared is not None and declared != layer.input_size:
-            raise LayerRuleError(f"input_size is {declared} but the input has "
-                                 f"{layer.input_size} features")
+        check_declared("input_size", declared, layer.input_size, "features")
         return layer
 
     @property
