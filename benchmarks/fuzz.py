@@ -3,7 +3,7 @@
 The engine is the test's (tests/test_fuzz_spec.py): random mixes of valid layers, wrong
 types, random and non-text keys, huge / negative / NaN numbers, block expressions, deep
 nesting, YAML / JSON text with random edits (aliases, brackets, control characters) and
-one-line strings, each read with ``convscope.spec`` and analysed. Prints the counts:
+one-line strings, each read with ``convscope.description`` and analysed. Prints the counts:
 descriptions, clean analyses, ConvscopeErrors (and how many came from the parser's
 last-resort net), foreign exceptions with the places that raised them, and the slowest case.
 

@@ -23,8 +23,8 @@ from typing import Any
 import torch
 
 import convscope
-from convscope.torch.importer import import_module
-from convscope.torch.sources import _timm, _torchvision, torchvision_inputs
+from convscope.pytorch.importer import import_module
+from convscope.pytorch.sources import _timm, _torchvision, torchvision_inputs
 
 SAMPLE = ["timm:resnet18", "timm:resnet50d", "timm:efficientnet_b0", "timm:mobilenetv3_large_100",
           "timm:convnext_atto", "timm:regnety_002", "timm:vit_tiny_patch16_224",

@@ -20,7 +20,7 @@ from typing import Any
 import convscope
 from convscope import zoo
 from convscope.analysis.memory import training_memory
-from convscope.torch.memory import measure_training_memory
+from convscope.pytorch.memory import measure_training_memory
 
 
 def measure_one(name: str, batch: int, optimizer: str, device: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ import torchvision
 from torch.utils.flop_counter import FlopCounterMode
 
 import convscope
-from convscope.torch.importer import import_module
+from convscope.pytorch.importer import import_module
 
 MODELS = ("resnet18", "resnet50", "resnet152", "vgg16")
 

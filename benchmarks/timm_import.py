@@ -34,8 +34,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import convscope
 from convscope.errors import ConvscopeError
-from convscope.torch.importer import import_module
-from convscope.torch.sources import _timm
+from convscope.pytorch.importer import import_module
+from convscope.pytorch.sources import _timm
 
 SMALL = ("atto", "femto", "pico", "nano", "tiny", "xxs", "xs", "mini", "small", "_s", "b0",
          "18", "_t", "26", "lite", "050", "075", "100", "light")

@@ -29,8 +29,8 @@ import torchvision
 
 import convscope
 from convscope.errors import ConvscopeError
-from convscope.torch.importer import import_module
-from convscope.torch.sources import _torchvision, torchvision_inputs, torchvision_task
+from convscope.pytorch.importer import import_module
+from convscope.pytorch.sources import _torchvision, torchvision_inputs, torchvision_task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from torch_oracle import reference  # noqa: E402 - the oracle the tests use

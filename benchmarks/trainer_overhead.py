@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 import convscope
-from convscope.torch.build import GraphModule
+from convscope.pytorch.build import GraphModule
 from convscope.trainer.data import load_data
 from convscope.trainer.setup import training_graph
 

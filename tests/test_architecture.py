@@ -1,7 +1,7 @@
 """The package's imports flow one way (issue 13): no package-level cycle, lazy imports
 inside functions included (only ``if TYPE_CHECKING:`` blocks are left out: they never run).
 
-A "package" is a sub-package of convscope (``spec``, ``torch``, ...) or a module at its root
+A "package" is a sub-package of convscope (``description``, ``pytorch``, ...) or a module at its root
 (``sources``, ``cli``, ...). The walk reads the source with ``ast``; nothing is imported.
 """
 
@@ -17,7 +17,8 @@ ROOT = Path(convscope.__file__).parent
 
 
 def _unit(parts: list[str]) -> str:
-    """convscope.spec.load -> 'spec'; convscope.sources -> 'sources'; convscope -> '(root)'."""
+    """convscope.description.load -> 'description'; convscope.sources -> 'sources';
+    convscope -> '(root)'."""
     return parts[1] if len(parts) > 1 else "(root)"
 
 
@@ -92,10 +93,27 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+# The package's layers, bottom first (README, "Architecture"). A package may import the
+# packages of its own layer and of the layers below, never one above.
+LAYERS: list[set[str]] = [
+    {"errors", "limits", "version", "names", "files"},    # leaves
+    {"layers"},                                          # one file per layer kind
+    {"ir"},                                              # the frozen graph
+    {"description", "zoo"},                              # YAML / JSON / one-line -> Graph
+    {"analysis"},                                        # pure passes -> frozen values
+    {"pytorch", "keras", "onnx"},                        # bridges
+    {"sources"},                                         # the one router
+    {"render"},                                          # frozen reports -> text / SVG / HTML
+    {"api", "calc", "help", "teach", "trainer", "zoo_listing", "web", "cli_parsers",
+     "cli", "(root)", "__main__"},                       # what users touch
+]
+RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
+
+
 def test_the_walk_sees_lazy_imports():
     edges = import_graph()
-    assert "torch" in edges["sources"]  # imported inside load(): lazily
-    assert "spec" in edges["torch"]
+    assert "pytorch" in edges["sources"]  # imported inside load(): lazily
+    assert "description" in edges["pytorch"]
 
 
 def test_no_package_level_import_cycle():
@@ -110,12 +128,25 @@ def test_the_cycle_finder_finds_cycles():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-def test_the_bottom_layers_import_nothing_above_them():
+def test_every_package_sits_in_a_layer():
     edges = import_graph()
-    bottom = {"errors", "limits", "version", "names"}
-    for unit in bottom:
-        assert edges.get(unit, set()) <= bottom, (unit, edges.get(unit))
-    assert edges["layers"] <= bottom | {"ir"}, edges["layers"]
-    for bridge in ("torch", "keras", "onnx"):
-        assert not edges[bridge] & {"sources", "cli", "web", "render", "trainer", "teach"}, \
-            (bridge, edges[bridge])
+    units = set(edges) | {u for targets in edges.values() for u in targets}
+    assert units <= set(RANK), sorted(units - set(RANK))
+
+
+def upward_imports(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
+    return sorted((unit, target) for unit, targets in edges.items()
+                  for target in targets if RANK[target] > RANK[unit])
+
+
+def test_imports_only_go_down():
+    upward = upward_imports(import_graph())
+    assert not upward, "imports that go up a layer: " + ", ".join(
+        f"{a} -> {b}" for a, b in upward)
+
+
+def test_the_layer_check_catches_an_upward_import():
+    assert upward_imports({"layers": {"errors", "render"}, "cli": {"layers"}}) == \
+        [("layers", "render")]
+    assert RANK["layers"] < RANK["description"] < RANK["analysis"] < RANK["pytorch"] \
+        < RANK["sources"] < RANK["render"] < RANK["cli"]

@@ -368,7 +368,7 @@ FIXED = NESTED.replace("kernel_size: 9", "kernel_size: 1")  # analyses without e
 def test_locate_walks_the_path(text, line, shown):
     import yaml
 
-    from convscope.spec.locate import locate
+    from convscope.description.locate import locate
 
     err = raised(yaml.safe_load(text))
     found = locate(text, err)
@@ -377,7 +377,7 @@ def test_locate_walks_the_path(text, line, shown):
 
 
 def test_locate_reads_no_message_text():
-    from convscope.spec.locate import locate
+    from convscope.description.locate import locate
 
     text = "input: 8x8x3\nlayers:\n  - relu\n  - relu\n"
     assert locate(text, SpecError("layers[1] looks like a path", path=("layers", 1))) == 4

@@ -1,5 +1,5 @@
 """The PyTorch source `convscope build MODEL -o net.py` writes: for every zoo model it passes
-ruff, runs, and computes exactly what `convscope.torch.build` builds (same parameters,
+ruff, runs, and computes exactly what `convscope.pytorch.build` builds (same parameters,
 buffers and outputs with the same weights); it holds only the helper classes the network
 uses, and writes merges as expressions."""
 
@@ -17,8 +17,8 @@ import convscope
 from convscope import zoo
 from convscope.cli import main
 from convscope.layers import LAYER_KINDS, torch_modules
-from convscope.torch.build import build, example_inputs
-from convscope.torch.source import graph_source, helper_sources
+from convscope.pytorch.build import build, example_inputs
+from convscope.pytorch.source import graph_source, helper_sources
 from harness import one_layer
 
 pytestmark = pytest.mark.bridge

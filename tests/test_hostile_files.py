@@ -464,7 +464,7 @@ def test_generated_pytorch_source_survives_any_name():
     import torch
 
     import convscope
-    from convscope.torch.source import graph_source
+    from convscope.pytorch.source import graph_source
 
     graph = hostile_graph()
     source = graph_source(graph)

@@ -344,7 +344,7 @@ VALID = [
 
 @pytest.mark.parametrize(("case_id", "text", "nodes"), VALID, ids=[v[0] for v in VALID])
 def test_extreme_valid_description_analyses(tmp_path, capsys, case_id, text, nodes):
-    from convscope.spec import load
+    from convscope.description import load
 
     path = tmp_path / f"{case_id}.yaml"
     path.write_text(text, encoding="utf-8")
@@ -356,7 +356,7 @@ def test_extreme_valid_description_analyses(tmp_path, capsys, case_id, text, nod
 
 
 def test_max_layers_env_raises_the_budget(monkeypatch):
-    from convscope.spec import load
+    from convscope.description import load
 
     monkeypatch.setenv(limits.MAX_LAYERS_ENV, "100")
     with pytest.raises(ConvscopeError, match="151 layers; the budget is 100"):
@@ -456,7 +456,7 @@ def test_echo_reports_the_original_length():
 
 def test_aliases_within_budget_use_the_c_loader(monkeypatch):
     """Finding 4: one alias no longer sends the whole text to the pure-Python loader."""
-    from convscope.spec import reader
+    from convscope.description import reader
 
     if reader._FAST is None:
         pytest.skip("PyYAML without libyaml")
@@ -476,7 +476,7 @@ def test_aliases_within_budget_use_the_c_loader(monkeypatch):
 
 
 def test_json_duplicate_is_found_by_a_scan():
-    from convscope.spec.reader import json_duplicate
+    from convscope.description.reader import json_duplicate
 
     assert json_duplicate('{"a": "x\\"a", "b": [{"a": 1}], "a": 2}') == ("a", 31, 1)
     assert json_duplicate('{"a": {"b": 1, "c": 2}, "b": ["b", "b"]}') is None
@@ -484,7 +484,7 @@ def test_json_duplicate_is_found_by_a_scan():
 
 
 def test_percent_on_numbers_still_works():
-    from convscope.spec.blocks import evaluate
+    from convscope.description.blocks import evaluate
 
     assert evaluate("c % 3", {"c": 7}) == 1
     assert evaluate("7.5 % 2", {}) == 1.5

@@ -12,7 +12,7 @@ import pytest
 import convscope
 from convscope import zoo
 from convscope.analysis.memory import training_memory
-from convscope.torch.memory import measure_training_memory
+from convscope.pytorch.memory import measure_training_memory
 
 
 @pytest.mark.parametrize("batch", [1, 32])

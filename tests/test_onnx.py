@@ -19,7 +19,7 @@ from convscope import zoo
 from convscope.cli import main
 from convscope.onnx import import_onnx
 from convscope.onnx.export import to_onnx
-from convscope.torch.importer import import_module
+from convscope.pytorch.importer import import_module
 
 
 def totals(report):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import convscope
 from convscope.errors import ConvscopeError
-from convscope.torch import build
+from convscope.pytorch import build
 
 small = st.integers(min_value=-1, max_value=6)
 anything = st.one_of(small, st.text(max_size=4), st.none(), st.booleans(),

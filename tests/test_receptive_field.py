@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convscope
-from convscope.torch import build
+from convscope.pytorch import build
 
 
 def fields(model, input_shape=None):

@@ -100,7 +100,7 @@ def test_embedding_against_keras_and_torch(vocab, dim, length):
 
 
 def test_one_line_text_model_builds_and_verifies():
-    from convscope.torch.verify import verify
+    from convscope.pytorch.verify import verify
 
     line = "100 | embed5000-64 | conv5-32 relu | maxpool2 | lstm32 seq bi | gru16 | fc1 sigmoid"
     result = verify(convscope.load(line))
@@ -110,7 +110,7 @@ def test_one_line_text_model_builds_and_verifies():
 def test_text_cnn_fields_are_its_ngram_widths():
     """Kim (2014): filter windows of 3, 4 and 5 words see 3, 4 and 5 tokens; measured by
     gradients in PyTorch (verify's rf check) and stated by the analysis."""
-    from convscope.torch.verify import verify
+    from convscope.pytorch.verify import verify
 
     graph = convscope.load("text_cnn")
     rep = convscope.analyze(graph)
@@ -128,7 +128,7 @@ def test_recurrent_errors_name_the_rule():
         convscope.load("10x4 | embed100-8")
     graph = convscope.load({"input": [5, 3], "layers": [{"type": "gru", "units": 4,
                                                          "reset_after": False}]})
-    from convscope.torch import build
+    from convscope.pytorch import build
 
     with pytest.raises(convscope.ConvscopeError, match=r"'gru1' \(recurrent\): cannot be built "
                        "in PyTorch: .*reset_after=False GRU has no PyTorch module"):

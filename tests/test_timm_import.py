@@ -18,7 +18,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import convscope  # noqa: E402
-from convscope.torch.sources import _timm  # noqa: E402
+from convscope.pytorch.sources import _timm  # noqa: E402
 
 slow = pytest.mark.slow
 FAST = ["resnet18", "seresnext26d_32x4d", "tf_efficientnet_b0", "tf_efficientnetv2_b0",

@@ -13,7 +13,7 @@ from convscope import zoo
 from convscope.cli import main
 from convscope.layers.conv import Conv
 from convscope.layers.pool import Pool
-from convscope.torch.verify import verify
+from convscope.pytorch.verify import verify
 
 
 @pytest.mark.parametrize("zoo_id", zoo.names())
@@ -59,7 +59,7 @@ def test_layer_names_that_are_module_attributes_build():
     """A layer may be called 'eval', 'keys' or 'training' (attributes of nn.ModuleDict)."""
     import torch
 
-    from convscope.torch.build import build
+    from convscope.pytorch.build import build
 
     model = build("8x8x3 | conv3-4 name=eval | relu name=keys | fc3 name=training")
     assert model(torch.zeros(1, 3, 8, 8)).shape == (1, 3)

@@ -18,7 +18,7 @@ import torchvision  # noqa: E402
 
 import convscope  # noqa: E402
 from convscope.errors import ConvscopeError  # noqa: E402
-from convscope.torch.sources import (  # noqa: E402
+from convscope.pytorch.sources import (  # noqa: E402
     _torchvision,
     torchvision_inputs,
     torchvision_task,

@@ -11,8 +11,8 @@ from torch import nn
 
 import convscope
 from convscope import zoo
-from convscope.torch import build
-from convscope.torch.build import example_inputs
+from convscope.pytorch import build
+from convscope.pytorch.build import example_inputs
 
 
 def analysis(model: str):

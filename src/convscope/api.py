@@ -133,7 +133,7 @@ class Model(_Described):
         self.description = self._describe()
 
     def _describe(self) -> dict[str, Any]:
-        from .spec.parse import base_name, lookup
+        from .description.parse import base_name, lookup
 
         order: list[SymbolicTensor] = []
         seen: set[int] = set()

@@ -12,8 +12,8 @@ from typing import Any
 
 from .errors import ConvscopeError
 from .layers.base import shape_str
-from .spec.load import load
-from .spec.oneline import value
+from .description.load import load
+from .description.oneline import value
 
 RENAME = {"kernel": "kernel_size", "filters": "out_channels"}
 

@@ -59,7 +59,7 @@ def cmd_calc(args: argparse.Namespace) -> None:
         key, sep, value = pair.partition("=")
         if not sep:
             raise ConvscopeError(f"--set wants key=value; received '{pair}'")
-        from .spec.oneline import value as read_value
+        from .description.oneline import value as read_value
 
         extra[key] = read_value(value)
     for key in ("kernel", "stride", "padding", "dilation", "groups", "filters", "units"):
@@ -98,7 +98,7 @@ def cmd_build(args: argparse.Namespace) -> None:
 
         print(f"wrote {save_onnx(graph, args.output)}", file=sys.stderr)
         return
-    from .torch.source import graph_source
+    from .pytorch.source import graph_source
 
     write_output(graph_source(graph, args.class_name), args.output)
 
@@ -108,7 +108,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     graph = load(args.model, args.input)
     need_torch()
-    from .torch.verify import render_verification, verify
+    from .pytorch.verify import render_verification, verify
 
     result = verify(graph, rf=args.rf)
     write_output(render_verification(result, args.verbose), None)
@@ -125,7 +125,7 @@ def cmd_memory(args: argparse.Namespace) -> None:
     measured = None
     if args.measure:
         need_torch()
-        from .torch.memory import measure_training_memory
+        from .pytorch.memory import measure_training_memory
 
         measured = measure_training_memory(graph, args.batch, args.dtype, args.optimizer,
                                            device=args.device)

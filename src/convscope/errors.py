@@ -9,7 +9,7 @@ wrong, expected, received"::
 
 is ``source='net.yaml'``, ``path=('layers', 2)``, ``layer='conv2'``, ``kind='conv'`` and
 the ``message``. A path is a tuple of steps (:data:`Step`) rendered by :func:`path_str`;
-the web page walks it to find the offending line (``spec/locate.py``). Errors are
+the web page walks it to find the offending line (``description/locate.py``). Errors are
 immutable: :meth:`ConvscopeError.replace` and :meth:`~ConvscopeError.with_source` return
 copies.
 
@@ -191,7 +191,7 @@ class LayerRuleError(ValueError):
     """Raised by a layer's rules, without location; the graph adds where it happened.
 
     ``rule`` (e.g. the argument's name), ``expected`` and ``received`` are filled by the
-    checks that know them (:class:`convscope.spec.args.Args`)."""
+    checks that know them (:class:`convscope.description.args.Args`)."""
 
     def __init__(self, message: str, *, rule: str | None = None, expected: str | None = None,
                  received: str | None = None) -> None:

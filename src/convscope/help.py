@@ -7,7 +7,7 @@ from .errors import SpecError, closest
 
 
 def _syntax() -> str:
-    from .spec import oneline, parse
+    from .description import oneline, parse
 
     return ("ONE-LINE FORM\n" + (oneline.__doc__ or "").split("\n", 2)[2]
             + "\nDESCRIPTION FILES (YAML or JSON)\n" + (parse.__doc__ or "").split("\n", 2)[2])

@@ -38,7 +38,7 @@ TORCH_PREFIXES = ("torchvision:", "timm:", "python:")
 
 def is_code_source(source: Any) -> bool:
     """torchvision:NAME, timm:NAME, python:MODULE:NAME or path/file.py:NAME: sources that
-    import Python (read by convscope.torch.sources)."""
+    import Python (read by convscope.pytorch.sources)."""
     return isinstance(source, str) and (source.startswith(TORCH_PREFIXES) or bool(
         re.fullmatch(r".+\.py:[A-Za-z_]\w*", source)))
 
@@ -77,15 +77,15 @@ def load(source: Any, input_shape: str | Shape | None = None, *,
     Raises:
         ConvscopeError: with the source attached (file name, 'zoo:vgg16', 'one-line').
     """
-    from .spec.load import load as load_description_graph
-    from .spec.load import parse_override
+    from .description.load import load as load_description_graph
+    from .description.load import parse_override
 
     override = parse_override(input_shape)
     if is_code_source(source):
         if not trusted:
             raise SpecError(f"'{source}' names Python code to import, which this place never "
                             "does; give a description, a Keras or an ONNX file instead")
-        from .torch.sources import load_torch_source  # imports torch: only here
+        from .pytorch.sources import load_torch_source  # imports torch: only here
 
         return _attributed(load_torch_source, source, override)
     if isinstance(source, str) and source.startswith("keras:"):
@@ -112,9 +112,9 @@ def load_text(text: str, input_shape: str | Shape | None = None,
     convscope description or a Keras ``model.to_json()``, read as data) or the one-line
     form. Never imports code."""
     from .keras.config import is_keras_config
-    from .spec.load import parse_override, read_text
-    from .spec.oneline import parse_line
-    from .spec.parse import parse
+    from .description.load import parse_override, read_text
+    from .description.oneline import parse_line
+    from .description.parse import parse
 
     if not text.strip():
         raise SpecError("the description is empty: pick a zoo model or type one")

@@ -7,7 +7,7 @@ import json
 from . import zoo
 from .analysis import analyze
 from .layers.base import shape_str
-from .spec.load import load, load_description
+from .description.load import load, load_description
 
 
 def zoo_rows() -> list[dict[str, object]]:

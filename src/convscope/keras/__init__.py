@@ -28,7 +28,7 @@ def import_config(config: dict[str, Any], input_shape: tuple[int, ...] | None = 
     """A Keras model config (``json.loads(model.to_json())``) -> a validated Graph whose
     ``notes`` name anything convscope could not read; ``measured``: the (trainable,
     non-trainable) weights of a live model's layers, which opaque layers then carry."""
-    from ..spec.parse import parse
+    from ..description.parse import parse
 
     description, notes = description_from_config(config, input_shape, measured)
     try:

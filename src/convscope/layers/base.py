@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import LayerRuleError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..spec.args import Args
+    from ..description.args import Args
 
 Shape = tuple[int, ...]
 Pairs = tuple[tuple[int, int], ...]

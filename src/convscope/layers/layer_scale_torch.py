@@ -1,5 +1,5 @@
 """The PyTorch module of ``layer_scale`` (imported only by its ``to_torch``: the core never
-imports torch). Generated source (torch/source.py) copies the class as it copies
+imports torch). Generated source (pytorch/source.py) copies the class as it copies
 torch_modules' helpers: it keeps its constructor arguments (``init_args``)."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """torch.nn.Module helpers for kinds that PyTorch has no single module for.
 
 Imported only by ``to_torch`` builders, so the core never imports torch. Generated source
-(torch/source.py) copies a helper class with ``inspect.getsource`` only when the network
+(pytorch/source.py) copies a helper class with ``inspect.getsource`` only when the network
 uses it; a helper with a ``plain()`` method is written as that stock module instead.
 Tensors are channels-first (N, C, *spatial); convscope's shapes are channels
 last, so modules whose meaning is defined on the channels-last layout move the

@@ -27,7 +27,7 @@ def to_onnx(graph: Graph, path: str, opset: int = 17) -> None:
     except ImportError as err:
         raise ConvscopeError(f"ONNX export needs torch and onnx (pip install torch onnx): "
                              f"{err}") from None
-    from ..torch.build import GraphModule, example_inputs
+    from ..pytorch.build import GraphModule, example_inputs
 
     module = GraphModule(graph).train()
     xs = example_inputs(graph, 2)

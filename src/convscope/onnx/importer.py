@@ -348,7 +348,7 @@ def import_onnx(source: Any, input_shape: tuple[int, ...] | None = None) -> Grap
     except ImportError as err:
         raise ConvscopeError(f"reading ONNX needs the onnx package (pip install onnx): "
                              f"{err}") from None
-    from ..spec.parse import parse
+    from ..description.parse import parse
 
     model = load_model(source)
     if input_shape is not None:

@@ -15,8 +15,8 @@ from ..errors import ConvscopeError
 from ..layers.base import shape_str
 from ..limits import echo
 from ..sources import is_code_source, load
-from ..spec.parse import parse
-from ..torch.build import GraphModule
+from ..description.parse import parse
+from ..pytorch.build import GraphModule
 from .checkpoint import load_checkpoint
 from .data import IMAGE_SUFFIXES, _image, load_data, normalise
 from .setup import training_graph

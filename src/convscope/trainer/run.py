@@ -14,8 +14,8 @@ import torch
 from ..errors import ConvscopeError
 from ..files import remove_stale_temporaries
 from ..sources import is_code_source, is_file_model, load
-from ..spec.load import load_description
-from ..torch.build import GraphModule
+from ..description.load import load_description
+from ..pytorch.build import GraphModule
 from .checkpoint import load_checkpoint
 from .data import load_data
 from .loop import Context, begin, describe_mismatch, evaluate_split, fit

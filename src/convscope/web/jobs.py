@@ -98,14 +98,14 @@ def pytorch_source(graph: Graph) -> str:
     except ImportError:
         raise ConvscopeError("PyTorch source needs PyTorch installed next to convscope") \
             from None
-    from ..torch.source import graph_source
+    from ..pytorch.source import graph_source
 
     return graph_source(graph)
 
 
 def line_of(text: str, error: BaseException) -> int | None:
     """The line of the editor's text the error is about (from its fields), or None."""
-    from ..spec.locate import locate
+    from ..description.locate import locate
 
     try:
         return locate(text, error)

@@ -1,7 +1,7 @@
 """Description (a mapping from YAML / JSON / the Python API) -> validated :class:`Graph`.
 
 All validation of user input happens here or in the kinds' ``from_args``
-(through :class:`~convscope.spec.args.Args`). The format is documented in the README
+(through :class:`~convscope.description.args.Args`). The format is documented in the README
 ("Describing a network") and by ``convscope help syntax``; in short::
 
     name: resnet18
@@ -346,7 +346,7 @@ class Builder:
         args = {"axis": item["axis"]} if "axis" in item else {}
         return self.add_layer(how, args, outs, scope, where, name, trainable)
 
-    shortcut = _shortcut  # spec/shortcut.py
+    shortcut = _shortcut  # description/shortcut.py
 
 
 # --------------------------------------------------------------- entry point ---

@@ -1,6 +1,6 @@
 """The PyTorch bridge (extra ``convscope[torch]``): build a description as a module.
 
-    >>> import convscope.torch as ct
+    >>> import convscope.pytorch as ct
     >>> model = ct.build("lenet5")      # a torch.nn.Module, channels-first (N, C, H, W)
 """
 

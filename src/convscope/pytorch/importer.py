@@ -40,8 +40,8 @@ from ..errors import ConvscopeError
 from ..ir import Graph
 from ..layers.base import shape_str
 from ..names import unique_name
-from ..spec.args import Args
-from ..spec.parse import lookup, parse
+from ..description.args import Args
+from ..description.parse import lookup, parse
 from .aten_map import ALIAS, MAPPERS
 from .capture import Capture, Source, capture
 from .grouping import Unit, Units, exposed

@@ -84,7 +84,7 @@ def build(source: Any, input_shape: Any = None) -> GraphModule:
     """A torch.nn.Module for any description (zoo id, file, one-line form, mapping, Graph)."""
     if isinstance(source, Graph):
         return GraphModule(source)
-    from ..spec.load import load
+    from ..description.load import load
 
     return GraphModule(load(source, input_shape))
 

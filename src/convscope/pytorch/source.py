@@ -2,7 +2,7 @@
 
 The file defines one ``nn.Module`` class, written as a person writes one (torchvision's
 resnet.py): a named submodule per layer (the layer's name made a Python identifier), built
-by the same ``to_torch`` rules as :func:`convscope.torch.build` and written as its
+by the same ``to_torch`` rules as :func:`convscope.pytorch.build` and written as its
 constructor (``nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)``), and a
 ``forward`` that mirrors the description's wiring: ``x = self.conv1(x)`` along a chain,
 the layer's name for a value read again later, and the layers whose kind has a
@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ConvscopeError
 from ..ir import Graph
 from ..layers import torch_modules
