@@ -15,9 +15,9 @@ from collections import Counter
 from typing import Any
 
 from convscope.analysis import analyze
-from convscope.errors import ConvscopeError
 from convscope.description import load
 from convscope.description.load import read_text
+from convscope.errors import ConvscopeError
 
 TOKENS = ["conv3-8", "conv1-4 s=2", "conv3-16 p=1 relu", "conv5-6", "maxpool2", "avgpool3",
           "fc10", "dense4", "bn", "relu", "dropout0.5", "gap", "flatten", "upsample2", "pad1",

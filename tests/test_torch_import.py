@@ -20,8 +20,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import convscope
-from convscope.render import render
 from convscope.pytorch.importer import import_module
+from convscope.render import render
 
 TORCHVISION = ["alexnet", "vgg11", "vgg16", "vgg19", "vgg11_bn", "vgg16_bn", "vgg19_bn",
                "googlenet", "inception_v3", "resnet18", "resnet34", "resnet50", "resnet101",

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ConvscopeError
-from .layers.base import shape_str
 from .description.load import load
 from .description.oneline import value
+from .errors import ConvscopeError
+from .layers.base import shape_str
 
 RENAME = {"kernel": "kernel_size", "filters": "out_channels"}
 

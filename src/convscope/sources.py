@@ -111,10 +111,10 @@ def load_text(text: str, input_shape: str | Shape | None = None,
     """The graph of a text typed or pasted by a user (the web page): YAML / JSON (a
     convscope description or a Keras ``model.to_json()``, read as data) or the one-line
     form. Never imports code."""
-    from .keras.config import is_keras_config
     from .description.load import parse_override, read_text
     from .description.oneline import parse_line
     from .description.parse import parse
+    from .keras.config import is_keras_config
 
     if not text.strip():
         raise SpecError("the description is empty: pick a zoo model or type one")

@@ -6,8 +6,8 @@ import json
 
 from . import zoo
 from .analysis import analyze
-from .layers.base import shape_str
 from .description.load import load, load_description
+from .layers.base import shape_str
 
 
 def zoo_rows() -> list[dict[str, object]]:

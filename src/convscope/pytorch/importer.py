@@ -36,12 +36,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..description.args import Args
+from ..description.parse import lookup, parse
 from ..errors import ConvscopeError
 from ..ir import Graph
 from ..layers.base import shape_str
 from ..names import unique_name
-from ..description.args import Args
-from ..description.parse import lookup, parse
 from .aten_map import ALIAS, MAPPERS
 from .capture import Capture, Source, capture
 from .grouping import Unit, Units, exposed

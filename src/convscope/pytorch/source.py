@@ -30,12 +30,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..version import __version__
 from ..errors import ConvscopeError
 from ..ir import Graph
 from ..layers import torch_modules
 from ..limits import echo
 from ..names import unique_name
+from ..version import __version__
 
 _SKIP = {"self", "device", "dtype"}
 _RESERVED = {"input", "self", "torch", "nn", "F", "Any", "training", "annotations"}

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..description.parse import parse
 from ..errors import ConvscopeError
 from ..layers.base import shape_str
 from ..limits import echo
-from ..sources import is_code_source, load
-from ..description.parse import parse
 from ..pytorch.build import GraphModule
+from ..sources import is_code_source, load
 from .checkpoint import load_checkpoint
 from .data import IMAGE_SUFFIXES, _image, load_data, normalise
 from .setup import training_graph

@@ -11,11 +11,11 @@ from typing import Any
 
 import torch
 
+from ..description.load import load_description
 from ..errors import ConvscopeError
 from ..files import remove_stale_temporaries
-from ..sources import is_code_source, is_file_model, load
-from ..description.load import load_description
 from ..pytorch.build import GraphModule
+from ..sources import is_code_source, is_file_model, load
 from .checkpoint import load_checkpoint
 from .data import load_data
 from .loop import Context, begin, describe_mismatch, evaluate_split, fit
