@@ -1,8 +1,9 @@
 """The package's imports flow one way (issue 13): no package-level cycle, lazy imports
 inside functions included (only ``if TYPE_CHECKING:`` blocks are left out: they never run).
 
-A "package" is a sub-package of convscope (``description``, ``pytorch``, ...) or a module at its root
-(``sources``, ``cli``, ...). The walk reads the source with ``ast``; nothing is imported.
+A "package" is a sub-package of convscope (``description``, ``pytorch``, ...) or a module
+at its root (``sources``, ``cli``, ...). The walk reads the source with ``ast``; nothing is
+imported.
 """
 
 from __future__ import annotations
