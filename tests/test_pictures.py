@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import convscope
+from convscope.analysis.topology import ELEMENTWISE
 from convscope.render.data import report_json
 from convscope.render.diagram import draw, to_png
 from convscope.render.html import render_html
 from convscope.render.plots import plot
-from convscope.render.structure import ELEMENTWISE
 
 SVG = "{http://www.w3.org/2000/svg}"
 GOLDEN = Path(__file__).parent / "golden"

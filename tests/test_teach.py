@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convscope
-from convscope.render.explain import explain_layer, rf_table
+from convscope.analysis.explain import explain_layer, rf_table
 from convscope.teach import compare
 from convscope.teach.convolve import Settings, as_matrix, convolve, parse_matrix, pool
 from convscope.teach.worked import SEED_IMAGE, Request, worked

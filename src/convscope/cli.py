@@ -145,7 +145,7 @@ def cmd_convolve(args: argparse.Namespace) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> None:
-    from .render.explain import explain_layer, rf_table
+    from .analysis.explain import explain_layer, rf_table
     from .sources import load
 
     graph = load(args.model, args.input)

@@ -64,6 +64,8 @@ class LayerStats:
     activation_bytes: int
     receptive_field: Field
     hyper: Mapping[str, str]
+    window: tuple[int, ...]  # the sliding window per spatial axis; () for none
+    tag: str  # a short name for small diagram boxes ('conv 3x3')
     torch_params: int  # what PyTorch's parameters() holds (LSTM: two bias vectors)
 
     @property
@@ -125,6 +127,50 @@ def dtype_size(dtype: str) -> int:
     return DTYPE_BYTES[dtype]
 
 
+def layer_stats(graph: Graph, i: int, fields: dict[str, Field], batch: int, size: int
+                ) -> LayerStats:
+    """The numbers of ``graph.nodes[i]`` for ``batch`` samples of ``size`` bytes each."""
+    node = graph.nodes[i]
+    in_shapes = graph.input_shapes(node)
+    out = graph.shapes[node.name]
+    count = node.layer.params(in_shapes)
+    if node.shares:  # tied weights are counted once, at the layer that owns them
+        count = shared_count(count, node.shares, node.shared_params)
+    trainable = count.trainable if node.trainable else 0
+    non_trainable = count.non_trainable + (0 if node.trainable else count.trainable)
+    elements = 1
+    for n in out:
+        elements *= n
+    return LayerStats(
+        index=i, name=node.name, kind=node.layer.kind, type=node.layer.type_label(),
+        where=node.where, inputs=node.inputs, input_shapes=in_shapes, output_shape=out,
+        params=count.total, trainable_params=trainable, non_trainable_params=non_trainable,
+        buffers=count.buffers, formula=count.formula, param_bytes=count.total * size,
+        macs=batch * node.layer.macs(in_shapes, out),
+        other_ops=batch * node.layer.other_ops(in_shapes, out),
+        activation_elements=batch * elements, activation_bytes=batch * elements * size,
+        receptive_field=fields[node.name], hyper=node.layer.hyper(in_shapes, out),
+        window=node.layer.window(), tag=node.layer.tag(), torch_params=count.torch_params)
+
+
+def totals_of(layers: list[LayerStats], field: Field, size: int) -> Totals:
+    """Sums over the layers; activation memory counts the body, input memory the inputs."""
+    body = [s for s in layers if s.kind != "input"]
+    heads = [s for s in layers if s.kind == "input"]
+    params = sum(s.params for s in layers)
+    macs = sum(s.macs for s in layers)
+    return Totals(
+        params=params, trainable_params=sum(s.trainable_params for s in layers),
+        non_trainable_params=sum(s.non_trainable_params for s in layers),
+        buffers=sum(s.buffers for s in layers), param_bytes=params * size,
+        macs=macs, flops=2 * macs, other_ops=sum(s.other_ops for s in layers),
+        activation_elements=sum(s.activation_elements for s in body),
+        activation_bytes=sum(s.activation_bytes for s in body),
+        input_elements=sum(s.activation_elements for s in heads),
+        input_bytes=sum(s.activation_bytes for s in heads),
+        receptive_field=field, torch_params=sum(s.torch_params for s in layers))
+
+
 def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     """All per-layer numbers and totals of ``graph`` for ``batch`` samples of ``dtype``.
 
@@ -140,43 +186,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
         raise SpecError(f"batch must be an integer >= 1; received {batch!r}")
     size = dtype_size(dtype)
     fields = receptive_fields(graph)
-    layers = []
-    for i, node in enumerate(graph.nodes):
-        in_shapes = graph.input_shapes(node)
-        out = graph.shapes[node.name]
-        count = node.layer.params(in_shapes)
-        if node.shares:  # tied weights are counted once, at the layer that owns them
-            count = shared_count(count, node.shares, node.shared_params)
-        trainable = count.trainable if node.trainable else 0
-        non_trainable = count.non_trainable + (0 if node.trainable else count.trainable)
-        elements = 1
-        for n in out:
-            elements *= n
-        layers.append(LayerStats(
-            index=i, name=node.name, kind=node.layer.kind, type=node.layer.type_label(),
-            where=node.where, inputs=node.inputs, input_shapes=in_shapes, output_shape=out,
-            params=count.total, trainable_params=trainable, non_trainable_params=non_trainable,
-            buffers=count.buffers, formula=count.formula, param_bytes=count.total * size,
-            macs=batch * node.layer.macs(in_shapes, out),
-            other_ops=batch * node.layer.other_ops(in_shapes, out),
-            activation_elements=batch * elements, activation_bytes=batch * elements * size,
-            receptive_field=fields[node.name], hyper=node.layer.hyper(in_shapes, out),
-            torch_params=count.torch_params))
-    body = [s for s in layers if s.kind != "input"]
-    heads = [s for s in layers if s.kind == "input"]
-    params = sum(s.params for s in layers)
-    macs = sum(s.macs for s in layers)
-    totals = Totals(
-        params=params, trainable_params=sum(s.trainable_params for s in layers),
-        non_trainable_params=sum(s.non_trainable_params for s in layers),
-        buffers=sum(s.buffers for s in layers), param_bytes=params * size,
-        macs=macs, flops=2 * macs, other_ops=sum(s.other_ops for s in layers),
-        activation_elements=sum(s.activation_elements for s in body),
-        activation_bytes=sum(s.activation_bytes for s in body),
-        input_elements=sum(s.activation_elements for s in heads),
-        input_bytes=sum(s.activation_bytes for s in heads),
-        receptive_field=fields[graph.outputs[0]],
-        torch_params=sum(s.torch_params for s in layers))
+    layers = [layer_stats(graph, i, fields, batch, size) for i in range(len(graph.nodes))]
+    totals = totals_of(layers, fields[graph.outputs[0]], size)
     warnings = graph.notes + tuple(
         f"{s.where} '{s.name}' ({s.kind}): the paths merged here have different receptive-field "
         f"strides or centers (misaligned); the field shown is their union"

@@ -304,6 +304,16 @@ class Layer(ABC):
         """Seed-table columns: 'filter', 'stride', 'padding' (empty when none)."""
         return {}
 
+    def window(self) -> tuple[int, ...]:
+        """The sliding window per spatial axis, which diagrams project into the next map;
+        () for a layer without one (the default)."""
+        return ()
+
+    def tag(self) -> str:
+        """A short name for a small diagram box ('conv 3x3', 'maxpool 3x3', 'fc');
+        default: the type label in lower case."""
+        return self.type_label().lower()
+
     def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
         """Step-by-step derivation; default: shape and parameters only."""
         count = self.params(inputs)

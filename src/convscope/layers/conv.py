@@ -164,6 +164,13 @@ class Conv(Layer):
             return f"DepthwiseConv{n}D"
         return f"Conv{n}D"
 
+    def window(self) -> tuple[int, ...]:
+        return self.kernel_size
+
+    def tag(self) -> str:
+        depthwise = self.groups == self.in_channels and self.groups > 1
+        return f"{'dw' if depthwise else 'conv'} {'x'.join(map(str, self.kernel_size[:2]))}"
+
     def hyper(self, inputs: tuple[Shape, ...], output: Shape) -> dict[str, str]:
         return {"filter": "x".join(map(str, (*self.kernel_size, self.out_channels))),
                 "stride": per_axis_text(self.stride),

@@ -159,6 +159,9 @@ class ConvTranspose(Layer):
     def type_label(self) -> str:
         return f"Conv{len(self.kernel_size)}DTranspose"
 
+    def window(self) -> tuple[int, ...]:
+        return self.kernel_size
+
     def hyper(self, inputs: tuple[Shape, ...], output: Shape) -> dict[str, str]:
         return {"filter": "x".join(map(str, (*self.kernel_size, self.out_channels))),
                 "stride": per_axis_text(self.stride),

@@ -87,6 +87,9 @@ class Dense(Layer):
     def type_label(self) -> str:
         return "Dense"
 
+    def tag(self) -> str:
+        return "fc"
+
     def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
         shape = inputs[0]
         n_in = self._n_in(shape)

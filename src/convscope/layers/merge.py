@@ -73,6 +73,9 @@ class Concat(Layer):
     def type_label(self) -> str:
         return "Concatenate"
 
+    def tag(self) -> str:
+        return "concat"
+
     def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
         axis = self.axis % len(output)
         sizes = " + ".join(str(s[axis]) for s in inputs)
@@ -152,6 +155,9 @@ class Merge(Layer):
 
     def type_label(self) -> str:
         return self.op.capitalize()
+
+    def tag(self) -> str:
+        return self.op
 
     def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
         return [f"{self.op} of {len(inputs)} inputs value by value: {_inputs_text(inputs)} -> "

@@ -143,6 +143,12 @@ class Pool(Layer):
     def type_label(self) -> str:
         return f"{LABELS[self.mode]}{len(self.kernel_size)}D"
 
+    def window(self) -> tuple[int, ...]:
+        return self.kernel_size
+
+    def tag(self) -> str:
+        return f"{LABELS[self.mode][:3].lower()}pool {'x'.join(map(str, self.kernel_size[:2]))}"
+
     def hyper(self, inputs: tuple[Shape, ...], output: Shape) -> dict[str, str]:
         return {"filter": "x".join(map(str, self.kernel_size)),
                 "stride": per_axis_text(self.stride),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..analysis.report import LayerStats
 from ..layers.base import shape_str
-from .units import axes_list, human_bytes, rf_text, thousands
+from ..units import axes_list, human_bytes, rf_text, thousands
 
 
 @dataclass(frozen=True)

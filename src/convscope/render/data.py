@@ -16,8 +16,8 @@ from typing import Any
 from ..analysis.receptive_field import Field
 from ..analysis.report import LayerStats, Report
 from ..layers.base import shape_str
+from ..units import number
 from ..version import __version__
-from .units import number
 
 
 def field_json(field: Field) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from html import escape as _html_escape
 
 from ..analysis.report import Report
+from ..analysis.topology import Block, Box, Item, topology
 from ..layers.base import shape_str
-from .structure import Block, Box, Item, items
-from .units import rf_text, si
+from ..units import rf_text, si
 
 LABELS = ("name", "type", "shape", "params", "rf")
 FONT = "font-family='DejaVu Sans, Helvetica, Arial, sans-serif'"
@@ -143,35 +143,10 @@ def draw_cuboid(svg: Svg, x: float, cy: float, cub: Cuboid, fill: str, attrs: st
     return top, bottom
 
 
-def short_tag(box: Box) -> str:
-    """'conv 3x3', 'max 3x3', 'dw 3x3', 'fc': what a small branch box does."""
-    head = box.head
-    window = "x".join(head.hyper.get("filter", "").split("x")[:2])
-    if head.kind == "conv":
-        return f"{'dw' if head.type.startswith('Depthwise') else 'conv'} {window}"
-    if head.kind == "pool":
-        return f"{head.type[:3].lower()}pool {window}"
-    return {"dense": "fc"}.get(head.kind, head.type.lower())
-
-
-def block_label(block: Block) -> str:
-    """The name shared by a block's layers ('layer1.0'), else its merge's name."""
-    names = [b.name for branch in block.branches for b in branch] + [block.merge.name]
-    parts = [n.split(".") for n in names]
-    common = []
-    for level in zip(*parts, strict=False):
-        if len(set(level)) != 1:
-            break
-        common.append(level[0])
-    return ".".join(common) if common and len(common) < len(parts[-1]) else block.merge.name
-
-
 def kernel_of(box: Box) -> tuple[int, int] | None:
-    flt = box.head.hyper.get("filter", "")
-    parts = flt.split("x")
-    if box.head.kind in ("conv", "pool", "conv_transpose") and len(parts) >= 2:
-        return int(parts[0]), int(parts[1])
-    return None
+    """The window drawn projected from the previous map into this box (two axes)."""
+    window = box.head.window
+    return (window[0], window[1]) if len(window) >= 2 else None
 
 
 class BlocksDrawing:
@@ -180,7 +155,7 @@ class BlocksDrawing:
     def __init__(self, report: Report, labels: tuple[str, ...]) -> None:
         self.report, self.labels = report, labels
         self.svg = Svg([])
-        self.items = items(report)
+        self.items = topology(report).items
         self.label_h = 14 * len(labels) + 8
 
     def label_width(self, box: Box, repeat: int = 1, name: str | None = None) -> float:
@@ -194,7 +169,7 @@ class BlocksDrawing:
         rows = [self.row_size(b) for b in item.branches]
         merge = cuboid_of(item.merge.last.output_shape)
         width = max((r[0] for r in rows), default=0) + 60 + max(
-            merge.width, self.label_width(item.merge, item.repeat, block_label(item)))
+            merge.width, self.label_width(item.merge, item.repeat, item.label))
         height = max(sum(r[1] + 26 for r in rows), merge.height)
         return width, height
 
@@ -293,18 +268,14 @@ class BlocksDrawing:
                 self.svg.line(last_x, row_cy, bx, row_cy, "#888", 0.8)
                 draw_cuboid(self.svg, bx, row_cy, cub, FILL.get(b.head.kind, "#ddd"),
                             box_attrs(b, block.repeat, " branch"))
-                tag = short_tag(b)
-                self.svg.text(bx + cub.width / 2, row_cy + cub.height / 2 + 8, tag, 8,
+                self.svg.text(bx + cub.width / 2, row_cy + cub.height / 2 + 8, b.head.tag, 8,
                               fill="#444")
                 last_x = bx + cub.width
                 bx += cub.width + 26
             if branch:
                 self.svg.line(last_x, row_cy, merge_x - 12, cy, "#888", 0.8)
             y += h + 26
-        symbol = MERGE_SYMBOL.get(block.merge.head.hyper.get("op", "") or
-                                  getattr(block.merge.head, "type", "").lower(), "")
-        op = block.merge.head.type.lower()
-        symbol = MERGE_SYMBOL.get("concat" if op == "concatenate" else op, symbol or "+")
+        symbol = MERGE_SYMBOL.get(block.merge.head.tag, "+")
         self.svg.parts.append(f"<circle cx='{merge_x:.1f}' cy='{cy:.1f}' r='11' fill='white' "
                               f"stroke='#444'/>")
         self.svg.text(merge_x, cy + 4, symbol, 12, weight="bold")
@@ -315,7 +286,7 @@ class BlocksDrawing:
             self.svg.text(x - 8, cy - total / 2 - 10, f"x{block.repeat}", 12, "start", "bold",
                           "#aa3333")
         self.svg.parts.append("</g>")
-        label = block_label(block)
+        label = block.label
         inset = max(0.0, (self.label_width(block.merge, block.repeat, label) -
                           cuboid_of(block.merge.last.output_shape).width) / 2)
         return self.draw_box(block.merge, merge_x + 30 + inset, cy,

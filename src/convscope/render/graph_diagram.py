@@ -1,6 +1,6 @@
 """The ``graph`` style: a top-down layered drawing of any DAG.
 
-Nodes are the boxes of structure.py (element-wise layers merged into the layer before,
+Nodes are the boxes of analysis/topology.py (element-wise layers merged into the layer before,
 runs of identical blocks folded into one drawn block marked "x N"); ranks are the longest
 path from the input; within a rank, nodes keep the order of their branches. Edges are
 the graph's own connections between boxes.
@@ -9,8 +9,8 @@ the graph's own connections between boxes.
 from __future__ import annotations
 
 from ..analysis.report import Report
+from ..analysis.topology import Block, Box, topology
 from .diagram import FILL, FONT, Svg, box_attrs, escape, label_lines
-from .structure import Block, Box, items
 
 NODE_W, NODE_H, GAP_X, GAP_Y = 190, 46, 24, 34
 
@@ -20,7 +20,7 @@ def boxes_and_owner(report: Report) -> tuple[list[Box], dict[str, Box], dict[int
     drawn: list[Box] = []
     owner: dict[str, Box] = {}
     repeat: dict[int, int] = {}
-    for item in items(report):
+    for item in topology(report).items:
         parts = [item] if isinstance(item, Box) else \
             [b for branch in item.branches for b in branch] + [item.merge]
         for box in parts:

@@ -14,10 +14,10 @@ from importlib import resources
 from ..analysis.report import Report
 from ..ir import Graph
 from ..layers.base import shape_str
+from ..units import human_bytes, rf_text
 from .data import report_json
 from .diagram import draw, escape
 from .totals import conventions_lines, totals_lines
-from .units import human_bytes, rf_text
 
 CSS = """
 body { font: 14px/1.45 'DejaVu Sans', Helvetica, Arial, sans-serif; margin: 24px; color: #222; }
@@ -102,7 +102,7 @@ def plots_svg(report: Report) -> str:
 
 
 def render_html(report: Report, graph: Graph) -> str:
-    from .explain import explain_layer, rf_table
+    from ..analysis.explain import explain_layer, rf_table
 
     explanations = [explain_layer(graph, s.name) for s in report.layers]
     inputs = ", ".join(f"{n} {shape_str(sh)}" for n, sh in report.inputs)

@@ -13,7 +13,7 @@ column is as wide as its longest cell, so nothing is cut.
 from __future__ import annotations
 
 from ..analysis.report import LayerStats, Report
-from .units import human_bytes, thousands
+from ..units import human_bytes, thousands
 
 
 def is_chain(report: Report) -> bool:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..analysis.memory import TrainingMemory
-from .units import human_bytes
+from ..units import human_bytes
 
 STATE = {"sgd": "none", "sgd_momentum": "one momentum buffer per value",
          "adam": "exp_avg + exp_avg_sq per value, a float32 step per tensor",

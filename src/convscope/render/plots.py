@@ -8,7 +8,7 @@ from typing import Any
 
 from ..analysis.report import Report
 from ..errors import ConvscopeError
-from .units import si
+from ..units import si
 
 WHAT = {"params": ("parameters", lambda s: s.params),
         "macs": ("multiply-adds (MACs) per sample", lambda s: s.macs),

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from ..analysis.report import Report
 from ..layers.base import shape_str
+from ..units import seed_memory
 from .table import grid
-from .units import seed_memory
 
 HEADERS = ["Network Layer (operations)", "input", "Filter", "Stride", "padding", "Output",
            "Calculation Formula", "Number of parameters"]

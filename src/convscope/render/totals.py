@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..analysis.report import Report
 from ..layers.base import shape_str
-from .units import axes_list, human_bytes, rf_text, si, thousands
+from ..units import axes_list, human_bytes, rf_text, si, thousands
 
 
 def scope(report: Report) -> str:

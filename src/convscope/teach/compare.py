@@ -13,8 +13,8 @@ from typing import Any
 from ..analysis import Report, analyze
 from ..errors import ConvscopeError, closest
 from ..layers.base import shape_str
-from ..render.units import human_bytes, rf_text, si
 from ..sources import load
+from ..units import human_bytes, rf_text, si
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def analyze_job(text: str, input_shape: str | None) -> Reply:
 
 
 def explain_job(text: str, input_shape: str | None, layer: str) -> Reply:
-    from ..render.explain import explain_layer
+    from ..analysis.explain import explain_layer
 
     graph = graph_of(text, input_shape)
     return json_reply({"ok": True, "text": explain_layer(graph, layer)})

@@ -3,12 +3,12 @@ field recursion table of a whole model (seed 001), in plain words for a student.
 
 from __future__ import annotations
 
-from ..analysis import analyze
-from ..analysis.receptive_field import Field, receptive_fields
 from ..errors import ConvscopeError, closest
 from ..ir import Graph, Node
 from ..layers.base import GLOBAL, IDENTITY, RFStep, prod, shape_str
-from .units import frac_text, human_bytes
+from ..units import frac_text, human_bytes
+from . import analyze
+from .receptive_field import Field, receptive_fields
 
 
 def _merged(graph: Graph, node: Node, fields: dict[str, Field]) -> Field | None:

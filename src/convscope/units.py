@@ -1,10 +1,13 @@
-"""Number formatting, with the units stated (KB = 1024 B, as the seeds print)."""
+"""Number formatting, with the units stated (KB = 1024 B, as the seeds print); shared by the
+explanations (analysis/explain.py) and the renderers."""
 
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from ..analysis.receptive_field import Field
+if TYPE_CHECKING:  # pragma: no cover
+    from .analysis.receptive_field import Field
 
 
 def thousands(n: int) -> str:
