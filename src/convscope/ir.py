@@ -4,7 +4,10 @@ A :class:`Graph` is a tuple of :class:`Node` in topological order (every node
 names only earlier nodes as inputs) plus the names of its outputs. Building one
 checks the structure and infers every output shape with each layer's own
 ``output_shape`` rule; a graph that exists is therefore a graph whose shapes
-work out, and its ``shapes`` are available to every analysis pass.
+work out, and its ``shapes`` are available to every analysis pass. A
+:class:`GraphBuilder` does the same one node at a time (each shape is inferred
+once, when its node is added) for a caller that needs the shapes while it builds,
+as the description parser does.
 
 Cost is linear in the number of nodes and nothing recurses over the graph, so
 ResNet-1202 (thousands of nodes) is as easy as LeNet.
@@ -12,8 +15,9 @@ ResNet-1202 (thousands of nodes) is as easy as LeNet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -79,59 +83,70 @@ def infer_shape(node: Node, input_shapes: tuple[Shape, ...],
     return out
 
 
-@dataclass(frozen=True)
-class Graph:
-    """An immutable, shape-checked network."""
+class GraphBuilder:
+    """Adds nodes one at a time, checking each and inferring its output shape once;
+    :meth:`build` freezes them into a :class:`Graph` without checking or inferring again.
 
-    nodes: tuple[Node, ...]
-    outputs: tuple[str, ...] = ()
-    name: str = "model"
-    notes: tuple[str, ...] = ()  # e.g. an importer's warnings: what it could not map
-    shapes: Mapping[str, Shape] = field(init=False, repr=False, compare=False)
-    index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    ``shapes`` (and ``index``) grow as nodes are added, so a caller can read the shape of
+    every node added so far (the description parser does, to expand blocks and shortcuts).
+    """
 
-    def __post_init__(self) -> None:
-        index: dict[str, int] = {}
-        shapes: dict[str, Shape] = {}
-        for i, node in enumerate(self.nodes):
-            if node.name in index:
-                first = self.nodes[index[node.name]]
-                raise SpecError(f"the name '{node.name}' is already used by "
-                                f"{first.label()}; layer names must be unique", **node.at())
-            kind = type(node.layer)
-            count = len(node.inputs)
-            if count < kind.min_inputs or (kind.max_inputs is not None and count >
-                                           kind.max_inputs):
-                want = (f"{kind.min_inputs}" if kind.max_inputs == kind.min_inputs
-                        else f"at least {kind.min_inputs}")
-                raise SpecError(f"takes {want} input(s); received {count}", **node.at(),
-                                rule="inputs", expected=want, received=str(count))
-            for ref in node.inputs:
-                if ref not in index:
-                    raise SpecError(f"input '{ref}' is not an earlier layer", **node.at())
-            in_shapes = tuple(shapes[ref] for ref in node.inputs)
-            shapes[node.name] = infer_shape(node, in_shapes, node.inputs)
-            if node.shares:
-                self._check_shares(node, index, shapes, in_shapes)
-            index[node.name] = i
-        outputs = self.outputs or ((self.nodes[-1].name,) if self.nodes else ())
-        for name in outputs:
-            if name not in index:
-                raise SpecError(f"output '{name}' is not a layer of the graph")
-        if not self.nodes:
-            raise SpecError("the description has no layers")
-        object.__setattr__(self, "outputs", tuple(outputs))
-        object.__setattr__(self, "shapes", MappingProxyType(shapes))
-        object.__setattr__(self, "index", MappingProxyType(index))
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.shapes: dict[str, Shape] = {}
+        self.index: dict[str, int] = {}
 
-    def _check_shares(self, node: Node, index: dict[str, int], shapes: dict[str, Shape],
-                      in_shapes: tuple[Shape, ...]) -> None:
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.index
+
+    def add(self, node: Node) -> Shape:
+        """Check ``node`` against the nodes before it, infer its output shape and keep both.
+        The weights it ``shares`` are checked by :meth:`check_shares` (``build`` does)."""
+        if node.name in self.index:
+            first = self.nodes[self.index[node.name]]
+            raise SpecError(f"the name '{node.name}' is already used by "
+                            f"{first.label()}; layer names must be unique", **node.at())
+        kind = type(node.layer)
+        count = len(node.inputs)
+        if count < kind.min_inputs or (kind.max_inputs is not None and count >
+                                       kind.max_inputs):
+            want = (f"{kind.min_inputs}" if kind.max_inputs == kind.min_inputs
+                    else f"at least {kind.min_inputs}")
+            raise SpecError(f"takes {want} input(s); received {count}", **node.at(),
+                            rule="inputs", expected=want, received=str(count))
+        for ref in node.inputs:
+            if ref not in self.index:
+                raise SpecError(f"input '{ref}' is not an earlier layer", **node.at())
+        shape = infer_shape(node, tuple(self.shapes[ref] for ref in node.inputs), node.inputs)
+        self.index[node.name] = len(self.nodes)
+        self.nodes.append(node)
+        self.shapes[node.name] = shape
+        return shape
+
+    def rename_last(self, name: str) -> None:
+        """The last node takes the name ``name`` (no node can read it yet); its shape is
+        kept."""
+        old = self.nodes[-1]
+        if name in self.index:
+            first = self.nodes[self.index[name]]
+            raise SpecError(f"the name '{name}' is already used by {first.label()}; layer "
+                            "names must be unique", **old.at())
+        self.nodes[-1] = replace(old, name=name)
+        self.shapes[name] = self.shapes.pop(old.name)
+        self.index[name] = self.index.pop(old.name)
+
+    def check_shares(self, node: Node) -> None:
         """A layer may reuse the weights of an earlier layer of the same kind and size."""
-        if node.shares not in index:
+        position = self.index.get(node.shares)
+        if position is None or position >= self.index[node.name]:
             raise SpecError(f"shares the weights of '{node.shares}', which is not an earlier "
                             "layer", **node.at())
-        other = self.nodes[index[node.shares]]
-        other_in = tuple(shapes[r] for r in other.inputs)
+        other = self.nodes[position]
+        in_shapes = tuple(self.shapes[r] for r in node.inputs)
+        other_in = tuple(self.shapes[r] for r in other.inputs)
         mine, theirs = node.layer.params(in_shapes), other.layer.params(other_in)
         if node.shared_params is not None:
             if not 0 < node.shared_params <= min(mine.trainable, theirs.trainable):
@@ -143,6 +158,64 @@ class Graph:
             raise SpecError(f"cannot share the weights of {other.label()}: "
                             f"{mine.total:,} parameters ({mine.formula}) against "
                             f"{theirs.total:,} ({theirs.formula})", **node.at())
+
+    def build(self, outputs: tuple[str, ...] = (), name: str = "model",
+              notes: tuple[str, ...] = ()) -> Graph:
+        """The frozen graph of the nodes added (default output: the last node), after
+        checking the weights each node shares. Shapes are not inferred again."""
+        for node in self.nodes:
+            if node.shares:
+                self.check_shares(node)
+        graph = object.__new__(Graph)  # the fields __init__ would set; __post_init__ would
+        for key, value in (("nodes", tuple(self.nodes)), ("outputs", tuple(outputs)),
+                           ("name", name), ("notes", tuple(notes))):  # infer again
+            object.__setattr__(graph, key, value)
+        graph._freeze(dict(self.shapes), dict(self.index))  # copies: the builder may go on
+        return graph
+
+
+@dataclass(frozen=True)
+class Graph:
+    """An immutable, shape-checked network.
+
+    ``Graph(nodes, ...)`` checks the nodes and infers every shape (through a
+    :class:`GraphBuilder`); a graph built node by node comes from
+    :meth:`GraphBuilder.build` instead, which does not infer them twice.
+    """
+
+    nodes: tuple[Node, ...]
+    outputs: tuple[str, ...] = ()
+    name: str = "model"
+    notes: tuple[str, ...] = ()  # e.g. an importer's warnings: what it could not map
+    shapes: Mapping[str, Shape] = field(init=False, repr=False, compare=False)
+    index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        builder = GraphBuilder()
+        for node in self.nodes:
+            builder.add(node)
+            if node.shares:
+                builder.check_shares(node)
+        self._freeze(builder.shapes, builder.index)
+
+    def _freeze(self, shapes: dict[str, Shape], index: dict[str, int]) -> None:
+        """Check the outputs and keep the shapes and index of the nodes."""
+        outputs = self.outputs or ((self.nodes[-1].name,) if self.nodes else ())
+        for name in outputs:
+            if name not in index:
+                raise SpecError(f"output '{name}' is not a layer of the graph")
+        if not self.nodes:
+            raise SpecError("the description has no layers")
+        object.__setattr__(self, "outputs", tuple(outputs))
+        object.__setattr__(self, "shapes", MappingProxyType(shapes))
+        object.__setattr__(self, "index", MappingProxyType(index))
+
+    def with_notes(self, notes: Iterable[str]) -> Graph:
+        """This graph with ``notes`` added (an importer's warnings); nothing is checked or
+        inferred again."""
+        graph = copy.copy(self)
+        object.__setattr__(graph, "notes", (*self.notes, *notes))
+        return graph
 
     def node(self, name: str) -> Node:
         return self.nodes[self.index[name]]

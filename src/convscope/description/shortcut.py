@@ -1,28 +1,31 @@
-"""The shortcut of a ``residual`` structure (a method of :class:`spec.parse.Builder`)."""
+"""The shortcut of a ``residual`` structure."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Location, SpecError
 from ..layers.base import shape_str
 from ..limits import shown
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .walker import Walker
+
 SHORTCUTS = ("identity", "projection", "auto", "zero_pad", "optional")
 
 
-def shortcut(self: Any, item: dict[str, Any], source: str, body_out: str, scope: str,
+def shortcut(walker: Walker, item: dict[str, Any], source: str, body_out: str, scope: str,
              where: Location, trainable: bool) -> str:
-    """The shortcut of a ``residual`` from ``source`` to the body's output ``body_out``
-    (a method of the parser's Builder): a layer list, identity, or a strided 1x1
+    """The shortcut of a ``residual`` from ``source`` to the body's output ``body_out``,
+    added by the parser's ``walker``: a layer list, identity, or a strided 1x1
     projection / subsample and zero padding; '' for an optional one that does not fit."""
     how = item.get("shortcut", "identity")
     if isinstance(how, list):
-        return self.sequence(how, source, scope, (*where, "shortcut"), trainable)
+        return walker.sequence(how, source, scope, (*where, "shortcut"), trainable)
     if how not in SHORTCUTS:
         raise SpecError(f"'shortcut' must be one of {', '.join(SHORTCUTS)} or a list of "
                         f"layers; received {shown(how)}", path=where)
-    src, out = self.shapes[source], self.shapes[body_out]
+    src, out = walker.graph.shapes[source], walker.graph.shapes[body_out]
     if how == "optional" and src != out:
         return ""  # no shortcut: the residual is a plain sequence (MobileNetV2's rule)
     if how == "identity" or (how in ("auto", "zero_pad", "optional") and src == out):
@@ -41,17 +44,17 @@ def shortcut(self: Any, item: dict[str, Any], source: str, body_out: str, scope:
     if how == "zero_pad":  # He et al. 2016, option A: subsample, pad channels with zeros
         current = source
         if any(s != 1 for s in strides):
-            current = self.add_layer("maxpool", {"kernel_size": 1, "stride": strides},
+            current = walker.add_layer("maxpool", {"kernel_size": 1, "stride": strides},
                                      [current], scope, where, "shortcut_subsample", trainable)
         extra = out[-1] - src[-1]
-        return self.add_layer("zero_padding", {"padding": 0,
+        return walker.add_layer("zero_padding", {"padding": 0,
                                                "channels": [extra // 2, extra - extra // 2]},
                               [current], scope, where, "shortcut_pad", trainable)
     with_bn = item.get("projection_bn", True)
-    conv = self.add_layer("conv", {"out_channels": out[-1], "kernel_size": 1,
+    conv = walker.add_layer("conv", {"out_channels": out[-1], "kernel_size": 1,
                                    "stride": strides,
                                    "bias": item.get("projection_bias", not with_bn)},
                           [source], scope, where, "downsample.0", trainable)
     if not with_bn:
         return conv
-    return self.add_layer("batchnorm", {}, [conv], scope, where, "downsample.1", trainable)
+    return walker.add_layer("batchnorm", {}, [conv], scope, where, "downsample.1", trainable)

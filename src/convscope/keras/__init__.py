@@ -9,7 +9,6 @@ Reading a config needs neither Keras nor TensorFlow (config.py, mapping.py); bui
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ def import_config(config: dict[str, Any], input_shape: tuple[int, ...] | None = 
         raise UnexpectedConfig(f"the Keras model '{echo(description['name'])}' fails a check "
                                f"convscope did not foresee ({type(err).__name__}: "
                                f"{echo(str(err))})") from None
-    return replace(graph, notes=tuple(graph.notes) + tuple(notes))
+    return graph.with_notes(notes)  # the shapes are not inferred again
 
 
 def is_keras_file(source: str) -> bool:

@@ -24,7 +24,6 @@ A Transpose or Reshape that only moves between layouts is no layer at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
@@ -370,7 +369,7 @@ def import_onnx(source: Any, input_shape: tuple[int, ...] | None = None) -> Grap
         raise UnexpectedModel(f"the ONNX model's layers fail a check convscope did not "
                               f"foresee ({type(err).__name__}: {echo(str(err))})") from None
     check_outputs(graph, reader)
-    return dc_replace(graph, notes=tuple(graph.notes) + tuple(reader.notes))
+    return graph.with_notes(reader.notes)  # the shapes are not inferred again
 
 
 def check_outputs(graph: Graph, reader: Reader) -> None:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import gc
 import re
-from dataclasses import replace
 from typing import Any
 
 import torch
@@ -337,7 +336,7 @@ def import_module(module: nn.Module, input_shapes: list[tuple[int, ...]],
             raise ConvscopeError(f"internal error importing '{layer}': convscope computes "
                                  f"{shape_str(graph.shapes[layer])}, PyTorch "
                                  f"{shape_str(shape)}; please report this model")
-    return replace(graph, notes=tuple(builder.notes(module)))
+    return graph.with_notes(builder.notes(module))  # the shapes are not inferred again
 
 
 __all__ = ["import_module", "our_shape"]
