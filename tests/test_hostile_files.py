@@ -523,7 +523,7 @@ def test_svg_parses_and_shows_names_as_text(style):
 def test_the_markup_escape_keeps_xml_valid():
     """Names with control characters are refused when parsed; should one reach a picture
     anyway (a renderer called directly), the escape still writes well-formed XML."""
-    from convscope.render.diagram import escape
+    from convscope.render.svg import escape
 
     text = escape("a\x01<b>&\"c\"")
     assert text == "a\ufffd&lt;b&gt;&amp;&quot;c&quot;"

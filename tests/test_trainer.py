@@ -20,7 +20,8 @@ from PIL import Image
 
 import convscope
 from convscope.trainer.checkpoint import CRASH_HOOK
-from convscope.trainer.data import load_data, read_cifar_batch, read_idx
+from convscope.trainer.data import load_data
+from convscope.trainer.readers import read_cifar_batch, read_idx
 
 SMALL = "8x8x1 | conv3-8 p=1 relu | maxpool2 | conv3-16 p=1 relu | maxpool2 | fc32 relu | fc10"
 

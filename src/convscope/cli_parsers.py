@@ -217,6 +217,9 @@ def _train_parsers(sub: Any) -> None:
     t.add_argument("--weights-txt", default="auto", choices=("auto", "always", "never"),
                    help="write weights.txt (auto: up to 2M parameters)")
     t.add_argument("--quiet", "-q", action="store_true")
+
+
+def _evaluate_parsers(sub: Any) -> None:
     e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix of "
                        "a trained run")
     e.add_argument("source", metavar="RUN_DIR|CKPT")
@@ -287,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     _torch_parsers(sub)
     _teach_parsers(sub)
     _train_parsers(sub)
+    _evaluate_parsers(sub)
     _picture_parsers(sub)
     z = sub.add_parser("zoo", help="list the zoo of classic networks")
     z.add_argument("--format", "-f", default="table", choices=("table", "json", "markdown"))

@@ -50,14 +50,13 @@ from .kinds import base_name, lookup, one_line, read_inputs
 from .names import check_name
 from .walker import Walker
 
-__all__ = ["Builder", "Walker", "base_name", "lookup", "parse"]
+__all__ = ["Walker", "base_name", "lookup", "parse"]
 
 TOP_KEYS = ("name", "description", "input", "inputs", "layers", "blocks", "outputs", "defaults",
             "source", "notes")
 ITEM_KEYS = ("type", "name", "inputs", "repeat", "first", "trainable", "when", "shares",
              "shared_params")
 
-Builder = Walker  # the walker's former name
 
 
 # --------------------------------------------------------------- entry point ---

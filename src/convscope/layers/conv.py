@@ -31,13 +31,11 @@ from .base import (
     Shape,
     axis_names,
     prod,
-    resolve_padding,
     shape_str,
-    window_formula,
-    window_out_len,
     window_step,
 )
 from .torch_util import nn, pad_module, sequential, symmetric
+from .window import resolve_padding, window_formula, window_out_len
 
 
 def read_activation(args: Any) -> str | None:

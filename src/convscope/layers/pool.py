@@ -29,13 +29,12 @@ from .base import (
     Shape,
     axis_names,
     prod,
-    resolve_padding,
     shape_str,
-    window_out_len,
     window_step,
 )
 from .conv import explain_windows, padding_text, per_axis_text
 from .torch_util import nn, pad_module, sequential, symmetric
+from .window import resolve_padding, window_out_len
 
 MODES = ("max", "avg", "lp")
 LABELS = {"max": "MaxPooling", "avg": "AveragePooling", "lp": "LPPool"}

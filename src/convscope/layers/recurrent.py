@@ -101,7 +101,7 @@ class Embedding(Layer):
                 f"{self.input_dim * self.output_dim:,}", "MACs = 0 (a lookup, no arithmetic)"]
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
-        from .torch_modules import Embed
+        from .recurrent_torch import Embed
 
         return Embed(self.input_dim, self.output_dim)
 
@@ -241,7 +241,7 @@ class Recurrent(Layer):
             raise LayerRuleError("PyTorch's nn.GRU applies the reset gate after the recurrent "
                                  "product (Keras reset_after=True); a reset_after=False GRU "
                                  "has no PyTorch module")
-        from .torch_modules import RNN
+        from .recurrent_torch import RNN
 
         return RNN(self.cell, self.input_size, self.units, bias=self.bias,
                    bidirectional=self.bidirectional, merge_mode=self.merge_mode,

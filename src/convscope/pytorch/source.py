@@ -322,14 +322,7 @@ def graph_source(graph: Graph, class_name: str | None = None) -> str:
         if n.name in indices else
         f"torch.randn(1, {', '.join(map(str, _first(graph.shapes[n.name])))})"
         for n in graph.inputs)
-    body = "\n".join([*helper_text.values(), *network])
-    imports = ["from __future__ import annotations", ""] if helper_text else []
-    if re.search(r"\bAny\b", body):
-        imports += ["from typing import Any", ""]
-    imports += ["import torch"]
-    if re.search(r"\bF\.", body):
-        imports += ["import torch.nn.functional as F"]
-    imports += ["from torch import nn"]
+    imports = _imports("\n".join([*helper_text.values(), *network]), bool(helper_text))
     shown = ("tuple(out.shape)" if len(graph.outputs) == 1 else
              "[tuple(o.shape) for o in out]")
     lines = [
@@ -342,7 +335,7 @@ def graph_source(graph: Graph, class_name: str | None = None) -> str:
         "",
     ]
     for i, text in enumerate(helper_text.values()):
-        lines += ["", *([] if i else ["# helpers from convscope/layers/torch_modules.py"]), text]
+        lines += ["", *([] if i else ["# helpers from convscope/layers/"]), text]
     lines += [
         "",
         *network,
@@ -356,6 +349,17 @@ def graph_source(graph: Graph, class_name: str | None = None) -> str:
         f'    print(type(model).__name__, count, "parameters, output", {shown})',
     ]
     return "\n".join(lines) + "\n"
+
+
+def _imports(body: str, helpers: bool) -> list[str]:
+    """The import lines ``body`` needs (``Any`` and ``F`` only when it uses them)."""
+    imports = ["from __future__ import annotations", ""] if helpers else []
+    if re.search(r"\bAny\b", body):
+        imports += ["from typing import Any", ""]
+    imports += ["import torch"]
+    if re.search(r"\bF\.", body):
+        imports += ["import torch.nn.functional as F"]
+    return [*imports, "from torch import nn"]
 
 
 def _first(shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..analysis.report import Report
 from ..analysis.topology import Block, Box, topology
-from .diagram import FILL, FONT, Svg, box_attrs, escape, label_lines
+from .svg import FILL, FONT, Svg, box_attrs, escape, label_lines
 
 NODE_W, NODE_H, GAP_X, GAP_Y = 190, 46, 24, 34
 

@@ -16,7 +16,8 @@ from ..ir import Graph
 from ..layers.base import shape_str
 from ..units import human_bytes, rf_text
 from .data import report_json
-from .diagram import draw, escape
+from .diagram import draw
+from .svg import escape
 from .totals import conventions_lines, totals_lines
 
 CSS = """

@@ -18,7 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import ConvscopeError, closest
-from ..layers.base import same_padding, window_formula, window_out_len
+from ..layers.window import same_padding, window_formula, window_out_len
 
 Matrix = list[list[Fraction]]  # rows of values
 Volume = list[Matrix]  # channels of matrices
