@@ -179,7 +179,7 @@ def fuzz_keras(sources: list[dict[str, Any]], count: int, seed: int = 12) -> dic
     import sys
 
     from convscope.keras import import_config
-    from convscope.keras.fields import UnexpectedConfig
+    from convscope.layers.fields import UnexpectedConfig
 
     rng = random.Random(seed)
     texts = [json.dumps(s) for s in sources]
@@ -470,7 +470,7 @@ KERAS_CASES = {
 @pytest.mark.parametrize("case", list(KERAS_CASES))
 def test_malformed_keras_config_named_case(case):
     from convscope.keras import import_config
-    from convscope.keras.fields import UnexpectedConfig
+    from convscope.layers.fields import UnexpectedConfig
 
     path, value, words = KERAS_CASES[case]
     with pytest.raises(ConvscopeError) as caught:

@@ -14,10 +14,10 @@ from typing import Any
 
 from ..errors import ConvscopeError
 from ..ir import Graph
+from ..layers.fields import UnexpectedConfig
 from ..limits import MAX_TEXT_BYTES, echo
 from .archive import read_config
 from .config import description_from_config, is_keras_config
-from .fields import UnexpectedConfig
 
 __all__ = ["import_config", "is_keras_config", "is_keras_file", "load_keras_file"]
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..layers.fields import COUNT, DIM, NUMBER, Kind, Malformed, field, is_number
 from ..limits import shown
-from .fields import COUNT, DIM, NUMBER, Kind, Malformed, field, is_number
 from .mapping import Unsupported, channels_last, map_layer
 
 Item = dict[str, Any]

@@ -21,10 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConvscopeError, SpecError
-from ..limits import MAX_DEPTH, echo, shown
-from ..names import unique_name
-from .composite import call_args, read_parts
-from .fields import (
+from ..layers.fields import (
     COUNT,
     FLAG,
     LIST,
@@ -36,6 +33,9 @@ from .fields import (
     check,
     field,
 )
+from ..limits import MAX_DEPTH, echo, shown
+from ..names import unique_name
+from .composite import call_args, read_parts
 from .mapping import Unsupported
 
 MODELS = ("Functional", "Sequential", "Model")

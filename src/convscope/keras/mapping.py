@@ -15,8 +15,7 @@ from typing import Any
 
 from ..layers.activation import NAMES as ACTIVATIONS
 from ..layers.activation import canonical
-from ..limits import shown
-from .fields import (
+from ..layers.fields import (
     AXIS,
     COUNTS,
     DIM,
@@ -33,6 +32,7 @@ from .fields import (
     Malformed,
     field,
 )
+from ..limits import shown
 
 Item = dict[str, Any]
 

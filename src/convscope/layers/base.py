@@ -271,3 +271,38 @@ class Layer(ABC):
         what ``to_torch``'s module computes, or None (the default): a submodule built by
         ``to_torch``, written as its constructor, and called on the inputs."""
         return None
+
+    # ---- bridges (the contract: layers/bridge.py) ------------------------
+    aten_ops: ClassVar[tuple[str, ...]] = ()  # ATen operators read by from_aten
+    keras_classes: ClassVar[tuple[str, ...]] = ()  # Keras layer classes read by from_keras
+    onnx_ops: ClassVar[tuple[str, ...]] = ()  # ONNX operator types read by from_onnx
+    refused: ClassVar[dict[str, str]] = {}  # bridge -> why it cannot carry this kind
+
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """The item for one captured ATen call ``op`` of an operator in ``aten_ops`` (``x``:
+        its first data input, ``out``: its first output, channels first): an item, an
+        (item, data inputs) pair, ``bridge.ALIAS``, or None (kept opaque)."""
+        return None
+
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Any:
+        """The item for one Keras layer of a class in ``keras_classes`` (``cfg``: its
+        ``get_config()``; ``rank``: its input's rank with the batch, when known)."""
+        from .bridge import Unsupported
+
+        raise Unsupported(f"layer class {class_name}")
+
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Read one ONNX node of a type in ``onnx_ops`` into ``reader`` (onnx/importer.py)."""
+        from .bridge import Unsupported
+
+        raise Unsupported(f"the operator {node.op_type}")
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        """The Keras layers (``layers``: ``keras.layers``) computing this layer, applied in
+        order; default: refused with the reason in ``refused['keras']``."""
+        from .bridge import CannotExpress
+
+        raise CannotExpress(self.refused.get("keras", f"Keras has no {self.type_label()} layer"))

@@ -1,5 +1,5 @@
 """Typed reads of Keras config fields: the one boundary between untrusted JSON and the
-Keras readers (config.py, mapping.py).
+Keras readers (keras/config.py and the kinds' from_keras in layers/).
 
 ``field(cfg, "units", DIM)`` returns the value when it has the expected type and range,
 the default when the key is missing or null, and otherwise raises :class:`Malformed`
