@@ -12,10 +12,13 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 run: $(VENV)/.core
 	$(BIN)/convscope summary lenet5
 
+# every test, one pytest worker per core (pytest-xdist); TEST_WORKERS=0 runs them in one
+# process
+TEST_WORKERS ?= auto
 test: $(VENV)/.dev chromium
 	$(BIN)/python scripts/check_sizes.py
 	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # the quick tier: analysis, golden numbers, errors, formats (no browser, no training, no
 # framework bridges, none of the slow sweeps); see the markers in tests/conftest.py

@@ -14,6 +14,11 @@ A module's tier is given here, by its file name, in one table; a test that uses 
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # ``make test`` runs one pytest worker per core (pytest-xdist): one thread each, so the
+    # workers do not fight over the cores (set before anything imports torch)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import pytest
 

@@ -476,7 +476,7 @@ def test_aliases_within_budget_use_the_c_loader(monkeypatch):
 
 
 def test_json_duplicate_is_found_by_a_scan():
-    from convscope.description.reader import json_duplicate
+    from convscope.description.json_reader import json_duplicate
 
     assert json_duplicate('{"a": "x\\"a", "b": [{"a": 1}], "a": 2}') == ("a", 31, 1)
     assert json_duplicate('{"a": {"b": 1, "c": 2}, "b": ["b", "b"]}') is None

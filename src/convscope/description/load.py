@@ -17,10 +17,11 @@ from ..ir import Graph
 from ..layers.base import Shape
 from ..limits import echo
 from .args import parse_shape
+from .json_reader import json_load
 from .kinds import one_line
 from .oneline import parse_line
 from .parse import parse
-from .reader import json_load, yaml_load
+from .reader import yaml_load
 
 
 def read_text(text: str, source: str, suffix: str = ".yaml") -> Any:

@@ -124,12 +124,15 @@ def worker_main(conn: Any, memory_limit: int, time_limit: float) -> None:
         try:
             reply = run_job(job)
         except MemoryError:
+            # nothing is built here: the exception's traceback still holds the job's frames
+            # and their memory until this block ends
             retire = True
-            reply = error_reply("the description needs more memory than the server allows "
-                                f"({memory_limit // 1024**2:,} MB per analysis)", 400)
         except Exception as err:  # noqa: BLE001 - any bug must still answer, not hang
             reply = error_reply(f"internal error: {type(err).__name__}: {str(err)[:200]}",
                                 500)
+        if retire:  # the job's memory is free again
+            reply = error_reply("the description needs more memory than the server allows "
+                                f"({memory_limit // 1024**2:,} MB per analysis)", 400)
         try:
             conn.send((reply, retire))
         except (OSError, ValueError):
