@@ -1,5 +1,5 @@
-"""Keras layers that become a short chain of convscope layers, and the layers of Keras
-Applications that are not public Keras classes.
+"""Keras layers that become a short chain of convscope layers (not one kind: they stay out
+of the kinds' ``keras_classes``), and Keras Applications' own CustomScaleLayer.
 
 A reader here returns a list of items. Every item but the last is a helper layer named
 ``<keras name>/<suffix>``; the last one carries the Keras layer's own name, so per-layer
@@ -11,7 +11,6 @@ for every item after the first; the first reads all the layer's inputs).
   rescaling(scale) of input 1, then add.
 * ``Cropping1D/2D/3D``: one slice per cropped axis (an end crop needs the axis's size,
   which Keras records in ``build_config``).
-* ``LayerScale`` (ConvNeXt): ``x * gamma``, C trainable factors -> ``layer_scale``.
 * Keras operations on tensors (``module`` keras.src.ops...: ``x + 3.0``, ``x * (1 / 6)``
   in MobileNetV3's hard sigmoid): with a number -> ``rescaling``; on two tensors ->
   the element-wise merge (add, subtract, multiply, maximum, minimum).
@@ -21,9 +20,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..layers.fields import COUNT, DIM, NUMBER, Kind, Malformed, field, is_number
+from ..layers.bridge import Malformed, Unsupported
+from ..layers.fields import COUNT, NUMBER, Kind, field, is_number
+from ..layers.keras_read import channels_last
 from ..limits import shown
-from .mapping import Unsupported, channels_last, map_layer
+from .mapping import map_layer
 
 Item = dict[str, Any]
 
@@ -74,16 +75,8 @@ def cropping(ndim: int) -> Any:
     return read
 
 
-def layer_scale(cfg: dict[str, Any], in_shape: list[Any] | None) -> list[Item]:
-    item: Item = {"type": "layer_scale", "init_values": field(cfg, "init_values", NUMBER, 1e-6)}
-    if cfg.get("projection_dim") is not None:
-        item["projection_dim"] = field(cfg, "projection_dim", DIM)
-    return [item]
-
-
 COMPOSITE = {
     "CustomScaleLayer": custom_scale,
-    "LayerScale": layer_scale,
     **{f"Cropping{n}D": cropping(n) for n in (1, 2, 3)},
 }
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConvscopeError, SpecError
+from ..layers.bridge import Malformed, Unsupported
 from ..layers.fields import (
     COUNT,
     FLAG,
@@ -28,7 +29,6 @@ from ..layers.fields import (
     MAPPING,
     SHAPE,
     TEXT,
-    Malformed,
     UnexpectedConfig,
     check,
     field,
@@ -36,7 +36,6 @@ from ..layers.fields import (
 from ..limits import MAX_DEPTH, echo, shown
 from ..names import unique_name
 from .composite import call_args, read_parts
-from .mapping import Unsupported
 
 MODELS = ("Functional", "Sequential", "Model")
 Ref = tuple[str, int, int]  # (layer name, call index, output index), Keras's keras_history

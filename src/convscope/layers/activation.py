@@ -10,7 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..limits import shown
 from .base import Layer, Saved, Shape, prod
+from .bridge import Item, Unsupported
+from .fields import NUMBER, field
+from .keras_read import activation as keras_activation
+from .keras_write import act
 from .torch_util import nn
 
 # name -> (torch module factory taking the layer, ops per element, Keras-style label)
@@ -81,6 +86,8 @@ class Activation(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         # 'linear' names the dense layer (nn.Linear); the activation is 'identity'
         **{name: {"function": canonical(name)} for name in NAMES if name != "linear"}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("Activation", "ReLU", "LeakyReLU", "ELU",
+                                                "Softmax")
     summary: ClassVar[str] = "element-wise activation: " + ", ".join(sorted(FUNCTIONS))
 
     function: str
@@ -117,3 +124,44 @@ class Activation(Layer):
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         return activation_module(self.function, self)
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        if class_name == "ReLU":
+            return keras_relu(cfg)
+        if class_name == "LeakyReLU":
+            slope = field(cfg, "negative_slope", NUMBER, None)
+            slope = field(cfg, "alpha", NUMBER, 0.3) if slope is None else slope
+            return {"type": "activation", "function": "leaky_relu", "negative_slope": slope}
+        if class_name == "Softmax" and cfg.get("axis", -1) not in (-1, [-1]):
+            raise Unsupported(f"Softmax over axis {shown(cfg['axis'])}")
+        if class_name in ("ELU", "Softmax"):
+            return {"type": "activation", "function": class_name.lower()}
+        function = keras_activation(cfg.get("activation"))
+        return {"type": "activation", "function": function or "linear"}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        f = self.function
+        if f == "relu6":
+            return [layers.ReLU(max_value=6.0, name=name)]
+        if f == "leaky_relu":
+            return [layers.LeakyReLU(negative_slope=self.negative_slope, name=name)]
+        if f == "softmax":
+            return [layers.Softmax(axis=-1, name=name)]
+        return [layers.Activation(act(f), name=name)]
+
+
+def keras_relu(cfg: dict[str, Any]) -> Item:
+    """Keras's ReLU layer: relu, leaky_relu (negative_slope) or relu6 (max_value 6)."""
+    max_value = field(cfg, "max_value", NUMBER, None)
+    slope = field(cfg, "negative_slope", NUMBER, 0.0)
+    if field(cfg, "threshold", NUMBER, 0.0):
+        raise Unsupported(f"ReLU threshold {cfg['threshold']}")
+    if max_value is None:
+        if slope:
+            return {"type": "activation", "function": "leaky_relu", "negative_slope": slope}
+        return {"type": "activation", "function": "relu"}
+    if max_value == 6 and not slope:
+        return {"type": "activation", "function": "relu6"}
+    raise Unsupported(f"ReLU with max_value {max_value} and negative_slope {slope}")

@@ -34,6 +34,9 @@ from .base import (
     shape_str,
     window_step,
 )
+from .bridge import Item
+from .keras_read import convolution, ndim_of
+from .keras_write import act, explicit, no_dilated_strides
 from .torch_util import nn, pad_module, sequential, symmetric
 from .window import resolve_padding, window_formula, window_out_len
 
@@ -70,6 +73,9 @@ class Conv(Layer):
         "depthwise_conv2d": {"ndim": 2, "depthwise": True},
         "depthwiseconv2d": {"ndim": 2, "depthwise": True},
     }
+    keras_classes: ClassVar[tuple[str, ...]] = (
+        *(f"{w}{n}D" for w in ("Conv", "Convolution") for n in (1, 2, 3)),
+        "DepthwiseConv1D", "DepthwiseConv2D")
     summary: ClassVar[str] = "convolution, 1-D/2-D/3-D, stride, padding, dilation, groups"
 
     in_channels: int
@@ -201,6 +207,26 @@ class Conv(Layer):
             bias=self.bias)
         return sequential(None if sym is not None else pad_module(pads), conv,
                           activation_module(self.activation))
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        if class_name.startswith("Depthwise"):
+            return convolution(cfg, "depthwise_conv", ndim_of(class_name), "depth_multiplier")
+        return convolution(cfg, "conv", ndim_of(class_name), "filters", "groups")
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        n = len(self.kernel_size)
+        padding, pre = explicit(self.padding, self.pads(inputs[0][:-1]), layers, n, name)
+        common = {"kernel_size": self.kernel_size, "strides": self.stride, "padding": padding,
+                  "dilation_rate": self.dilation, "use_bias": self.bias,
+                  "activation": act(self.activation), "name": name}
+        if self.groups == self.in_channels and self.groups > 1 and n < 3:
+            return [*pre, getattr(layers, f"DepthwiseConv{n}D")(
+                depth_multiplier=self.out_channels // self.in_channels, **common)]
+        no_dilated_strides(self.stride, self.dilation)
+        return [*pre, getattr(layers, f"Conv{n}D")(self.out_channels, groups=self.groups,
+                                                    **common)]
 
 
 # -------------------------------------------- shared by window-like kinds ---

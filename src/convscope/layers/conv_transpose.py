@@ -30,7 +30,10 @@ from .base import (
     prod,
     shape_str,
 )
+from .bridge import CannotExpress, Item
 from .conv import padding_text, per_axis_text, window_args
+from .keras_read import convolution, ndim_of
+from .keras_write import no_dilated_strides
 from .torch_util import nn, pad_module, sequential
 
 
@@ -46,6 +49,7 @@ class ConvTranspose(Layer):
         **{f"conv{n}dtranspose": {"ndim": n} for n in (1, 2, 3)},
         **{f"conv{n}d_transpose": {"ndim": n} for n in (1, 2, 3)},
         **{f"deconv{n}d": {"ndim": n} for n in (1, 2, 3)}}
+    keras_classes: ClassVar[tuple[str, ...]] = tuple(f"Conv{n}DTranspose" for n in (1, 2, 3))
     summary: ClassVar[str] = "transposed convolution (upsampling), output_padding"
 
     in_channels: int
@@ -199,3 +203,29 @@ class ConvTranspose(Layer):
             crop = pad_module(tuple((-p, o - f + p) for (p, _), f, o in zip(pads, full, out,
                                                                             strict=False)))
         return sequential(conv, crop, activation_module(self.activation))
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        return convolution(cfg, "conv_transpose", ndim_of(class_name), "filters",
+                           "output_padding")
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        """PyTorch's integer padding crops the output: a Cropping layer after a 'valid' one."""
+        n = len(self.kernel_size)
+        if self.groups != 1:
+            raise CannotExpress("Keras's transposed convolutions have no groups")
+        no_dilated_strides(self.stride, self.dilation)
+        if any(op >= s for op, s in zip(self.output_padding or (), self.stride, strict=False)):
+            raise CannotExpress("Keras's output_padding must be smaller than the stride")
+        padding = self.padding if self.padding in ("valid", "same") else "valid"
+        out = [getattr(layers, f"Conv{n}DTranspose")(
+            self.out_channels, self.kernel_size, strides=self.stride, padding=padding,
+            output_padding=self.output_padding, dilation_rate=self.dilation,
+            use_bias=self.bias, name=name)]
+        if self.padding not in ("valid", "same"):
+            crop = tuple((b, a) for b, a in self.padding)
+            if any(b or a for b, a in crop):
+                out.append(getattr(layers, f"Cropping{n}D")(
+                    cropping=crop if n > 1 else crop[0], name=f"{name}_crop"))
+        return out

@@ -17,7 +17,11 @@ from typing import Any, ClassVar
 
 from .activation import activation_module, activation_ops, activation_saved
 from .base import GLOBAL, IDENTITY, Layer, ParamCount, RFRule, Saved, Shape, prod, shape_str
+from .bridge import Item
 from .conv import read_activation
+from .fields import DIM, FLAG, field
+from .keras_read import with_activation
+from .keras_write import act as keras_act
 from .torch_util import nn, sequential
 
 
@@ -28,6 +32,7 @@ class Dense(Layer):
     kind: ClassVar[str] = "dense"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "linear": {}, "fc": {"flatten_input": True}, "fully_connected": {"flatten_input": True}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("Dense",)
     summary: ClassVar[str] = "fully connected layer (fc flattens its input first)"
 
     units: int
@@ -120,3 +125,14 @@ class Dense(Layer):
         flatten = nn().Flatten(1) if self._flattens(shape) else None
         return sequential(flatten, nn().Linear(self._n_in(shape), self.units, bias=self.bias),
                           act)
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        return with_activation({"type": "dense", "units": field(cfg, "units", DIM),
+                                "use_bias": field(cfg, "use_bias", FLAG, True)}, cfg)
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        pre = [layers.Flatten(name=f"{name}_flatten")] if self._flattens(inputs[0]) else []
+        return [*pre, layers.Dense(self.units, use_bias=self.bias,
+                                   activation=keras_act(self.activation), name=name)]

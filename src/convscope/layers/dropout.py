@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .base import Layer, Saved, Shape, prod
+from .bridge import Item
+from .fields import RATE, field
 from .torch_util import nn
 
 
@@ -22,6 +24,8 @@ class Dropout(Layer):
         **{f"dropout{n}d": {"spatial": True} for n in (1, 2, 3)},
         "spatial_dropout": {"spatial": True},
         **{f"spatialdropout{n}d": {"spatial": True} for n in (1, 2, 3)}}
+    keras_classes: ClassVar[tuple[str, ...]] = (
+        "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
     summary: ClassVar[str] = "dropout (identity at inference)"
 
     rate: float = 0.5
@@ -50,3 +54,14 @@ class Dropout(Layer):
         if self.spatial and len(inputs[0]) > 1:
             return getattr(nn(), f"Dropout{min(len(inputs[0]) - 1, 3)}d")(self.rate)
         return nn().Dropout(self.rate)
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        item = {"type": "dropout", "rate": field(cfg, "rate", RATE, 0.5)}
+        return {**item, "spatial": True} if class_name.startswith("Spatial") else item
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        if self.spatial and len(inputs[0]) > 1:
+            return [getattr(layers, f"SpatialDropout{len(inputs[0]) - 1}D")(self.rate, name=name)]
+        return [layers.Dropout(self.rate, name=name)]

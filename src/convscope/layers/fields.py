@@ -15,14 +15,11 @@ from typing import Any
 
 from ..errors import SpecError
 from ..limits import MAX_DIM, shown
+from .bridge import Malformed  # a field of the wrong type or range; the reader names the layer
 
 MISSING: Any = object()
 MAX_RANK = 16  # axes of one shape, batch included
 MAX_NUMBER = 1e30  # magnitude of a float setting (epsilon, momentum, scale, ...)
-
-
-class Malformed(Exception):
-    """A config field of the wrong type or range; the reader adds which layer."""
 
 
 class UnexpectedConfig(SpecError):

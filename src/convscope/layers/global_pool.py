@@ -27,6 +27,9 @@ from .base import (
     prod,
     shape_str,
 )
+from .bridge import CannotExpress, Item
+from .fields import FLAG, field
+from .keras_read import channels_last
 from .torch_util import nn, sequential
 
 
@@ -48,6 +51,9 @@ class GlobalPool(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = _aliases({
         "avg": ("gap", "global_avg_pool", "global_average_pooling", "globalaveragepooling"),
         "max": ("gmp", "global_max_pool", "global_max_pooling", "globalmaxpooling")})
+    keras_classes: ClassVar[tuple[str, ...]] = tuple(
+        f"Global{word}{n}D" for word in ("AveragePooling", "AvgPool", "MaxPooling", "MaxPool")
+        for n in (1, 2, 3))
     summary: ClassVar[str] = "global average / max pooling: H x W x C -> C"
 
     mode: str
@@ -93,6 +99,17 @@ class GlobalPool(Layer):
         word = "Avg" if self.mode == "avg" else "Max"
         pool = getattr(nn(), f"Adaptive{word}Pool{self.ndim}d")(1)
         return sequential(pool, None if self.keepdims else nn().Flatten(1))
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        channels_last(cfg)
+        return {"type": "global_pool", "mode": "max" if "Max" in class_name else "avg",
+                "keepdims": field(cfg, "keepdims", FLAG, False)}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        word = "AveragePooling" if self.mode == "avg" else "MaxPooling"
+        return [getattr(layers, f"Global{word}{self.ndim}D")(keepdims=self.keepdims, name=name)]
 
 
 def adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
@@ -159,3 +176,19 @@ class AdaptivePool(Layer):
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         word = "Avg" if self.mode == "avg" else "Max"
         return getattr(nn(), f"Adaptive{word}Pool{len(self.output_size)}d")(self.output_size)
+
+    # ---- Keras bridge ----
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        """Keras has no adaptive pooling: a global pool (output 1) or a pool whose window
+        divides the input."""
+        spatial = inputs[0][:-1]
+        n = len(spatial)
+        if all(o == 1 for o in self.output_size):
+            word = "GlobalAveragePooling" if self.mode == "avg" else "GlobalMaxPooling"
+            return [getattr(layers, f"{word}{n}D")(keepdims=True, name=name)]
+        if any(s % o for s, o in zip(spatial, self.output_size, strict=True)):
+            raise CannotExpress("Keras has no adaptive pooling; the input does not divide into "
+                                "the output size")
+        size = tuple(s // o for s, o in zip(spatial, self.output_size, strict=True))
+        word = "MaxPooling" if self.mode == "max" else "AveragePooling"
+        return [getattr(layers, f"{word}{n}D")(pool_size=size, name=name)]

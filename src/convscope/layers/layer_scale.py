@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .base import Layer, ParamCount, Saved, Shape, check_declared, prod, same_channels
+from .bridge import Item
+from .fields import DIM, NUMBER, field
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class LayerScale(Layer):
 
     kind: ClassVar[str] = "layer_scale"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"layerscale": {}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("LayerScale",)  # keras.applications.convnext's
     summary: ClassVar[str] = "y = x * gamma, one learned factor per channel (C params)"
 
     channels: int
@@ -62,3 +65,18 @@ class LayerScale(Layer):
         from .layer_scale_torch import LayerScale as TorchLayerScale
 
         return TorchLayerScale(self.channels, len(inputs[0]) - 1, self.init_values)
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        item: Item = {"type": "layer_scale",
+                      "init_values": field(cfg, "init_values", NUMBER, 1e-6)}
+        if cfg.get("projection_dim") is not None:
+            item["projection_dim"] = field(cfg, "projection_dim", DIM)
+        return item
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        """Not a public Keras layer: keras.applications' own class (ConvNeXt)."""
+        from keras.src.applications.convnext import LayerScale as KerasLayerScale
+
+        return [KerasLayerScale(self.init_values, self.channels, name=name)]

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 from ..errors import LayerRuleError
 from ..limits import shown
 from .base import NOTHING_SAVED, Layer, Saved, Shape, axis_names, prod, shape_str
+from .bridge import Item, Unsupported
+from .fields import AXIS, field
 
 
 def axis_label(axis: int, rank: int) -> str:
@@ -36,6 +38,7 @@ class Concat(Layer):
 
     kind: ClassVar[str] = "concat"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"concatenate": {}, "cat": {}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("Concatenate",)
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "concatenation along the channels (or another axis)"
@@ -96,6 +99,18 @@ class Concat(Layer):
     def torch_expression(self, inputs: tuple[Shape, ...], names: tuple[str, ...]) -> str:
         return f"torch.cat([{', '.join(names)}], dim={self.torch_dim(inputs)})"
 
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        axis = field(cfg, "axis", AXIS, -1)
+        if axis == 0:
+            raise Unsupported("Concatenate along the batch axis")
+        return {"type": "concat", "axis": axis - 1 if axis > 0 else axis}  # without the batch
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        return [layers.Concatenate(axis=self.axis + 1 if self.axis >= 0 else self.axis,
+                                   name=name)]
+
 
 OPS = ("add", "subtract", "multiply", "average", "maximum", "minimum")
 
@@ -123,6 +138,7 @@ class Merge(Layer):
 
     kind: ClassVar[str] = "merge"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {op: {"op": op} for op in OPS}
+    keras_classes: ClassVar[tuple[str, ...]] = tuple(op.capitalize() for op in OPS)
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "element-wise add / subtract / multiply / average / max / min"
@@ -184,3 +200,11 @@ class Merge(Layer):
         symbol = {"add": " + ", "average": " + ", "subtract": " - ", "multiply": " * "}
         out = symbol[self.op].join(xs)
         return f"({out}) / {len(xs)}" if self.op == "average" else out
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        return {"type": class_name.lower()}  # Add -> add, Maximum -> maximum, ...
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        return [getattr(layers, self.op.capitalize())(name=name)]

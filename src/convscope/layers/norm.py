@@ -28,6 +28,9 @@ from .base import (
     prod,
     same_channels,
 )
+from .bridge import CannotExpress, Item, Unsupported
+from .fields import DIM, FLAG, NUMBER, RATE, field
+from .keras_read import last_axis
 from .torch_util import nn
 
 
@@ -44,6 +47,7 @@ class BatchNorm(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "bn": {}, "batch_norm": {}, "batch_normalization": {}, "batchnormalization": {},
         **{f"batchnorm{n}d": {} for n in (1, 2, 3)}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("BatchNormalization",)
     summary: ClassVar[str] = "batch normalisation (Keras: 4C params, 2C non-trainable)"
 
     channels: int
@@ -106,6 +110,21 @@ class BatchNorm(Layer):
         return bn(self.channels, eps=self.eps, momentum=self.momentum, affine=self.center,
                   track_running_stats=self.track_running_stats)
 
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        last_axis(cfg, rank)
+        return {"type": "batchnorm", "epsilon": field(cfg, "epsilon", NUMBER, 1e-3),
+                "momentum": round(1.0 - field(cfg, "momentum", RATE, 0.99), 12),  # PyTorch's
+                "center": field(cfg, "center", FLAG, True),
+                "scale": field(cfg, "scale", FLAG, True)}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        if not self.track_running_stats:
+            raise CannotExpress("Keras's BatchNormalization always keeps moving statistics")
+        return [layers.BatchNormalization(epsilon=self.eps, momentum=1.0 - self.momentum,
+                                          center=self.center, scale=self.scale, name=name)]
+
 
 @dataclass(frozen=True)
 class LayerNorm(Layer):
@@ -114,6 +133,7 @@ class LayerNorm(Layer):
     kind: ClassVar[str] = "layernorm"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "layer_norm": {}, "layer_normalization": {}, "layernormalization": {}, "ln": {}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("LayerNormalization",)
     summary: ClassVar[str] = "layer normalisation (over channels, or over all axes)"
 
     normalized: tuple[int, ...]
@@ -168,6 +188,25 @@ class LayerNorm(Layer):
         return nn().LayerNorm(list(first), eps=self.eps, elementwise_affine=self.affine,
                               bias=self.bias)
 
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        every = rank is not None and rank > 2 and cfg.get("axis") == list(range(1, rank))
+        if not every:  # axis [1, ..., rank - 1]: every axis but the batch ("all")
+            last_axis(cfg, rank)
+        center, scale = field(cfg, "center", FLAG, True), field(cfg, "scale", FLAG, True)
+        if center and not scale:
+            raise Unsupported("LayerNormalization with center=True and scale=False")
+        return {"type": "layernorm", "epsilon": field(cfg, "epsilon", NUMBER, 1e-3),
+                "scale": scale, "center": center, **({"axes": "all"} if every else {})}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        rank = len(inputs[0])
+        axis = -1 if len(self.normalized) == 1 else list(
+            range(rank - len(self.normalized) + 1, rank + 1))
+        return [layers.LayerNormalization(axis=axis, epsilon=self.eps, scale=self.affine,
+                                          center=self.affine and self.bias, name=name)]
+
 
 @dataclass(frozen=True)
 class GroupNorm(Layer):
@@ -176,6 +215,7 @@ class GroupNorm(Layer):
     kind: ClassVar[str] = "groupnorm"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"group_norm": {}, "gn": {},
                                                      "group_normalization": {}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("GroupNormalization",)
     summary: ClassVar[str] = "group normalisation"
 
     groups: int
@@ -218,6 +258,20 @@ class GroupNorm(Layer):
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         return nn().GroupNorm(self.groups, self.channels, eps=self.eps, affine=self.affine)
 
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        last_axis(cfg, rank)
+        center = field(cfg, "center", FLAG, True)
+        if center != field(cfg, "scale", FLAG, True):
+            raise Unsupported("GroupNormalization with center != scale")
+        return {"type": "groupnorm", "groups": field(cfg, "groups", DIM),
+                "epsilon": field(cfg, "epsilon", NUMBER, 1e-3), "affine": center}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        return [layers.GroupNormalization(self.groups, epsilon=self.eps, center=self.affine,
+                                          scale=self.affine, name=name)]
+
 
 @dataclass(frozen=True)
 class LRN(Layer):
@@ -226,6 +280,10 @@ class LRN(Layer):
     kind: ClassVar[str] = "lrn"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "local_response_norm": {}, "localresponsenorm": {}}
+    refused: ClassVar[dict[str, str]] = {
+        "keras": "Keras has no LocalResponseNorm layer",
+        "pytorch": "ATen has no LRN operator: F.local_response_norm imports as the operations "
+                   "computing it (mul, pad, avg_pool, pow, div: partly opaque)"}
     summary: ClassVar[str] = "local response normalisation (AlexNet), no parameters"
 
     size: int = 5

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from ..limits import MAX_COUNT
 from .base import GLOBAL, Layer, ParamCount, RFRule, Shape
+from .bridge import CannotExpress
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,13 @@ class Opaque(Layer):
 
     kind: ClassVar[str] = "opaque"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"unmapped": {}}
+    refused: ClassVar[dict[str, str]] = {
+        "keras": "Keras has no layer for an operation convscope could not read",
+        "pytorch": "its stand-in module returns zeros computed from no input, which the "
+                   "importer refuses (an unknown ATen operation is what becomes opaque)",
+        "onnx": "its stand-in module computes nothing from its input, so the ONNX file's "
+                "output is not computed from the inputs (an unknown ONNX operator is what "
+                "becomes opaque)"}
     min_inputs: ClassVar[int] = 0
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = ("an imported operation convscope has no kind for (shape, "
@@ -72,3 +80,8 @@ class Opaque(Layer):
 
         first = self.shape if len(self.shape) == 1 else (self.shape[-1], *self.shape[:-1])
         return StandIn(self.op, first, self.trainable, self.buffers)
+
+    # ---- Keras bridge ----
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        """Refused (``refused['keras']``), naming the operation: 'Opaque[Erf]'."""
+        raise CannotExpress(f"Keras has no {self.type_label()} layer")

@@ -12,7 +12,10 @@ from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
 from .base import Layer, Pairs, RFRule, RFStep, Shape, shape_str
+from .bridge import CannotExpress, Item
 from .conv import padding_text
+from .fields import field
+from .keras_read import PADS, channels_last, ndim_of
 from .torch_util import pad_module
 
 
@@ -25,6 +28,7 @@ class ZeroPad(Layer):
         "pad": {}, "zeropad": {}, "zero_pad": {},
         **{f"{w}{n}d": {"ndim": n} for w in ("zero_padding", "zeropadding", "zeropad")
            for n in (1, 2, 3)}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
     summary: ClassVar[str] = "zero padding of the spatial axes (and channels)"
 
     padding: Pairs
@@ -65,3 +69,26 @@ class ZeroPad(Layer):
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         return pad_module((self.channels, *self.padding))
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        channels_last(cfg)
+        ndim = ndim_of(class_name)
+        value = field(cfg, "padding", PADS, 1)
+        if isinstance(value, int):
+            value = [[value, value]] * ndim
+        elif ndim == 1 and len(value) == 2 and all(isinstance(v, int) for v in value):
+            value = [list(value)]  # ZeroPadding1D((left, right))
+        else:
+            value = [[v, v] if isinstance(v, int) else list(v) for v in value]
+        return {"type": "zero_padding", "padding": value}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        n = len(inputs[0]) - 1
+        if any(self.channels) or any(b < 0 or a < 0 for b, a in self.padding):
+            raise CannotExpress("Keras's ZeroPadding pads spatial axes only, by non-negative "
+                                "amounts")
+        pads = tuple(tuple(p) for p in self.padding)
+        return [getattr(layers, f"ZeroPadding{n}D")(padding=pads if n > 1 else pads[0],
+                                                     name=name)]

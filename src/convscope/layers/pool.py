@@ -32,7 +32,11 @@ from .base import (
     shape_str,
     window_step,
 )
+from .bridge import CannotExpress, Item
 from .conv import explain_windows, padding_text, per_axis_text
+from .fields import DIMS, field
+from .keras_read import channels_last, ndim_of, window_padding
+from .keras_write import explicit
 from .torch_util import nn, pad_module, sequential, symmetric
 from .window import resolve_padding, window_out_len
 
@@ -59,6 +63,9 @@ class Pool(Layer):
 
     kind: ClassVar[str] = "pool"
     aliases: ClassVar[dict[str, dict[str, Any]]] = _aliases()
+    keras_classes: ClassVar[tuple[str, ...]] = tuple(
+        f"{word}{n}D" for word in ("MaxPooling", "MaxPool", "AveragePooling", "AvgPool")
+        for n in (1, 2, 3))
     summary: ClassVar[str] = "max / average / L_p pooling window, ceil mode, padding"
 
     mode: str
@@ -203,3 +210,40 @@ class Pool(Layer):
                               else (self.kernel_size, self.stride))
             pool = getattr(nn(), f"LPPool{n}d")(self.norm_type, kernel, stride, ceil_mode=ceil)
         return sequential(pre, pool)
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        channels_last(cfg)
+        mode = "max" if class_name.startswith("Max") else "avg"
+        item: Item = {"type": f"{mode}pool{ndim_of(class_name)}d",
+                      "pool_size": field(cfg, "pool_size", DIMS), "padding": window_padding(cfg)}
+        if cfg.get("strides") is not None:
+            item["strides"] = field(cfg, "strides", DIMS)
+        return item
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        """Max pooling after explicit padding (or in ceil mode, whose last partial window
+        becomes padding on the far side) pads with zeros in Keras where PyTorch pads with
+        -inf: the values agree after a ReLU, where networks use it; the counts always."""
+        n = len(self.kernel_size)
+        if self.mode == "lp":
+            raise CannotExpress("Keras has no power-average (L2) pooling layer")
+        if any(d != 1 for d in self.dilation):
+            raise CannotExpress("Keras's pooling has no dilation")
+        pads = self.pads(inputs[0][:-1])
+        padding = self.padding
+        if self.ceil_mode:  # the last, partial window: pad the far side for it
+            out = self.output_shape(inputs)[:-1]
+            extra = [max((o - 1) * s + k - (size + b + a), 0) for o, s, k, size, (b, a)
+                     in zip(out, self.stride, self.kernel_size, inputs[0][:-1], pads, strict=True)]
+            if any(extra) and self.mode != "max":
+                raise CannotExpress("Keras's average pooling has no ceil mode (here it changes "
+                                    "the output size)")
+            pads = tuple((b, a + e) for (b, a), e in zip(pads, extra, strict=True))
+            padding = "explicit" if any(extra) else self.padding
+        padding, pre = explicit(padding, pads, layers, n, name)
+        word = "MaxPooling" if self.mode == "max" else "AveragePooling"
+        return [*pre, getattr(layers, f"{word}{n}D")(pool_size=self.kernel_size,
+                                                      strides=self.stride, padding=padding,
+                                                      name=name)]

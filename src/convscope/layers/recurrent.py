@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
+from ..limits import shown
 from .base import (
     GLOBAL,
     IDENTITY,
@@ -42,6 +43,9 @@ from .base import (
     prod,
     shape_str,
 )
+from .bridge import Item, Unsupported
+from .fields import DIM, FLAG, MAPPING, TEXT, field
+from .keras_read import activation as keras_activation
 
 GATES = {"simple": 1, "lstm": 4, "gru": 3}
 LABELS = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -57,6 +61,7 @@ class Embedding(Layer):
     """A lookup table: token index -> a learned vector of ``output_dim`` values."""
 
     kind: ClassVar[str] = "embedding"
+    keras_classes: ClassVar[tuple[str, ...]] = ("Embedding",)
     summary: ClassVar[str] = "token indices (T,) -> vectors (T x D); vocab*D params"
     reads_indices: ClassVar[bool] = True
 
@@ -105,6 +110,15 @@ class Embedding(Layer):
 
         return Embed(self.input_dim, self.output_dim)
 
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        return {"type": "embedding", "input_dim": field(cfg, "input_dim", DIM),
+                "output_dim": field(cfg, "output_dim", DIM)}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        return [layers.Embedding(self.input_dim, self.output_dim, name=name)]
+
 
 @dataclass(frozen=True)
 class Recurrent(Layer):
@@ -114,6 +128,7 @@ class Recurrent(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "rnn": {"cell": "simple"}, "simple_rnn": {"cell": "simple"},
         "simplernn": {"cell": "simple"}, "lstm": {"cell": "lstm"}, "gru": {"cell": "gru"}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("SimpleRNN", "LSTM", "GRU", "Bidirectional")
     summary: ClassVar[str] = "SimpleRNN / LSTM / GRU over a T x F sequence (bidirectional too)"
 
     cell: str
@@ -246,3 +261,54 @@ class Recurrent(Layer):
         return RNN(self.cell, self.input_size, self.units, bias=self.bias,
                    bidirectional=self.bidirectional, merge_mode=self.merge_mode,
                    return_sequences=self.return_sequences, nonlinearity=self.activation)
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        if class_name != "Bidirectional":
+            return keras_cell(class_name, cfg)
+        inner = field(cfg, "layer", MAPPING)
+        inner_class = field(inner, "class_name", TEXT)
+        if inner_class not in KERAS_CELLS:
+            raise Unsupported(f"Bidirectional({shown(inner_class)})")
+        if "merge_mode" in cfg and cfg["merge_mode"] is None:
+            raise Unsupported("Bidirectional with merge_mode=None (two outputs)")
+        merge = field(cfg, "merge_mode", TEXT, "concat")
+        return {**keras_cell(inner_class, field(inner, "config", MAPPING)), "bidirectional": True,
+                "merge_mode": merge}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        kwargs: dict[str, Any] = {"return_sequences": self.return_sequences,
+                                  "use_bias": self.bias}
+        if self.cell == "gru":
+            kwargs["reset_after"] = self.reset_after
+        if self.cell == "simple":
+            kwargs["activation"] = self.activation
+        cell = getattr(layers, LABELS[self.cell])
+        if not self.bidirectional:
+            return [cell(self.units, name=name, **kwargs)]
+        return [layers.Bidirectional(cell(self.units, **kwargs), merge_mode=self.merge_mode,
+                                     name=name)]
+
+
+KERAS_CELLS = {"SimpleRNN": "rnn", "LSTM": "lstm", "GRU": "gru"}  # Keras class -> item type
+
+
+def keras_cell(class_name: str, cfg: dict[str, Any]) -> Item:
+    """One direction of a Keras SimpleRNN / LSTM / GRU (one output: no return_state)."""
+    if field(cfg, "return_state", FLAG, False):
+        raise Unsupported("return_state=True (several outputs)")
+    if field(cfg, "go_backwards", FLAG, False):
+        raise Unsupported("go_backwards=True")
+    kind = KERAS_CELLS[class_name]
+    item: Item = {"type": kind, "units": field(cfg, "units", DIM),
+                  "return_sequences": field(cfg, "return_sequences", FLAG, False),
+                  "use_bias": field(cfg, "use_bias", FLAG, True)}
+    if kind == "gru":
+        item["reset_after"] = field(cfg, "reset_after", FLAG, True)
+    if kind == "rnn":
+        act = keras_activation(cfg.get("activation", "tanh"))
+        if act not in ("tanh", "relu"):
+            raise Unsupported(f"SimpleRNN activation {act!r}")
+        item["activation"] = act
+    return item

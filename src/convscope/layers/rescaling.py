@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 from ..errors import LayerRuleError
 from ..limits import shown
 from .base import Layer, ParamCount, Saved, Shape, prod
+from .bridge import Item, Unsupported
+from .fields import FLAG, NUMBERS, field
+from .keras_read import last_axis
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class Rescaling(Layer):
 
     kind: ClassVar[str] = "rescaling"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"scale": {}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("Rescaling",)
     summary: ClassVar[str] = "y = x * scale + offset (constants)"
 
     scale: float = 1.0
@@ -38,6 +42,15 @@ class Rescaling(Layer):
 
         return Rescale(self.scale, self.offset)
 
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        return {"type": "rescaling", "scale": field(cfg, "scale", NUMBERS, 1.0),
+                "offset": field(cfg, "offset", NUMBERS, 0.0)}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        return [layers.Rescaling(self.scale, self.offset, name=name)]
+
 
 @dataclass(frozen=True)
 class Normalization(Layer):
@@ -52,6 +65,7 @@ class Normalization(Layer):
     """
 
     kind: ClassVar[str] = "normalization"
+    keras_classes: ClassVar[tuple[str, ...]] = ("Normalization",)
     summary: ClassVar[str] = "(x - mean) / sqrt(variance) per channel (Keras Normalization)"
 
     channels: int
@@ -92,6 +106,24 @@ class Normalization(Layer):
         from .torch_modules import Normalize
 
         return Normalize(self.channels, len(inputs[0]) - 1, self.mean, self.variance)
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        last_axis(cfg, rank)
+        if field(cfg, "invert", FLAG, False):
+            raise Unsupported("Normalization with invert=True")
+        item: Item = {"type": "normalization"}
+        if cfg.get("mean") is not None:
+            item |= {"mean": field(cfg, "mean", NUMBERS),
+                     "variance": field(cfg, "variance", NUMBERS)}
+        return item
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        if self.adapted:
+            return [layers.Normalization(axis=-1, name=name)]
+        return [layers.Normalization(axis=-1, mean=list(self.mean or ()),
+                                     variance=list(self.variance or ()), name=name)]
 
 
 def constants(value: Any, channels: int, what: str) -> tuple[float, ...] | None:

@@ -17,6 +17,9 @@ from typing import Any, ClassVar
 from ..errors import LayerRuleError
 from ..limits import MAX_DIM, MAX_RANK, shown
 from .base import GLOBAL, IDENTITY, Layer, RFRule, Saved, Shape, prod, shape_str
+from .bridge import CannotExpress, Item
+from .fields import TARGET, field
+from .keras_read import channels_last
 from .torch_util import nn
 
 
@@ -25,6 +28,7 @@ class Flatten(Layer):
     """Flattens everything but the batch into one axis."""
 
     kind: ClassVar[str] = "flatten"
+    keras_classes: ClassVar[tuple[str, ...]] = ("Flatten",)
     summary: ClassVar[str] = "flatten to a vector"
 
     @classmethod
@@ -45,12 +49,22 @@ class Flatten(Layer):
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         return nn().Flatten(1)
 
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        channels_last(cfg)
+        return {"type": "flatten"}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        return [layers.Flatten(name=name)]
+
 
 @dataclass(frozen=True)
 class Reshape(Layer):
     """Reshape to a target shape with the same number of values."""
 
     kind: ClassVar[str] = "reshape"
+    keras_classes: ClassVar[tuple[str, ...]] = ("Reshape",)
     summary: ClassVar[str] = "reshape (target in H x W x C order, one -1 allowed)"
 
     target_shape: tuple[int, ...]
@@ -95,3 +109,13 @@ class Reshape(Layer):
         from .torch_modules import Reshape as TorchReshape
 
         return TorchReshape(self.output_shape(inputs), self.layout == "channels_last")
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        return {"type": "reshape", "target_shape": list(field(cfg, "target_shape", TARGET))}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        if self.layout != "channels_last":
+            raise CannotExpress("a channels_first reshape has no Keras layer")
+        return [layers.Reshape(self.output_shape(inputs), name=name)]

@@ -17,7 +17,10 @@ from typing import Any, ClassVar
 
 from .activation import activation_module, activation_saved
 from .base import Layer, Padding, ParamCount, RFRule, Saved, Shape, prod, shape_str
+from .bridge import Item
 from .conv import Conv, window_args
+from .keras_read import convolution, ndim_of
+from .keras_write import act, explicit
 from .torch_util import sequential
 
 
@@ -29,6 +32,7 @@ class SeparableConv(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "separable_conv1d": {"ndim": 1}, "separable_conv2d": {"ndim": 2},
         "separableconv2d": {"ndim": 2}, "sepconv": {}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("SeparableConv1D", "SeparableConv2D")
     summary: ClassVar[str] = "depthwise k x k then pointwise 1 x 1 convolution (Xception)"
 
     in_channels: int
@@ -122,3 +126,18 @@ class SeparableConv(Layer):
         return sequential(self.depthwise().to_torch(inputs),
                           self.pointwise().linear().to_torch((mid,)),
                           activation_module(self.activation))
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        return convolution(cfg, "separable_conv", ndim_of(class_name), "filters",
+                           "depth_multiplier")
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        n = len(self.kernel_size)
+        padding, pre = explicit(self.padding, self.depthwise().pads(inputs[0][:-1]), layers,
+                                n, name)
+        return [*pre, getattr(layers, f"SeparableConv{n}D")(
+            self.out_channels, self.kernel_size, strides=self.stride, padding=padding,
+            dilation_rate=self.dilation, depth_multiplier=self.depth_multiplier,
+            use_bias=self.bias, activation=act(self.activation), name=name)]

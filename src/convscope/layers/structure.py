@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 from ..errors import LayerRuleError
 from ..limits import shown
 from .base import GLOBAL, IDENTITY, Layer, RFRule, RFStep, Saved, Shape, shape_str
+from .bridge import Item
+from .fields import SIZES, field
 from .merge import axis_label
 
 
@@ -32,6 +34,8 @@ class Slice(Layer):
 
     kind: ClassVar[str] = "slice"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"narrow": {}}
+    # Keras's Cropping1D/2D/3D read as slices (keras/composite.py: one per cropped axis)
+    refused: ClassVar[dict[str, str]] = {"keras": "Keras has no Slice layer"}
     summary: ClassVar[str] = "keep a (strided) range of one axis"
 
     axis: int
@@ -96,6 +100,7 @@ class Permute(Layer):
 
     kind: ClassVar[str] = "permute"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"transpose": {}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("Permute",)
     summary: ClassVar[str] = "reorder the axes (Keras Permute, 1-based dims)"
 
     dims: tuple[int, ...]
@@ -130,3 +135,11 @@ class Permute(Layer):
         for out_axis, d in enumerate(self.dims):
             order[torch_dim(out_axis, rank)] = torch_dim(d - 1, rank)
         return TorchPermute(tuple(order))
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        return {"type": "permute", "dims": list(field(cfg, "dims", SIZES))}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        return [layers.Permute(self.dims, name=name)]

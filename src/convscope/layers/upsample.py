@@ -14,7 +14,11 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
+from ..limits import shown
 from .base import Layer, RFRule, RFStep, Shape, prod, shape_str
+from .bridge import CannotExpress, Item, Unsupported
+from .fields import DIMS, TEXT, field
+from .keras_read import channels_last, ndim_of
 from .torch_util import nn
 
 LINEAR_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
@@ -28,6 +32,7 @@ class Upsample(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "upsampling": {}, **{f"{w}{n}d": {"ndim": n} for w in ("upsample", "upsampling")
                             for n in (1, 2, 3)}}
+    keras_classes: ClassVar[tuple[str, ...]] = ("UpSampling1D", "UpSampling2D", "UpSampling3D")
     summary: ClassVar[str] = "upsampling by an integer factor, nearest or (bi/tri)linear"
 
     scale_factor: tuple[int, ...]
@@ -82,3 +87,24 @@ class Upsample(Layer):
         n = len(self.scale_factor)
         mode = "nearest" if self.mode == "nearest" else LINEAR_MODES[n]
         return nn().Upsample(scale_factor=tuple(float(f) for f in self.scale_factor), mode=mode)
+
+    # ---- Keras bridge ----
+    @classmethod
+    def from_keras(cls, class_name: str, cfg: dict[str, Any], rank: int | None) -> Item:
+        channels_last(cfg)
+        mode = field(cfg, "interpolation", TEXT, "nearest")
+        if mode not in ("nearest", "bilinear"):
+            raise Unsupported(f"interpolation {shown(mode)}")
+        return {"type": f"upsample{ndim_of(class_name)}d",
+                "scale_factor": field(cfg, "size", DIMS, 2),
+                "mode": "linear" if mode == "bilinear" else mode}
+
+    def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
+        n = len(inputs[0]) - 1
+        if n == 2:
+            mode = "bilinear" if self.mode != "nearest" else "nearest"
+            return [layers.UpSampling2D(size=self.scale_factor, interpolation=mode, name=name)]
+        if self.mode != "nearest":
+            raise CannotExpress(f"Keras's UpSampling{n}D is nearest-neighbour only")
+        size = self.scale_factor if n > 1 else self.scale_factor[0]
+        return [getattr(layers, f"UpSampling{n}D")(size=size, name=name)]
