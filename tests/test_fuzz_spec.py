@@ -36,7 +36,8 @@ KEYS = ["out_channels", "filters", "kernel_size", "kernel", "stride", "strides",
         "channels", "mean", "variance", "scale", "offset", "start", "stop", "step",
         "ceil_mode", "negative_slope", "layers", "branches", "body", "merge", "shortcut",
         "name", "inputs", "repeat", "first", "trainable", "when", "shares", "shared_params",
-        "out_chanels", "kernal_size", "c", "n", "op", "spatial", "keepdims", "layout"]
+        "repeated_params", "out_chanels", "kernal_size", "c", "n", "op", "spatial", "keepdims",
+        "layout"]
 SCALARS: list[Any] = [0, 1, 2, 3, 4, 7, 8, 64, -1, -3, 10**12, 10**300, 2**31, 2**63,
                       1.5, 0.5, 1e-5, -0.0, math.nan, math.inf, -math.inf, True, False, None,
                       "", "abc", "same", "valid", "3x3", "2x2x2", "channels", "relu",

@@ -159,22 +159,80 @@ def test_an_initializer_read_by_several_nodes_is_counted_once(tmp_path):
 def test_deduplicated_batch_norms_of_a_dynamo_export(tmp_path):
     """torch.onnx's dynamo exporter stores equal initializers once: the batch norms of an
     untrained network (weight 1, bias 0, mean 0, var 1) all read the same two tensors of
-    their size, each one as scale and variance, bias and mean (densenet121: 103,616 values
-    were counted twice, 33,728 of them within one node). Batch norms reading another's
-    tensors share it; a tensor one node reads twice is counted twice, and a note says so
-    (the graph cannot tie one layer's statistics to its own weights)."""
+    their size, each one as scale and variance, bias and mean (densenet121: 33,728 values
+    were counted twice). Batch norms reading another's tensors share it; a tensor one node
+    reads twice is counted once (``repeated_params``, off its statistics): the file's
+    parameters are its initializers' values, with no note."""
     model = torch.nn.Sequential(
         torch.nn.BatchNorm2d(3), torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(),
         torch.nn.BatchNorm2d(8), torch.nn.Conv2d(8, 8, 3), torch.nn.ReLU(),
         torch.nn.BatchNorm2d(8), torch.nn.Conv2d(8, 4, 3)).eval()
     path = tmp_path / "pre.onnx"
     export(model, torch.randn(1, 3, 16, 16), path)
-    onnx_model = onnx.load(str(path))
     graph = import_onnx(str(path))
     report = convscope.analyze(graph)
-    twice = [n for n in graph.notes if "counted again" in n]
-    again = sum(int(n.split(": ")[1].split(" values")[0].replace(",", "")) for n in twice)
-    assert report.totals.params == stored(onnx_model) + again
+    assert graph.notes == ()
+    assert report.totals.params == read_initializers(onnx.load(str(path)))
     bns = [s for s in report.layers if s.kind == "batchnorm"]
-    assert [s.params for s in bns] == [12, 32, 0]  # bn 3 reads bn 2's tensors: shared
-    assert again == 2 * 3 + 2 * 8  # within bn 1 and bn 2: scale = variance, bias = mean
+    assert [s.params for s in bns] == [6, 16, 0]  # bn 3 reads bn 2's tensors: shared
+    assert [s.trainable_params for s in bns] == [6, 16, 0]  # the statistics repeat
+    assert report.totals.macs == convscope.analyze(
+        import_module(model, [(16, 16, 3)])).totals.macs
+
+
+def test_dynamo_densenet121_counts_each_initializer_once(tmp_path):
+    """The regression: +33,728 values over the file's initializers, 32 notes."""
+    model = torchvision.models.densenet121(weights=None).eval()
+    path = tmp_path / "densenet121.onnx"
+    export(model, torch.randn(1, 3, 224, 224), path)
+    graph = import_onnx(str(path))
+    assert graph.notes == ()
+    assert convscope.analyze(graph).totals.params == read_initializers(onnx.load(str(path)))
+
+
+def read_initializers(model) -> int:
+    """Values of the distinct initializers the graph's nodes read as weights (not the
+    integer shapes and axes of Reshape / Squeeze nodes)."""
+    read = {i for node in model.graph.node for i in node.input}
+    return sum(math.prod(t.dims) for t in model.graph.initializer
+               if t.name in read and t.data_type != onnx.TensorProto.INT64)
+
+
+def one_node_model(nodes, inits, shape, out_shape):
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], inits)
+    return helper.make_model(graph)
+
+
+def test_an_initializer_read_twice_by_one_node_is_counted_once(tmp_path):
+    """A layer norm whose scale and bias are one tensor; a batch norm reading one tensor as
+    scale and variance, another as bias and mean, whose Conv before it has that bias too
+    (trainable in both: shared); a Gemm whose bias is the Gemm's before it."""
+    from onnx import helper, numpy_helper
+
+    def init(name, *shape):
+        return numpy_helper.from_array(torch.rand(*shape).numpy() + 1, name)
+
+    inits = [init("s", 3, 8, 8), init("w", 4, 3, 3, 3), init("b", 4), init("g", 4),
+             init("m1", 4 * 6 * 6, 5), init("m2", 5, 5), init("c", 5)]
+    nodes = [helper.make_node("LayerNormalization", ["x", "s", "s"], ["n"], axis=1),
+             helper.make_node("Conv", ["n", "w", "b"], ["c1"], kernel_shape=[3, 3]),
+             helper.make_node("BatchNormalization", ["c1", "g", "b", "b", "g"], ["n1"]),
+             helper.make_node("Flatten", ["n1"], ["f"]),
+             helper.make_node("Gemm", ["f", "m1", "c"], ["d1"]),
+             helper.make_node("Gemm", ["d1", "m2", "c"], ["y"])]
+    model = one_node_model(nodes, inits, [1, 3, 8, 8], [1, 5])
+    path = tmp_path / "twice.onnx"
+    onnx.save(model, str(path))
+    graph = import_onnx(str(path))
+    report = convscope.analyze(graph)
+    assert graph.notes == ()
+    assert report.totals.params == read_initializers(model) == \
+        192 + 4 * 27 + 4 + 4 + 144 * 5 + 25 + 5
+    per_layer = {s.kind: s.params for s in report.layers}
+    assert per_layer["layernorm"] == 192
+    assert per_layer["batchnorm"] == 4  # g; b is the convolution's
+    assert [s.params for s in report.layers if s.kind == "dense"] == [144 * 5 + 5, 25]

@@ -34,7 +34,9 @@ class Node:
     (:data:`convscope.errors.Step`); ``trainable=False`` freezes the layer
     (its parameters count as non-trainable, as Keras's ``layer.trainable``);
     ``shares`` names an earlier layer whose weights this one reuses (tied weights,
-    counted once): all of them, or ``shared_params`` of them.
+    counted once): all of them, or ``shared_params`` of them; ``repeated_params`` of its
+    values repeat tensors counted before, by another layer or by itself (an ONNX exporter
+    stores equal tensors once): they are not counted again, its non-trainable values first.
     """
 
     name: str
@@ -45,6 +47,7 @@ class Node:
     shares: str = ""
     shared_params: int | None = None  # None: every parameter is the other layer's
     path: Location = field(default=(), compare=False, repr=False)
+    repeated_params: int = 0
 
     def at(self) -> dict[str, Any]:
         """The location fields of an error about this node."""
@@ -159,6 +162,15 @@ class GraphBuilder:
                             f"{mine.total:,} parameters ({mine.formula}) against "
                             f"{theirs.total:,} ({theirs.formula})", **node.at())
 
+    def check_repeated(self, node: Node) -> None:
+        """Repeated values are some of those the layer itself adds."""
+        count = node.layer.params(tuple(self.shapes[r] for r in node.inputs))
+        own = 0 if node.shares and node.shared_params is None else \
+            count.total - (node.shared_params or 0)
+        if not 0 < node.repeated_params <= own:
+            raise SpecError(f"repeated_params {node.repeated_params} must be between 1 and "
+                            f"the {own:,} parameters the layer adds", **node.at())
+
     def build(self, outputs: tuple[str, ...] = (), name: str = "model",
               notes: tuple[str, ...] = ()) -> Graph:
         """The frozen graph of the nodes added (default output: the last node), after
@@ -166,6 +178,8 @@ class GraphBuilder:
         for node in self.nodes:
             if node.shares:
                 self.check_shares(node)
+            if node.repeated_params:
+                self.check_repeated(node)
         graph = object.__new__(Graph)  # the fields __init__ would set; __post_init__ would
         for key, value in (("nodes", tuple(self.nodes)), ("outputs", tuple(outputs)),
                            ("name", name), ("notes", tuple(notes))):  # infer again
@@ -196,6 +210,8 @@ class Graph:
             builder.add(node)
             if node.shares:
                 builder.check_shares(node)
+            if node.repeated_params:
+                builder.check_repeated(node)
         self._freeze(builder.shapes, builder.index)
 
     def _freeze(self, shapes: dict[str, Shape], index: dict[str, int]) -> None:

@@ -120,6 +120,16 @@ def shared_count(count: ParamCount, owner: str, shared: int | None) -> ParamCoun
                       formula=f"{count.formula} - {shared} shared with '{owner}'")
 
 
+def repeated_count(count: ParamCount, repeated: int) -> ParamCount:
+    """What a layer adds when ``repeated`` of its values were counted before: its
+    non-trainable ones (statistics) first."""
+    stats = min(repeated, count.non_trainable)
+    return ParamCount(trainable=count.trainable - (repeated - stats),
+                      non_trainable=count.non_trainable - stats, buffers=count.buffers,
+                      torch_extra=count.torch_extra, tensors=count.tensors,
+                      formula=f"{count.formula} - {repeated} repeated")
+
+
 def dtype_size(dtype: str) -> int:
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPE_BYTES)}."
@@ -136,6 +146,8 @@ def layer_stats(graph: Graph, i: int, fields: dict[str, Field], batch: int, size
     count = node.layer.params(in_shapes)
     if node.shares:  # tied weights are counted once, at the layer that owns them
         count = shared_count(count, node.shares, node.shared_params)
+    if node.repeated_params:  # so are tensors it reads again (an ONNX file's shared ones)
+        count = repeated_count(count, node.repeated_params)
     trainable = count.trainable if node.trainable else 0
     non_trainable = count.non_trainable + (0 if node.trainable else count.trainable)
     elements = 1

@@ -55,7 +55,7 @@ __all__ = ["Walker", "base_name", "lookup", "parse"]
 TOP_KEYS = ("name", "description", "input", "inputs", "layers", "blocks", "outputs", "defaults",
             "source", "notes")
 ITEM_KEYS = ("type", "name", "inputs", "repeat", "first", "trainable", "when", "shares",
-             "shared_params")
+             "shared_params", "repeated_params")
 
 
 

@@ -105,7 +105,7 @@ class Walker:
         else:
             refs = refs if isinstance(refs, list) else [refs]
             inputs = [self.names.resolve(r, scope, where) for r in refs]
-        shares, shared_params = sharing(item, type_name, self.blocks, where)
+        shares, shared_params, repeated = sharing(item, type_name, self.blocks, where)
         if type_name in STRUCTURES:
             return structure(self, type_name, item, inputs, scope, where, name, trainable)
         if type_name in self.blocks:
@@ -114,12 +114,12 @@ class Walker:
         if shares:
             shares = self.names.resolve(shares, scope, where)
         return self.add_layer(type_name, item, inputs, scope, where, name, trainable, shares,
-                              shared_params)
+                              shared_params, repeated)
 
     # ---- layers ---------------------------------------------------------------
     def add_layer(self, type_name: str, raw: dict[str, Any], inputs: list[str], scope: str,
                   where: Location, name: str | None, trainable: bool, shares: str = "",
-                  shared_params: int | None = None) -> str:
+                  shared_params: int | None = None, repeated: int = 0) -> str:
         """Add one layer reading ``inputs`` (its shape is inferred here, once); its name."""
         kind, fixed = self.kind(type_name, where)
         in_shapes = tuple(self.graph.shapes[r] for r in inputs)
@@ -137,7 +137,7 @@ class Walker:
         except LayerRuleError as err:
             raise SpecError(err.message, **at, **err.details()) from None
         node = Node(node_name, layer, tuple(inputs), path_str(where), trainable, shares,
-                    shared_params, where)
+                    shared_params, where, repeated)
         if self.names.taken(node_name):
             raise SpecError(f"the name '{node_name}' is already used; layer names must be "
                             "unique", **at)
@@ -192,10 +192,15 @@ def identity(item: dict[str, Any], where: Location,
 
 
 def sharing(item: dict[str, Any], type_name: str, blocks: dict[str, Block],
-            where: Location) -> tuple[str, int | None]:
-    """Pop and check 'shares' and 'shared_params' (the layer named is resolved later)."""
+            where: Location) -> tuple[str, int | None, int]:
+    """Pop and check 'shares', 'shared_params' (the layer named is resolved later) and
+    'repeated_params' (values of tensors counted before: an ONNX file's shared ones)."""
     shares = item.pop("shares", "")
     shared_params = item.pop("shared_params", None)
+    repeated = item.pop("repeated_params", 0)
+    if not isinstance(repeated, int) or isinstance(repeated, bool) or repeated < 0:
+        raise SpecError(f"'repeated_params' is a count of parameters; received "
+                        f"{shown(repeated)}", path=where)
     if shared_params is not None and (not isinstance(shared_params, int) or not shares):
         raise SpecError(f"'shared_params' is a count of parameters and needs 'shares'; "
                         f"received {shown(shared_params)}", path=where)
@@ -204,7 +209,10 @@ def sharing(item: dict[str, Any], type_name: str, blocks: dict[str, Block],
                         path=where)
     if shares and (type_name in STRUCTURES or type_name in blocks):
         raise SpecError(f"'shares' applies to a layer, not to a {type_name}", path=where)
-    return shares, shared_params
+    if repeated and (type_name in STRUCTURES or type_name in blocks):
+        raise SpecError(f"'repeated_params' applies to a layer, not to a {type_name}",
+                        path=where)
+    return shares, shared_params, repeated
 
 
 def check_arity(kind: type[Layer], count: int, at: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from .bridge import Item, Unsupported
 from .fields import NUMBER, field
 from .keras_read import activation as keras_activation
 from .keras_write import act
+from .onnx_read import channel_axis
 from .torch_util import nn
 
 # name -> (torch module factory taking the layer, ops per element, Keras-style label)
@@ -52,6 +53,10 @@ NAMES = tuple(sorted(set(FUNCTIONS) | set(SYNONYMS)))
 # what PyTorch's autograd keeps for each function (measured with saved_tensors_hooks)
 KEEPS_OUTPUT = {"relu", "sigmoid", "tanh", "softmax", "log_softmax"}
 KEEPS_NOTHING = {"linear"}  # nn.Identity returns its input
+# ONNX operators that are one function whatever their attributes
+ONNX_PLAIN = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Elu": "elu",
+              "Selu": "selu", "HardSigmoid": "hard_sigmoid", "HardSwish": "hardswish",
+              "Gelu": "gelu", "Softplus": "softplus", "Mish": "mish"}
 
 
 def canonical(name: str) -> str:
@@ -88,6 +93,8 @@ class Activation(Layer):
         **{name: {"function": canonical(name)} for name in NAMES if name != "linear"}}
     keras_classes: ClassVar[tuple[str, ...]] = ("Activation", "ReLU", "LeakyReLU", "ELU",
                                                 "Softmax")
+    onnx_ops: ClassVar[tuple[str, ...]] = (*ONNX_PLAIN, "LeakyRelu", "Celu", "Clip",
+                                           "Softmax", "LogSoftmax")
     summary: ClassVar[str] = "element-wise activation: " + ", ".join(sorted(FUNCTIONS))
 
     function: str
@@ -150,6 +157,44 @@ class Activation(Layer):
         if f == "softmax":
             return [layers.Softmax(axis=-1, name=name)]
         return [layers.Activation(act(f), name=name)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """LeakyRelu's alpha; Celu of alpha 1; Clip to [0, 6] (relu6), [0, inf) (relu) or
+        [-1, 1] (hard_tanh); Softmax and LogSoftmax over the channels only."""
+        x, op = reader.values[node.input[0]], node.op_type
+        item: Item = {"type": "activation", "function": ONNX_PLAIN.get(op)}
+        if op == "LeakyRelu":
+            item.update(function="leaky_relu",
+                        negative_slope=float(reader.attrs(node).get("alpha", 0.01)))
+        elif op == "Clip":
+            item["function"] = onnx_clip(reader, node)
+        elif op == "Celu":
+            if float(reader.attrs(node).get("alpha", 1.0)) != 1.0:
+                raise Unsupported("Celu with an alpha other than 1")
+            item["function"] = "celu"
+        elif op in ("Softmax", "LogSoftmax"):
+            if not channel_axis(x, int(reader.attrs(node).get("axis", -1))):
+                raise Unsupported(f"{op} over an axis other than the channels")
+            item["function"] = "softmax" if op == "Softmax" else "log_softmax"
+        reader.emit(node, index, item, [node.input[0]], layout=x.layout)
+
+
+def onnx_clip(reader: Any, node: Any) -> str:
+    """Clip's bounds (inputs 2 and 3 since opset 11, attributes before) -> its function."""
+    a = reader.attrs(node)
+    low = float(reader.const(node.input[1])) if len(node.input) > 1 and node.input[1] \
+        else a.get("min")
+    high = float(reader.const(node.input[2])) if len(node.input) > 2 and node.input[2] \
+        else a.get("max")
+    if low == 0 and high == 6:
+        return "relu6"
+    if low == 0 and high is None:
+        return "relu"
+    if low == -1 and high == 1:
+        return "hard_tanh"
+    raise Unsupported(f"Clip to [{low}, {high}]")
 
 
 def keras_relu(cfg: dict[str, Any]) -> Item:

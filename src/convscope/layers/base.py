@@ -276,6 +276,8 @@ class Layer(ABC):
     aten_ops: ClassVar[tuple[str, ...]] = ()  # ATen operators read by from_aten
     keras_classes: ClassVar[tuple[str, ...]] = ()  # Keras layer classes read by from_keras
     onnx_ops: ClassVar[tuple[str, ...]] = ()  # ONNX operator types read by from_onnx
+    onnx_arity: ClassVar[dict[str, int]] = {}  # inputs each of them needs (others: 1)
+    onnx_any_first: ClassVar[tuple[str, ...]] = ()  # their first input may be a constant
     refused: ClassVar[dict[str, str]] = {}  # bridge -> why it cannot carry this kind
 
     @classmethod

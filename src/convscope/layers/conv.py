@@ -34,9 +34,10 @@ from .base import (
     shape_str,
     window_step,
 )
-from .bridge import Item
+from .bridge import Item, Unsupported
 from .keras_read import convolution, ndim_of
 from .keras_write import act, explicit, no_dilated_strides
+from .onnx_read import first_layout, has_bias, window
 from .torch_util import nn, pad_module, sequential, symmetric
 from .window import resolve_padding, window_formula, window_out_len
 
@@ -76,6 +77,8 @@ class Conv(Layer):
     keras_classes: ClassVar[tuple[str, ...]] = (
         *(f"{w}{n}D" for w in ("Conv", "Convolution") for n in (1, 2, 3)),
         "DepthwiseConv1D", "DepthwiseConv2D")
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Conv",)
+    onnx_arity: ClassVar[dict[str, int]] = {"Conv": 2}
     summary: ClassVar[str] = "convolution, 1-D/2-D/3-D, stride, padding, dilation, groups"
 
     in_channels: int
@@ -227,6 +230,21 @@ class Conv(Layer):
         no_dilated_strides(self.stride, self.dilation)
         return [*pre, getattr(layers, f"Conv{n}D")(self.out_channels, groups=self.groups,
                                                     **common)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Conv with stored weights (M, C/group, *k); group, strides, dilations, pads or
+        auto_pad; a bias when its third input is a stored tensor."""
+        first_layout(reader, node.input[0], "Conv")
+        if reader.is_data(node.input[1]):
+            raise Unsupported("a convolution whose weights are computed")
+        w = reader.shape(node.input[1])
+        a = reader.attrs(node)
+        n = len(w) - 2
+        item = {"type": f"conv{n}d", "out_channels": int(w[0]), "kernel_size": list(w[2:]),
+                "groups": int(a.get("group", 1)), "bias": has_bias(reader, node), **window(a, n)}
+        reader.emit(node, index, item, [node.input[0]], params=list(node.input[1:]))
 
 
 # -------------------------------------------- shared by window-like kinds ---

@@ -30,10 +30,11 @@ from .base import (
     prod,
     shape_str,
 )
-from .bridge import CannotExpress, Item
+from .bridge import CannotExpress, Item, Unsupported
 from .conv import padding_text, per_axis_text, window_args
 from .keras_read import convolution, ndim_of
 from .keras_write import no_dilated_strides
+from .onnx_read import first_layout, has_bias, window
 from .torch_util import nn, pad_module, sequential
 
 
@@ -50,6 +51,8 @@ class ConvTranspose(Layer):
         **{f"conv{n}d_transpose": {"ndim": n} for n in (1, 2, 3)},
         **{f"deconv{n}d": {"ndim": n} for n in (1, 2, 3)}}
     keras_classes: ClassVar[tuple[str, ...]] = tuple(f"Conv{n}DTranspose" for n in (1, 2, 3))
+    onnx_ops: ClassVar[tuple[str, ...]] = ("ConvTranspose",)
+    onnx_arity: ClassVar[dict[str, int]] = {"ConvTranspose": 2}
     summary: ClassVar[str] = "transposed convolution (upsampling), output_padding"
 
     in_channels: int
@@ -229,3 +232,24 @@ class ConvTranspose(Layer):
                 out.append(getattr(layers, f"Cropping{n}D")(
                     cropping=crop if n > 1 else crop[0], name=f"{name}_crop"))
         return out
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """ConvTranspose with weights (C, M/group, *k); output_padding; not output_shape
+        nor auto_pad SAME_UPPER."""
+        first_layout(reader, node.input[0], "ConvTranspose")
+        w = reader.shape(node.input[1])
+        a = reader.attrs(node)
+        n = len(w) - 2
+        if "output_shape" in a:
+            raise Unsupported("ConvTranspose with output_shape")
+        groups = int(a.get("group", 1))
+        item: Item = {"type": f"conv_transpose{n}d", "out_channels": int(w[1]) * groups,
+                      "kernel_size": list(w[2:]), "groups": groups,
+                      "bias": has_bias(reader, node), **window(a, n)}
+        if item["padding"] == "same":
+            raise Unsupported("ConvTranspose with auto_pad SAME_UPPER")
+        if any(a.get("output_padding", [])):
+            item["output_padding"] = list(a["output_padding"])
+        reader.emit(node, index, item, [node.input[0]], params=list(node.input[1:]))

@@ -17,11 +17,12 @@ from typing import Any, ClassVar
 
 from .activation import activation_module, activation_ops, activation_saved
 from .base import GLOBAL, IDENTITY, Layer, ParamCount, RFRule, Saved, Shape, prod, shape_str
-from .bridge import Item
+from .bridge import Item, Unsupported
 from .conv import read_activation
 from .fields import DIM, FLAG, field
 from .keras_read import with_activation
 from .keras_write import act as keras_act
+from .onnx_read import has_bias
 from .torch_util import nn, sequential
 
 
@@ -33,6 +34,8 @@ class Dense(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "linear": {}, "fc": {"flatten_input": True}, "fully_connected": {"flatten_input": True}}
     keras_classes: ClassVar[tuple[str, ...]] = ("Dense",)
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Gemm", "MatMul")
+    onnx_arity: ClassVar[dict[str, int]] = {"Gemm": 2, "MatMul": 2}
     summary: ClassVar[str] = "fully connected layer (fc flattens its input first)"
 
     units: int
@@ -136,3 +139,32 @@ class Dense(Layer):
         pre = [layers.Flatten(name=f"{name}_flatten")] if self._flattens(inputs[0]) else []
         return [*pre, layers.Dense(self.units, use_bias=self.bias,
                                    activation=keras_act(self.activation), name=name)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Gemm (transB, bias C) with stored B; MatMul by a stored matrix, whose bias is
+        the Add after it (onnx/importer.py's ``dense_bias``)."""
+        if node.op_type == "MatMul":
+            onnx_matmul(reader, node, index)
+            return
+        a = reader.attrs(node)
+        if a.get("transA", 0) or reader.is_data(node.input[1]):
+            raise Unsupported("Gemm with a transposed or computed A / B")
+        b = reader.shape(node.input[1])
+        units = int(b[0] if a.get("transB", 0) else b[1])
+        reader.emit(node, index, {"type": "dense", "units": units,
+                                  "bias": has_bias(reader, node)},
+                    [node.input[0]], params=list(node.input[1:]))
+
+
+def onnx_matmul(reader: Any, node: Any, index: int) -> None:
+    if reader.is_data(node.input[1]) or len(reader.shape(node.input[1])) != 2:
+        raise Unsupported("MatMul of two computed tensors")
+    x = reader.values[node.input[0]]
+    if x.rank > 2 and x.layout != "last":
+        raise Unsupported("MatMul over a channels-first tensor's last axis")
+    units = int(reader.shape(node.input[1])[1])
+    name = reader.emit(node, index, {"type": "dense", "units": units, "bias": False},
+                       [node.input[0]], layout=x.layout, params=[node.input[1]])
+    reader.pending_bias[node.output[0]] = name

@@ -26,6 +26,7 @@ class Dropout(Layer):
         **{f"spatialdropout{n}d": {"spatial": True} for n in (1, 2, 3)}}
     keras_classes: ClassVar[tuple[str, ...]] = (
         "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Dropout",)
     summary: ClassVar[str] = "dropout (identity at inference)"
 
     rate: float = 0.5
@@ -65,3 +66,15 @@ class Dropout(Layer):
         if self.spatial and len(inputs[0]) > 1:
             return [getattr(layers, f"SpatialDropout{len(inputs[0]) - 1}D")(self.rate, name=name)]
         return [layers.Dropout(self.rate, name=name)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Dropout: the ratio attribute (opset < 12) or constant input (default 0.5)."""
+        x = reader.values[node.input[0]]
+        ratio = reader.attrs(node).get("ratio")
+        if ratio is None and len(node.input) > 1 and node.input[1] in reader.constants:
+            ratio = float(reader.constants[node.input[1]])
+        reader.emit(node, index, {"type": "dropout",
+                                  "rate": float(0.5 if ratio is None else ratio)},
+                    [node.input[0]], layout=x.layout)

@@ -27,9 +27,10 @@ from .base import (
     prod,
     shape_str,
 )
-from .bridge import CannotExpress, Item
+from .bridge import CannotExpress, Item, Unsupported
 from .fields import FLAG, field
 from .keras_read import channels_last
+from .onnx_read import first_layout, optional_ints
 from .torch_util import nn, sequential
 
 
@@ -54,6 +55,8 @@ class GlobalPool(Layer):
     keras_classes: ClassVar[tuple[str, ...]] = tuple(
         f"Global{word}{n}D" for word in ("AveragePooling", "AvgPool", "MaxPooling", "MaxPool")
         for n in (1, 2, 3))
+    onnx_ops: ClassVar[tuple[str, ...]] = ("GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
+                                           "ReduceMax")
     summary: ClassVar[str] = "global average / max pooling: H x W x C -> C"
 
     mode: str
@@ -111,6 +114,27 @@ class GlobalPool(Layer):
         word = "AveragePooling" if self.mode == "avg" else "MaxPooling"
         return [getattr(layers, f"Global{word}{self.ndim}D")(keepdims=self.keepdims, name=name)]
 
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """GlobalAveragePool / GlobalMaxPool (dims kept); ReduceMean / ReduceMax over
+        exactly the spatial axes of a channels-first tensor (axes: attribute or input)."""
+        x = first_layout(reader, node.input[0], node.op_type)
+        mode = "avg" if node.op_type in ("GlobalAveragePool", "ReduceMean") else "max"
+        if node.op_type.startswith("Global"):
+            reader.emit(node, index, {"type": "global_pool", "mode": mode, "keepdims": True},
+                        [node.input[0]])
+            return
+        a = reader.attrs(node)
+        axes = a.get("axes")
+        if axes is None:
+            axes = optional_ints(reader, node, 1)
+        spatial = set(range(2, x.rank))
+        if axes is None or {int(v) % x.rank for v in axes} != spatial or x.layout != "first":
+            raise Unsupported(f"{node.op_type} over axes {axes}")
+        reader.emit(node, index, {"type": "global_pool", "mode": mode,
+                                  "keepdims": bool(a.get("keepdims", 1))}, [node.input[0]])
+
 
 def adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
     """PyTorch's adaptive windows: [floor(i*n/o), ceil((i+1)*n/o)) for i < o."""
@@ -125,6 +149,10 @@ class AdaptivePool(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = _aliases({
         "avg": ("adaptive_avg_pool", "adaptiveavgpool"),
         "max": ("adaptive_max_pool", "adaptivemaxpool")})
+    refused: ClassVar[dict[str, str]] = {
+        "onnx": "ONNX has no adaptive pooling: torch.onnx writes output sizes that divide "
+                "the input as fixed pools (GlobalAveragePool, MaxPool, AveragePool: read "
+                "back as global_pool or pool) and refuses the others"}
     summary: ClassVar[str] = "adaptive average / max pooling to a fixed output size"
 
     mode: str

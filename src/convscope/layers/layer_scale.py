@@ -25,6 +25,9 @@ class LayerScale(Layer):
     kind: ClassVar[str] = "layer_scale"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"layerscale": {}}
     keras_classes: ClassVar[tuple[str, ...]] = ("LayerScale",)  # keras.applications.convnext's
+    refused: ClassVar[dict[str, str]] = {
+        "onnx": "ONNX multiplies by the stored tensor (Mul), which Merge's reader keeps "
+                "opaque, with its C parameters: no reader tells a layer scale apart"}
     summary: ClassVar[str] = "y = x * gamma, one learned factor per channel (C params)"
 
     channels: int

@@ -19,6 +19,7 @@ from ..limits import shown
 from .base import NOTHING_SAVED, Layer, Saved, Shape, axis_names, prod, shape_str
 from .bridge import Item, Unsupported
 from .fields import AXIS, field
+from .onnx_read import data_inputs, need, value_axis
 
 
 def axis_label(axis: int, rank: int) -> str:
@@ -39,6 +40,8 @@ class Concat(Layer):
     kind: ClassVar[str] = "concat"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"concatenate": {}, "cat": {}}
     keras_classes: ClassVar[tuple[str, ...]] = ("Concatenate",)
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Concat",)
+    onnx_any_first: ClassVar[tuple[str, ...]] = ("Concat",)
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "concatenation along the channels (or another axis)"
@@ -111,8 +114,28 @@ class Concat(Layer):
         return [layers.Concatenate(axis=self.axis + 1 if self.axis >= 0 else self.axis,
                                    name=name)]
 
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Concat of data tensors of one layout, along any axis but the batch."""
+        data = data_inputs(reader, node)
+        if len(data) != len([i for i in node.input if i]):
+            raise Unsupported("Concat with a constant tensor")
+        layouts = {reader.values[d].layout for d in data if reader.values[d].rank > 2}
+        if len(layouts) > 1:
+            raise Unsupported("Concat of channels-first and channels-last tensors")
+        layout = layouts.pop() if layouts else "first"
+        v = reader.values[data[0]]
+        axis = int(need(reader.attrs(node), "axis")) % v.rank
+        if axis == 0:
+            raise Unsupported("Concat along the batch axis")
+        reader.emit(node, index, {"type": "concat", "axis": value_axis(v, axis)}, data,
+                    layout=layout)
+
 
 OPS = ("add", "subtract", "multiply", "average", "maximum", "minimum")
+ONNX_MERGES = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Max": "maximum",
+               "Min": "minimum", "Mean": "average", "Sum": "add"}
 
 
 def broadcast(inputs: tuple[Shape, ...], op: str) -> Shape:
@@ -139,6 +162,10 @@ class Merge(Layer):
     kind: ClassVar[str] = "merge"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {op: {"op": op} for op in OPS}
     keras_classes: ClassVar[tuple[str, ...]] = tuple(op.capitalize() for op in OPS)
+    # with a constant: a dense layer's bias (MatMul + Add) or a rescaling by a number
+    onnx_ops: ClassVar[tuple[str, ...]] = (*ONNX_MERGES, "Div")
+    onnx_arity: ClassVar[dict[str, int]] = {"Sub": 2, "Div": 2}
+    onnx_any_first: ClassVar[tuple[str, ...]] = tuple(ONNX_MERGES)
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "element-wise add / subtract / multiply / average / max / min"
@@ -208,3 +235,37 @@ class Merge(Layer):
 
     def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
         return [getattr(layers, self.op.capitalize())(name=name)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """A merge of data tensors of one layout; with a constant: the bias of the MatMul
+        before it (a dense layer's), or a rescaling by one number (an Add / Sub after a
+        rescaling that only it reads is that rescaling's offset)."""
+        data = data_inputs(reader, node)
+        if len(data) == len([i for i in node.input if i]):
+            layouts = {reader.values[d].layout for d in data if reader.values[d].rank > 2}
+            if len(layouts) > 1:
+                raise Unsupported(f"{node.op_type} of channels-first and channels-last tensors")
+            if node.op_type not in ONNX_MERGES:
+                raise Unsupported(f"{node.op_type} of two computed tensors")
+            reader.emit(node, index, {"type": ONNX_MERGES[node.op_type]}, data,
+                        layout=layouts.pop() if layouts else "first")
+            return
+        const = next(i for i in node.input if i and not reader.is_data(i))
+        if node.op_type == "Add" and data[0] in reader.pending_bias and \
+                const in reader.initializers:  # MatMul + Add: a dense layer's bias
+            reader.dense_bias(node, data[0], const)
+            return
+        value = reader.constants.get(const)
+        if value is None or value.size != 1:
+            raise Unsupported(f"{node.op_type} with a constant tensor")
+        c = float(value.reshape(-1)[0])
+        scale, offset = {"Mul": (c, 0.0), "Div": (1.0 / c if c else 0.0, 0.0),
+                         "Add": (1.0, c), "Sub": (1.0, -c)}.get(node.op_type, (None, None))
+        if scale is None or (node.op_type in ("Sub", "Div") and node.input[0] == const):
+            raise Unsupported(f"{node.op_type} with a constant")
+        if scale == 1.0 and reader.fold_offset(node, data[0], offset):
+            return  # x * scale + offset: one rescaling
+        reader.emit(node, index, {"type": "rescaling", "scale": scale, "offset": offset},
+                    data, layout=reader.values[data[0]].layout)

@@ -31,6 +31,7 @@ from .base import (
 from .bridge import CannotExpress, Item, Unsupported
 from .fields import DIM, FLAG, NUMBER, RATE, field
 from .keras_read import last_axis
+from .onnx_read import first_layout, learned, need
 from .torch_util import nn
 
 
@@ -48,6 +49,8 @@ class BatchNorm(Layer):
         "bn": {}, "batch_norm": {}, "batch_normalization": {}, "batchnormalization": {},
         **{f"batchnorm{n}d": {} for n in (1, 2, 3)}}
     keras_classes: ClassVar[tuple[str, ...]] = ("BatchNormalization",)
+    onnx_ops: ClassVar[tuple[str, ...]] = ("BatchNormalization",)
+    onnx_arity: ClassVar[dict[str, int]] = {"BatchNormalization": 5}
     summary: ClassVar[str] = "batch normalisation (Keras: 4C params, 2C non-trainable)"
 
     channels: int
@@ -125,6 +128,19 @@ class BatchNorm(Layer):
         return [layers.BatchNormalization(epsilon=self.eps, momentum=1.0 - self.momentum,
                                           center=self.center, scale=self.scale, name=name)]
 
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """BatchNormalization: scale, bias, mean, var (a scale or bias computed in the
+        graph, torch.onnx's ones / zeros without affine, is no weight); ONNX's momentum
+        is Keras's."""
+        first_layout(reader, node.input[0], "BatchNormalization")
+        a = reader.attrs(node)
+        item = {"type": "batchnorm", "eps": float(a.get("epsilon", 1e-5)),
+                "momentum": round(1.0 - float(a.get("momentum", 0.9)), 9),  # PyTorch's sense
+                "scale": learned(reader, node.input[1]), "center": learned(reader, node.input[2])}
+        reader.emit(node, index, item, [node.input[0]], params=list(node.input[1:5]))
+
 
 @dataclass(frozen=True)
 class LayerNorm(Layer):
@@ -134,6 +150,8 @@ class LayerNorm(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "layer_norm": {}, "layer_normalization": {}, "layernormalization": {}, "ln": {}}
     keras_classes: ClassVar[tuple[str, ...]] = ("LayerNormalization",)
+    onnx_ops: ClassVar[tuple[str, ...]] = ("LayerNormalization",)
+    onnx_arity: ClassVar[dict[str, int]] = {"LayerNormalization": 2}
     summary: ClassVar[str] = "layer normalisation (over channels, or over all axes)"
 
     normalized: tuple[int, ...]
@@ -207,6 +225,27 @@ class LayerNorm(Layer):
         return [layers.LayerNormalization(axis=axis, epsilon=self.eps, scale=self.affine,
                                           center=self.affine and self.bias, name=name)]
 
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """LayerNormalization from the channels of a channels-last tensor (or a vector),
+        or from axis 1 (every axis but the batch); a scale or bias computed in the graph
+        (torch.onnx's ones and zeros without elementwise_affine or bias) is no weight."""
+        x = reader.values[node.input[0]]
+        a = reader.attrs(node)
+        axis = int(a.get("axis", -1)) % x.rank
+        if x.layout == "last" and axis == x.rank - 1 or x.rank == 2 and axis == 1:
+            axes = "channels"
+        elif axis == 1:
+            axes = "all"
+        else:
+            raise Unsupported(f"LayerNormalization from axis {axis}")
+        bias = len(node.input) > 2 and learned(reader, node.input[2])
+        item = {"type": "layernorm", "axes": axes, "eps": float(a.get("epsilon", 1e-5)),
+                "elementwise_affine": learned(reader, node.input[1]) or bias, "bias": bias}
+        reader.emit(node, index, item, [node.input[0]], layout=x.layout,
+                    params=list(node.input[1:3]))
+
 
 @dataclass(frozen=True)
 class GroupNorm(Layer):
@@ -216,6 +255,12 @@ class GroupNorm(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"group_norm": {}, "gn": {},
                                                      "group_normalization": {}}
     keras_classes: ClassVar[tuple[str, ...]] = ("GroupNormalization",)
+    onnx_ops: ClassVar[tuple[str, ...]] = ("InstanceNormalization",)
+    onnx_arity: ClassVar[dict[str, int]] = {"InstanceNormalization": 3}
+    refused: ClassVar[dict[str, str]] = {
+        "onnx": "ONNX (opset 17) has no GroupNormalization: torch.onnx writes an "
+                "InstanceNormalization of the input reshaped to one channel per group, then "
+                "Mul and Add by the affine tensors (read back partly opaque)"}
     summary: ClassVar[str] = "group normalisation"
 
     groups: int
@@ -272,6 +317,16 @@ class GroupNorm(Layer):
         return [layers.GroupNormalization(self.groups, epsilon=self.eps, center=self.affine,
                                           scale=self.affine, name=name)]
 
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """InstanceNormalization: a group norm of one channel per group."""
+        first_layout(reader, node.input[0], "InstanceNormalization")
+        channels = int(reader.shape(node.input[1])[0])
+        reader.emit(node, index, {"type": "groupnorm", "groups": channels,
+                                  "eps": float(reader.attrs(node).get("epsilon", 1e-5))},
+                    [node.input[0]], params=list(node.input[1:3]))
+
 
 @dataclass(frozen=True)
 class LRN(Layer):
@@ -280,6 +335,7 @@ class LRN(Layer):
     kind: ClassVar[str] = "lrn"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "local_response_norm": {}, "localresponsenorm": {}}
+    onnx_ops: ClassVar[tuple[str, ...]] = ("LRN",)
     refused: ClassVar[dict[str, str]] = {
         "keras": "Keras has no LocalResponseNorm layer",
         "pytorch": "ATen has no LRN operator: F.local_response_norm imports as the operations "
@@ -324,3 +380,13 @@ class LRN(Layer):
         from .torch_modules import LocalResponseNorm
 
         return LocalResponseNorm(self.size, self.alpha, self.beta, self.k)
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        first_layout(reader, node.input[0], "LRN")
+        a = reader.attrs(node)
+        reader.emit(node, index, {"type": "lrn", "size": int(need(a, "size")),
+                                  "alpha": float(a.get("alpha", 1e-4)),
+                                  "beta": float(a.get("beta", 0.75)),
+                                  "k": float(a.get("bias", 1.0))}, [node.input[0]])

@@ -12,10 +12,11 @@ from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
 from .base import Layer, Pairs, RFRule, RFStep, Shape, shape_str
-from .bridge import CannotExpress, Item
+from .bridge import CannotExpress, Item, Unsupported
 from .conv import padding_text
 from .fields import field
 from .keras_read import PADS, channels_last, ndim_of
+from .onnx_read import first_layout, text
 from .torch_util import pad_module
 
 
@@ -29,6 +30,7 @@ class ZeroPad(Layer):
         **{f"{w}{n}d": {"ndim": n} for w in ("zero_padding", "zeropadding", "zeropad")
            for n in (1, 2, 3)}}
     keras_classes: ClassVar[tuple[str, ...]] = ("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Pad",)
     summary: ClassVar[str] = "zero padding of the spatial axes (and channels)"
 
     padding: Pairs
@@ -92,3 +94,29 @@ class ZeroPad(Layer):
         pads = tuple(tuple(p) for p in self.padding)
         return [getattr(layers, f"ZeroPadding{n}D")(padding=pads if n > 1 else pads[0],
                                                      name=name)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Pad mode constant of the spatial axes and channels (pads: attribute before opset
+        11, input after) of a channels-first map; not of selected axes."""
+        x = first_layout(reader, node.input[0], "Pad")
+        a = reader.attrs(node)
+        if text(a.get("mode", "constant")) != "constant":
+            raise Unsupported(f"Pad mode {text(a.get('mode'))}")
+        pads = a.get("pads")
+        if pads is None:
+            pads = [int(v) for v in reader.const(node.input[1]).reshape(-1)]
+        if len(node.input) > 3 and node.input[3]:
+            raise Unsupported("Pad of selected axes")
+        r = x.rank
+        before, after = pads[:r], pads[r:]
+        if before[0] or after[0]:
+            raise Unsupported("Pad of the batch axis")
+        if r == 2:
+            raise Unsupported("Pad of a vector")
+        item: Item = {"type": "zero_padding",
+                      "padding": [[before[i], after[i]] for i in range(2, r)]}
+        if before[1] or after[1]:
+            item["channels"] = [before[1], after[1]]
+        reader.emit(node, index, item, [node.input[0]])

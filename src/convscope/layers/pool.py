@@ -32,11 +32,12 @@ from .base import (
     shape_str,
     window_step,
 )
-from .bridge import CannotExpress, Item
+from .bridge import CannotExpress, Item, Unsupported
 from .conv import explain_windows, padding_text, per_axis_text
 from .fields import DIMS, field
 from .keras_read import channels_last, ndim_of, window_padding
 from .keras_write import explicit
+from .onnx_read import first_layout, need, window
 from .torch_util import nn, pad_module, sequential, symmetric
 from .window import resolve_padding, window_out_len
 
@@ -66,6 +67,7 @@ class Pool(Layer):
     keras_classes: ClassVar[tuple[str, ...]] = tuple(
         f"{word}{n}D" for word in ("MaxPooling", "MaxPool", "AveragePooling", "AvgPool")
         for n in (1, 2, 3))
+    onnx_ops: ClassVar[tuple[str, ...]] = ("MaxPool", "AveragePool", "LpPool")
     summary: ClassVar[str] = "max / average / L_p pooling window, ceil mode, padding"
 
     mode: str
@@ -247,3 +249,20 @@ class Pool(Layer):
         return [*pre, getattr(layers, f"{word}{n}D")(pool_size=self.kernel_size,
                                                       strides=self.stride, padding=padding,
                                                       name=name)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """MaxPool / AveragePool / LpPool (p): kernel_shape, strides, pads or auto_pad,
+        ceil_mode; dilations for MaxPool only."""
+        first_layout(reader, node.input[0], node.op_type)
+        a = reader.attrs(node)
+        kernel = list(need(a, "kernel_shape"))
+        mode = {"MaxPool": "max", "AveragePool": "avg", "LpPool": "lp"}[node.op_type]
+        item: Item = {"type": f"{mode}pool{len(kernel)}d", "kernel_size": kernel,
+                      "ceil_mode": bool(a.get("ceil_mode", 0)), **window(a, len(kernel))}
+        if mode != "max" and any(d != 1 for d in item.pop("dilation")):
+            raise Unsupported(f"{node.op_type} with dilations")
+        if mode == "lp":
+            item["norm_type"] = float(a.get("p", 2))
+        reader.emit(node, index, item, [node.input[0]])

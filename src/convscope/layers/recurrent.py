@@ -46,6 +46,7 @@ from .base import (
 from .bridge import Item, Unsupported
 from .fields import DIM, FLAG, MAPPING, TEXT, field
 from .keras_read import activation as keras_activation
+from .onnx_read import need, text
 
 GATES = {"simple": 1, "lstm": 4, "gru": 3}
 LABELS = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -62,6 +63,10 @@ class Embedding(Layer):
 
     kind: ClassVar[str] = "embedding"
     keras_classes: ClassVar[tuple[str, ...]] = ("Embedding",)
+    # a Gather of a recurrent layer's final states is one direction: onnx/plumbing.py
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Gather",)
+    onnx_arity: ClassVar[dict[str, int]] = {"Gather": 2}
+    onnx_any_first: ClassVar[tuple[str, ...]] = ("Gather",)
     summary: ClassVar[str] = "token indices (T,) -> vectors (T x D); vocab*D params"
     reads_indices: ClassVar[bool] = True
 
@@ -119,6 +124,18 @@ class Embedding(Layer):
     def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
         return [layers.Embedding(self.input_dim, self.output_dim, name=name)]
 
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Gather of data indices from a stored (vocab, D) table along axis 0."""
+        table, indices = node.input[0], node.input[1]
+        if reader.is_data(table) or not reader.is_data(indices) or \
+                int(reader.attrs(node).get("axis", 0)) != 0 or len(reader.shape(table)) != 2:
+            raise Unsupported("Gather other than an embedding lookup")
+        vocab, dim = (int(d) for d in reader.shape(table))
+        reader.emit(node, index, {"type": "embedding", "input_dim": vocab, "output_dim": dim},
+                    [indices], layout="last", params=[table])
+
 
 @dataclass(frozen=True)
 class Recurrent(Layer):
@@ -129,6 +146,8 @@ class Recurrent(Layer):
         "rnn": {"cell": "simple"}, "simple_rnn": {"cell": "simple"},
         "simplernn": {"cell": "simple"}, "lstm": {"cell": "lstm"}, "gru": {"cell": "gru"}}
     keras_classes: ClassVar[tuple[str, ...]] = ("SimpleRNN", "LSTM", "GRU", "Bidirectional")
+    onnx_ops: ClassVar[tuple[str, ...]] = ("RNN", "LSTM", "GRU")
+    onnx_arity: ClassVar[dict[str, int]] = {"RNN": 3, "LSTM": 3, "GRU": 3}
     summary: ClassVar[str] = "SimpleRNN / LSTM / GRU over a T x F sequence (bidirectional too)"
 
     cell: str
@@ -289,6 +308,50 @@ class Recurrent(Layer):
             return [cell(self.units, name=name, **kwargs)]
         return [layers.Bidirectional(cell(self.units, **kwargs), merge_mode=self.merge_mode,
                                      name=name)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """RNN / LSTM / GRU: X (T, N, F) (or (N, T, F) with layout=1); outputs Y
+        (T, D, N, H) and Y_h (D, N, H): one layer for whichever of them is used."""
+        x = reader.values[node.input[0]]
+        item = onnx_cell(reader, node, x.layout)
+        used = reader.consumed
+        seq = bool(node.output[0]) and node.output[0] in used
+        state = len(node.output) > 1 and node.output[1] in used
+        cells = len(node.output) > 2 and node.output[2] in used
+        if (seq and state) or cells:
+            raise Unsupported(f"{node.op_type} whose sequence and final states are both used")
+        item["return_sequences"] = seq
+        name = reader.emit(node, index, item, [node.input[0]], layout="seq",
+                           params=list(node.input[1:4]))
+        if not seq and len(node.output) > 1:
+            out = node.output[1]
+            reader.values[out] = type(x)(name, "state", reader.shape(out))
+
+
+def onnx_cell(reader: Any, node: Any, layout: str) -> Item:
+    """The item of an ONNX RNN / LSTM / GRU node: direction, hidden_size, activations."""
+    a = reader.attrs(node)
+    if layout != ("last" if a.get("layout", 0) else "time"):
+        raise Unsupported(f"{node.op_type} input in the {layout} layout")
+    direction = text(a.get("direction", "forward"))
+    if direction == "reverse":
+        raise Unsupported(f"{node.op_type} in the reverse direction only")
+    if len(node.input) > 7 and node.input[7]:
+        raise Unsupported("LSTM with peepholes")
+    cell = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}[node.op_type]
+    acts = [text(v).lower() for v in a.get("activations", [])]
+    item: Item = {"type": cell, "units": int(need(a, "hidden_size")),
+                  "bidirectional": direction == "bidirectional",
+                  "bias": len(node.input) > 3 and bool(node.input[3])}
+    if cell == "rnn" and acts:
+        item["activation"] = acts[0]
+    elif acts and acts[:3] not in (["sigmoid", "tanh", "tanh"], ["sigmoid", "tanh"]):
+        raise Unsupported(f"{node.op_type} with activations {acts}")
+    if cell == "gru":
+        item["reset_after"] = bool(a.get("linear_before_reset", 0))
+    return item
 
 
 KERAS_CELLS = {"SimpleRNN": "rnn", "LSTM": "lstm", "GRU": "gru"}  # Keras class -> item type

@@ -66,6 +66,9 @@ class Normalization(Layer):
 
     kind: ClassVar[str] = "normalization"
     keras_classes: ClassVar[tuple[str, ...]] = ("Normalization",)
+    refused: ClassVar[dict[str, str]] = {
+        "onnx": "torch.onnx writes Sub and Div of stored tensors (the statistics), which "
+                "Merge's reader keeps opaque: no reader tells a normalization apart"}
     summary: ClassVar[str] = "(x - mean) / sqrt(variance) per channel (Keras Normalization)"
 
     channels: int

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from ..errors import LayerRuleError
 from ..limits import MAX_DIM, MAX_RANK, shown
 from .base import GLOBAL, IDENTITY, Layer, RFRule, Saved, Shape, prod, shape_str
-from .bridge import CannotExpress, Item
+from .bridge import CannotExpress, Item, Unsupported
 from .fields import TARGET, field
 from .keras_read import channels_last
 from .torch_util import nn
@@ -29,6 +29,7 @@ class Flatten(Layer):
 
     kind: ClassVar[str] = "flatten"
     keras_classes: ClassVar[tuple[str, ...]] = ("Flatten",)
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Flatten",)
     summary: ClassVar[str] = "flatten to a vector"
 
     @classmethod
@@ -58,6 +59,18 @@ class Flatten(Layer):
     def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
         return [layers.Flatten(name=name)]
 
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Flatten from axis 1; of a vector: no layer."""
+        x = reader.values[node.input[0]]
+        if int(reader.attrs(node).get("axis", 1)) != 1:
+            raise Unsupported("Flatten from an axis other than 1")
+        if x.rank <= 2:
+            reader.alias(node, node.input[0])
+            return
+        reader.emit(node, index, {"type": "flatten"}, [node.input[0]])
+
 
 @dataclass(frozen=True)
 class Reshape(Layer):
@@ -65,6 +78,8 @@ class Reshape(Layer):
 
     kind: ClassVar[str] = "reshape"
     keras_classes: ClassVar[tuple[str, ...]] = ("Reshape",)
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Reshape", "Squeeze", "Unsqueeze")
+    onnx_arity: ClassVar[dict[str, int]] = {"Reshape": 2}
     summary: ClassVar[str] = "reshape (target in H x W x C order, one -1 allowed)"
 
     target_shape: tuple[int, ...]
@@ -119,3 +134,29 @@ class Reshape(Layer):
         if self.layout != "channels_last":
             raise CannotExpress("a channels_first reshape has no Keras layer")
         return [layers.Reshape(self.output_shape(inputs), name=name)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Reshape / Squeeze / Unsqueeze to the inferred shape: none when it is the input's,
+        a flatten to (N, K) of a channels-first map, else a reshape in the input's order
+        (a recurrent output's views are onnx/plumbing.py's)."""
+        x = reader.values[node.input[0]]
+        out = reader.shape(node.output[0])
+        if tuple(out) == tuple(x.shape):
+            reader.alias(node, node.input[0])
+            return
+        if x.layout not in ("first", "last"):
+            raise Unsupported(f"{node.op_type} of a {x.layout} tensor")
+        if any(d is None for d in out[1:]):
+            raise Unsupported("Reshape to an unknown shape")
+        first = x.layout == "first" and x.rank > 2
+        if len(out) == 2:
+            reader.emit(node, index, {"type": "flatten"} if first else
+                        {"type": "reshape", "target_shape": [int(out[1])]}, [node.input[0]])
+            return
+        dims = [int(d) for d in out[1:]]
+        target = [*dims[1:], dims[0]] if first and len(dims) > 1 else dims
+        reader.emit(node, index, {"type": "reshape", "target_shape": target,
+                                  "layout": "channels_first" if first else "channels_last"},
+                    [node.input[0]], layout="first" if first else "last")

@@ -33,6 +33,9 @@ class SeparableConv(Layer):
         "separable_conv1d": {"ndim": 1}, "separable_conv2d": {"ndim": 2},
         "separableconv2d": {"ndim": 2}, "sepconv": {}}
     keras_classes: ClassVar[tuple[str, ...]] = ("SeparableConv1D", "SeparableConv2D")
+    refused: ClassVar[dict[str, str]] = {
+        "onnx": "ONNX has no separable convolution: torch.onnx writes a depthwise and a "
+                "pointwise Conv, read back as two conv layers (the same numbers)"}
     summary: ClassVar[str] = "depthwise k x k then pointwise 1 x 1 convolution (Xception)"
 
     in_channels: int

@@ -18,9 +18,10 @@ from typing import Any, ClassVar
 from ..errors import LayerRuleError
 from ..limits import shown
 from .base import GLOBAL, IDENTITY, Layer, RFRule, RFStep, Saved, Shape, shape_str
-from .bridge import Item
+from .bridge import Item, Unsupported
 from .fields import SIZES, field
 from .merge import axis_label
+from .onnx_read import optional_ints, permutation, value_axis
 
 
 def torch_dim(axis: int, rank: int) -> int:
@@ -34,6 +35,8 @@ class Slice(Layer):
 
     kind: ClassVar[str] = "slice"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"narrow": {}}
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Slice", "Split")
+    onnx_arity: ClassVar[dict[str, int]] = {"Slice": 3}
     # Keras's Cropping1D/2D/3D read as slices (keras/composite.py: one per cropped axis)
     refused: ClassVar[dict[str, str]] = {"keras": "Keras has no Slice layer"}
     summary: ClassVar[str] = "keep a (strided) range of one axis"
@@ -93,6 +96,48 @@ class Slice(Layer):
         return TorchSlice(torch_dim(self.axis, len(inputs[0])), self.start,
                           n if self.stop is None else self.stop, self.step)
 
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Slice of one non-batch axis with a positive step; Split: one slice per output."""
+        if node.op_type == "Split":
+            onnx_split(reader, node, index)
+            return
+        x = reader.values[node.input[0]]
+        starts = [int(v) for v in reader.const(node.input[1]).reshape(-1)]
+        ends = [int(v) for v in reader.const(node.input[2]).reshape(-1)]
+        axes = optional_ints(reader, node, 3)
+        steps = optional_ints(reader, node, 4)
+        axes = list(range(len(starts))) if axes is None else axes
+        steps = [1] * len(starts) if steps is None else steps
+        if len(axes) != 1:
+            raise Unsupported("Slice of several axes")
+        axis, n = axes[0] % x.rank, x.shape[axes[0] % x.rank]
+        if axis == 0 or steps[0] < 1 or n is None:
+            raise Unsupported("Slice of the batch axis or with a negative step")
+        start = max(0, starts[0] + n if starts[0] < 0 else min(starts[0], n))
+        stop = max(0, ends[0] + n if ends[0] < 0 else min(ends[0], n))
+        reader.emit(node, index, {"type": "slice", "axis": value_axis(x, axis), "start": start,
+                                  "stop": stop, "step": steps[0]}, [node.input[0]],
+                    layout=x.layout)
+
+
+def onnx_split(reader: Any, node: Any, index: int) -> None:
+    """Split along one axis into parts of inferred sizes: one slice layer per output."""
+    x = reader.values[node.input[0]]
+    axis = int(reader.attrs(node).get("axis", 0)) % x.rank
+    shapes = [reader.shape(o) for o in node.output]
+    if any(len(s) != x.rank or s[axis] is None for s in shapes):
+        raise Unsupported("Split into parts of unknown sizes")
+    sizes = [int(s[axis]) for s in shapes]  # type: ignore[arg-type]
+    start = 0
+    for k, (out, size) in enumerate(zip(node.output, sizes, strict=True)):
+        name = reader.unique(f"{reader.layer_name(node, index)}.{k}")
+        reader.items.append({"type": "slice", "axis": value_axis(x, axis), "start": start,
+                             "stop": start + size, "name": name, "inputs": [x.node]})
+        reader.values[out] = type(x)(name, x.layout, reader.shape(out))
+        start += size
+
 
 @dataclass(frozen=True)
 class Permute(Layer):
@@ -101,6 +146,7 @@ class Permute(Layer):
     kind: ClassVar[str] = "permute"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"transpose": {}}
     keras_classes: ClassVar[tuple[str, ...]] = ("Permute",)
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Transpose",)
     summary: ClassVar[str] = "reorder the axes (Keras Permute, 1-based dims)"
 
     dims: tuple[int, ...]
@@ -143,3 +189,27 @@ class Permute(Layer):
 
     def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
         return [layers.Permute(self.dims, name=name)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Transpose keeping the batch first: none when it only moves the channels to the
+        end (or back: the value's layout changes), else a permute (recurrent layouts:
+        onnx/plumbing.py)."""
+        x = reader.values[node.input[0]]
+        r = x.rank
+        perm = permutation(reader, node, r)
+        if x.layout not in ("first", "last") or perm[0] != 0:
+            raise Unsupported(f"Transpose {perm} of a {x.layout} tensor")
+        to_last, to_first = [0, *range(2, r), 1], [0, r - 1, *range(1, r - 1)]
+        if x.layout == "first" and perm == to_last or x.layout == "last" and perm == to_first:
+            reader.alias(node, node.input[0], "last" if x.layout == "first" else "first")
+            return
+        if perm == list(range(r)):
+            reader.alias(node, node.input[0])
+            return
+        # a real permutation: Keras-style 1-based dims over the channels-last axes
+        ours = [*range(2, r), 1] if x.layout == "first" else list(range(1, r))
+        reader.emit(node, index, {"type": "permute",
+                                  "dims": [ours.index(perm[k]) + 1 for k in ours]},
+                    [node.input[0]], layout=x.layout)

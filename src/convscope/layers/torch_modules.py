@@ -21,8 +21,10 @@ def to_last(x: torch.Tensor) -> torch.Tensor:
     return x.movedim(1, -1) if x.dim() > 2 else x
 
 
+# not movedim(-1, 1): torch.onnx would write the -1 into the Transpose's perm, which ONNX
+# forbids (its shape inference then misreads the shape)
 def to_first(x: torch.Tensor) -> torch.Tensor:
-    return x.movedim(-1, 1) if x.dim() > 2 else x
+    return x.movedim(x.dim() - 1, 1) if x.dim() > 2 else x
 
 
 class _OnnxPad(torch.autograd.Function):

@@ -19,6 +19,7 @@ from .base import Layer, RFRule, RFStep, Shape, prod, shape_str
 from .bridge import CannotExpress, Item, Unsupported
 from .fields import DIMS, TEXT, field
 from .keras_read import channels_last, ndim_of
+from .onnx_read import first_layout, text
 from .torch_util import nn
 
 LINEAR_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
@@ -33,6 +34,7 @@ class Upsample(Layer):
         "upsampling": {}, **{f"{w}{n}d": {"ndim": n} for w in ("upsample", "upsampling")
                             for n in (1, 2, 3)}}
     keras_classes: ClassVar[tuple[str, ...]] = ("UpSampling1D", "UpSampling2D", "UpSampling3D")
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Resize", "Upsample")
     summary: ClassVar[str] = "upsampling by an integer factor, nearest or (bi/tri)linear"
 
     scale_factor: tuple[int, ...]
@@ -108,3 +110,20 @@ class Upsample(Layer):
             raise CannotExpress(f"Keras's UpSampling{n}D is nearest-neighbour only")
         size = self.scale_factor if n > 1 else self.scale_factor[0]
         return [getattr(layers, f"UpSampling{n}D")(size=size, name=name)]
+
+    # ---- ONNX bridge ----
+    @classmethod
+    def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
+        """Resize / Upsample of a channels-first map by integer factors (from the inferred
+        shapes); nearest, or linear for any other mode."""
+        x = first_layout(reader, node.input[0], node.op_type)
+        out = reader.shape(node.output[0])
+        scales = []
+        for n_in, n_out in zip(x.shape[2:], out[2:], strict=True):
+            if n_out is None or n_in is None or n_out % n_in:
+                raise Unsupported(f"{node.op_type} by a non-integer factor")
+            scales.append(int(n_out // n_in))
+        mode = text(reader.attrs(node).get("mode", "nearest"))
+        reader.emit(node, index, {"type": f"upsample{x.rank - 2}d", "scale_factor": scales,
+                                  "mode": "nearest" if mode == "nearest" else "linear"},
+                    [node.input[0]])

@@ -1,4 +1,6 @@
-"""Helpers shared by the ONNX operator handlers."""
+"""Reading ONNX attributes and initializers (what needs the onnx package), the importer's
+bounds and its last-resort error. The kinds' shared reading helpers are
+layers/onnx_read.py (pure Python)."""
 
 from __future__ import annotations
 
@@ -6,17 +8,8 @@ import math
 from typing import Any
 
 from ..errors import SpecError
+from ..layers.bridge import Malformed
 from ..limits import MAX_DIM, MAX_ELEMENTS, echo, shown
-
-
-class Unsupported(Exception):
-    """An operator or setting convscope has no rule for."""
-
-
-class Malformed(Exception):
-    """A node that breaks the ONNX specification (an attribute of the wrong type, too few
-    inputs); the importer names the node."""
-
 
 INT_ATTRS = {"axis", "group", "size", "keepdims", "ceil_mode", "transA", "transB",
              "hidden_size", "layout", "linear_before_reset", "p", "start", "end", "to"}
@@ -63,45 +56,8 @@ def attrs(node: Any) -> dict[str, Any]:
     return out
 
 
-def need(a: dict[str, Any], name: str) -> Any:
-    """A required attribute."""
-    if name not in a:
-        raise Malformed(f"attribute '{name}' is missing")
-    return a[name]
-
-
-def text(value: Any) -> Any:
-    if isinstance(value, bytes):
-        try:
-            return value.decode()
-        except UnicodeDecodeError:
-            raise Malformed(f"attribute text {shown(value)} is not UTF-8") from None
-    return value
-
-
-def data_inputs(reader: Any, node: Any) -> list[str]:
-    return [i for i in node.input if i and reader.is_data(i)]
-
-
-def first_layout(reader: Any, name: str, op: str) -> Any:
-    v = reader.values[name]
-    if v.rank > 2 and v.layout != "first":
-        raise Unsupported(f"{op} on a channels-last tensor")
-    return v
-
-
-# ---- bounds on what an ONNX file can make convscope do ------------------------------
 #: size of an .onnx file (protobuf cannot hold more than 2 GiB in one message)
 MAX_ONNX_BYTES = 2**31 - 1
-#: values of one tensor computed while folding constants (shapes, bounds: a few values)
-MAX_FOLD = 2**20
-SAME_SIZE = {"Identity", "Cast", "CastLike", "Squeeze", "Unsqueeze", "Reshape", "Flatten",
-             "Transpose", "Neg", "Abs", "Floor", "Ceil", "Sqrt", "Sign", "Not", "Relu", "Slice",
-             "Split", "Clip", "Exp", "Log", "Reciprocal", "Round", "ReduceProd", "ReduceSum",
-             "ReduceMin", "ReduceMax", "ReduceMean", "Shape", "Size", "Softmax"}
-BROADCAST = {"Add", "Sub", "Mul", "Div", "Mod", "Pow", "Equal", "Less", "Greater",
-             "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Where", "Min", "Max", "Sum",
-             "Mean"}
 
 
 class UnexpectedModel(SpecError):
@@ -111,56 +67,6 @@ class UnexpectedModel(SpecError):
 
 def node_label(node: Any) -> str:
     return f"'{echo(node.name or node.op_type)}' ({echo(node.op_type)})"
-
-
-def bounded_prod(values: Any) -> int | None:
-    """The product of integers, None when one is negative or the product passes MAX_FOLD."""
-    total = 1
-    for v in values:
-        v = int(v)
-        if v < 0:
-            return None
-        total *= v
-        if total > MAX_FOLD:
-            return None
-    return total
-
-
-def fold_size(node: Any, feeds: dict[str, Any]) -> int | None:
-    """The values a constant-only node would compute, when known and at most MAX_FOLD;
-    None otherwise (the node is then not folded: no ConstantOfShape of 10**12 zeros)."""
-    import numpy as np
-
-    arrays = [np.asarray(feeds[i]) if i else np.zeros(0) for i in node.input]
-    sizes = [int(a.size) for a in arrays]
-    if sum(sizes) > MAX_FOLD:
-        return None
-    op, first = node.op_type, arrays[0] if arrays else None
-    try:
-        if op in SAME_SIZE:
-            return max(sizes, default=1)
-        if op in BROADCAST:
-            return bounded_prod(np.broadcast_shapes(*[a.shape for a in arrays]))
-        if op == "Concat":
-            return sum(sizes)
-        if op == "Gather":
-            return bounded_prod([sizes[0], sizes[1]])
-        if op == "ConstantOfShape":
-            return bounded_prod(first.reshape(-1)) if first is not None else 1
-        if op == "Expand":
-            target = [int(v) for v in arrays[1].reshape(-1)]
-            if any(v < 0 for v in target):
-                return None
-            return bounded_prod(np.broadcast_shapes(first.shape, tuple(target)))
-        if op == "Tile":
-            return bounded_prod([sizes[0], *arrays[1].reshape(-1)])
-        if op == "Range":
-            start, limit, delta = (float(a.reshape(-1)[0]) for a in arrays[:3])
-            count = math.ceil((limit - start) / delta) if delta else -1
-            return count if 0 <= count <= MAX_FOLD else None
-    except (ValueError, TypeError, IndexError, OverflowError, AttributeError):
-        return None
-    return None
 
 
 def weights(tensor: Any) -> Any:

@@ -2,15 +2,13 @@
 
 The file is read with the ``onnx`` package and its shapes inferred with
 ``onnx.shape_inference`` (no runtime, nothing executed). Each node that computes on the
-data path becomes a layer (ops.py maps the standard CNN operators: Conv with group,
-dilation and auto_pad, ConvTranspose, Gemm / MatMul, Max/Average/Lp pooling with
-ceil_mode, global pooling, BatchNormalization, LRN, activations, Clip, Concat, Add / Mul
-/ ..., Flatten, Reshape, Transpose, Pad, Resize, Slice, Split, Gather (embeddings),
-Dropout, Softmax). Nodes that only compute constants (weights, shapes) are not layers.
-An operator convscope has no rule for becomes an ``opaque`` layer with the inferred
-output shape and, as parameters, the initializers it reads; a note names it (its
-multiply-adds are then not counted). An initializer several nodes read is counted once
-(tied.py).
+data path becomes a layer: the layer kind that declares its operator type reads it
+(``onnx_ops`` and ``from_onnx`` in layers/*.py; ops.py dispatches, plumbing.py reads
+Identity, Cast and the views of recurrent outputs). Nodes that only compute constants
+(weights, shapes) are not layers (constants.py). An operator convscope has no rule for
+becomes an ``opaque`` layer with the inferred output shape and, as parameters, the
+initializers it reads; a note names it (its multiply-adds are then not counted). An
+initializer several nodes (or one node twice) read is counted once (tied.py).
 
 Layouts: ONNX tensors are channels first, (N, C, *spatial); convscope's shapes are
 channels last. Each value remembers its ONNX layout: channels first ("first"), already
@@ -23,112 +21,19 @@ A Transpose or Reshape that only moves between layouts is no layer at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from collections import Counter
 from typing import Any
 
 from ..errors import ConvscopeError, SpecError
 from ..ir import Graph
 from ..layers.base import shape_str
-from ..limits import MAX_DIM, echo
+from ..layers.bridge import Malformed, Unsupported
+from ..limits import echo
 from ..names import unique_name
-from .common import (
-    MAX_ONNX_BYTES,
-    Malformed,
-    UnexpectedModel,
-    Unsupported,
-    fold_size,
-    node_label,
-    weights,
-)
-from .tied import share
-
-
-@dataclass(frozen=True)
-class Value:
-    """A data tensor of the ONNX graph: the convscope layer computing it, its layout and
-    its ONNX shape (batch first)."""
-
-    node: str
-    layout: str  # "first" (N, C, *S) or "last" (N, *S, C)
-    shape: tuple[int | None, ...]
-
-    @property
-    def rank(self) -> int:
-        return len(self.shape)
-
-    def ours(self) -> tuple[int, ...]:
-        """convscope's shape of this value (no batch, channels last)."""
-        s = tuple(1 if d is None else int(d) for d in self.shape)
-        if self.layout == "time":  # (T, N, C)
-            return (s[0], s[2])
-        if self.layout in ("seq", "seq_t"):  # (T, D, N, H) / (T, N, D, H)
-            return (s[0], s[1 if self.layout == "seq" else 2] * s[3])
-        if self.layout == "seq_b":  # (N, T, D, H)
-            return (s[1], s[2] * s[3])
-        if self.layout == "state":  # (D, N, H)
-            return (s[0] * s[2],)
-        dims = s[1:]
-        if self.layout == "last" or len(dims) <= 1:
-            return dims
-        return (*dims[1:], dims[0])
-
-
-def load_model(source: Any) -> Any:
-    """A ModelProto from a path, the bytes of a file, or a ModelProto; external data
-    (weights in other files) is never read: convscope needs only their shapes."""
-    import onnx
-
-    if isinstance(source, onnx.ModelProto):
-        return source
-    if isinstance(source, (bytes, bytearray)):
-        data, where = bytes(source), None
-    elif isinstance(source, (str, Path)):
-        path, where = Path(source), str(source)
-        if not path.is_file():
-            raise SpecError("no such file" if not path.exists() else "not a regular file", where)
-        if path.stat().st_size > MAX_ONNX_BYTES:
-            raise SpecError(f"the file has {path.stat().st_size:,} bytes, more than convscope "
-                            f"reads ({MAX_ONNX_BYTES:,}, the limit of protobuf)", where)
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise SpecError(f"cannot read the file: {err.strerror or err}", where) from None
-    else:
-        raise SpecError(f"expected an ONNX file, its bytes or a ModelProto; received "
-                        f"{type(source).__name__}")
-    if len(data) > MAX_ONNX_BYTES:
-        raise SpecError(f"the model has {len(data):,} bytes, more than convscope reads", where)
-    try:
-        return onnx.ModelProto.FromString(data)
-    except Exception as err:  # noqa: BLE001 - protobuf DecodeError, RecursionError, ...
-        raise SpecError(f"not a readable ONNX model ({type(err).__name__}: "
-                        f"{echo(str(err).splitlines()[0]) if str(err) else 'corrupt file'})",
-                        where) from None
-
-
-def dims_of(type_proto: Any) -> tuple[int | None, ...] | None:
-    tensor = type_proto.tensor_type
-    if not tensor.HasField("shape"):
-        return None
-    dims = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
-    return None if any(d is not None and not 0 <= d <= MAX_DIM for d in dims) else dims
-
-
-def set_input_shape(model: Any, shape: tuple[int, ...]) -> None:
-    """--input H x W x C: rewrite the first input's (N, C, H, W) dims."""
-    inits = {i.name for i in model.graph.initializer}
-    first = next((i for i in model.graph.input if i.name not in inits), None)
-    if first is None:
-        raise SpecError(f"--input {shape_str(shape)}: the ONNX model has no input")
-    onnx_dims = list(shape) if len(shape) <= 1 else [shape[-1], *shape[:-1]]
-    dims = first.type.tensor_type.shape.dim
-    if len(dims) != len(onnx_dims) + 1:
-        raise SpecError(f"--input {shape_str(shape)} has {len(shape)} axes but the ONNX input "
-                        f"'{first.name}' has {len(dims) - 1} besides the batch")
-    for d, n in zip(list(dims)[1:], onnx_dims, strict=True):
-        d.ClearField("dim_param")
-        d.dim_value = n
+from .common import UnexpectedModel, attrs, node_label, weights
+from .constants import constant_node, shape_node
+from .model import Value, dims_of, load_model, set_input_shape
+from .tied import counted_again, share
 
 
 class Reader:
@@ -155,7 +60,9 @@ class Reader:
         self.signatures: dict[str, tuple[str, tuple[str, ...]]] = {}  # layer -> what it read
         self.learned: dict[str, int] = {}  # layer -> values of its trainable initializers
         self.pending_bias: dict[str, str] = {}  # MatMul output -> its dense item's name
-        self.consumed = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
+        self.reads = Counter([*(i for n in graph.node for i in n.input),
+                              *(o.name for o in graph.output)])  # value -> its readers
+        self.consumed = set(self.reads)
         if not graph.node:
             raise SpecError("the ONNX graph has no nodes")
         seen: set[str] = set()
@@ -198,6 +105,10 @@ class Reader:
             raise Unsupported(f"a computed value '{echo(name)}' where a constant is needed")
         return self.constants[name]
 
+    def attrs(self, node: Any) -> dict[str, Any]:
+        """The node's attributes, each of the type its operators give it (else Malformed)."""
+        return attrs(node)
+
     # ---- entry ----------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         graph = self.model.graph
@@ -239,61 +150,13 @@ class Reader:
 
         data = [i for i in node.input if i and self.is_data(i)]
         if not data:
-            self.constant_node(node)
+            constant_node(self.constants, node)
         elif node.op_type in ("Shape", "Size"):
-            self.shape_node(node)
+            shape_node(self, node)
         elif node.op_type == "CastLike" and node.input[0] in self.constants:
             self.constants[node.output[0]] = self.constants[node.input[0]]  # a type only
         else:
             handle(self, node, index)
-
-    def constant_node(self, node: Any) -> None:
-        """Constant, and ops on constants only: evaluate the few that shapes need."""
-        import numpy as np
-        from onnx import numpy_helper
-
-        if node.op_type == "Constant":
-            read = {"value": lambda a: numpy_helper.to_array(a.t),
-                    "value_float": lambda a: np.array(a.f), "value_int": lambda a: np.array(a.i),
-                    "value_floats": lambda a: np.array(list(a.floats)),
-                    "value_ints": lambda a: np.array(list(a.ints))}
-            for attr in node.attribute:
-                if attr.name in read:
-                    try:
-                        self.constants[node.output[0]] = read[attr.name](attr)
-                    except Exception:  # noqa: BLE001 - a malformed tensor: the value is unknown
-                        pass
-        elif all(not i or i in self.constants for i in node.input):
-            self.evaluate(node)
-
-    def evaluate(self, node: Any) -> None:
-        """Fold an operation on constants (CastLike, Concat, Unsqueeze, ... of shapes and
-        bounds) with onnx's reference evaluator; what it cannot fold stays unknown."""
-        from onnx.reference import ReferenceEvaluator
-
-        feeds = {i: self.constants[i] for i in node.input if i}
-        if fold_size(node, feeds) is None:
-            return  # too large (or of unknown size) to compute: the value stays unknown
-        try:
-            results = ReferenceEvaluator(node).run(None, feeds)
-        except Exception:  # noqa: BLE001 - an op the reference runtime lacks: stays unknown
-            return
-        for name, value in zip(node.output, results, strict=False):
-            self.constants[name] = value
-
-    def shape_node(self, node: Any) -> None:
-        """Shape / Size of data: metadata, not a layer (the batch counts as 1)."""
-        import numpy as np
-
-        dims = [1 if d is None else int(d) for d in self.values[node.input[0]].shape]
-        a = {attr.name: attr.i for attr in node.attribute}
-        if node.op_type == "Size":
-            self.constants[node.output[0]] = np.array(int(np.prod(dims)), dtype=np.int64)
-            return
-        start, end = a.get("start", 0), a.get("end", len(dims))
-        if not all(-MAX_DIM <= v <= MAX_DIM for v in (start, end)):
-            raise Unsupported(f"Shape with start {echo(start)} and end {echo(end)}")
-        self.constants[node.output[0]] = np.array(dims[start:end], dtype=np.int64)
 
     # ---- writing layers -----------------------------------------------------
     def emit(self, node: Any, index: int, item: dict[str, Any], data: list[str],
@@ -314,6 +177,34 @@ class Reader:
         out = node.output[output]
         self.values[out] = Value(v.node, layout or v.layout,
                                  self.shapes.get(out, v.shape))
+
+    def dense_bias(self, node: Any, source: str, const: str) -> None:
+        """MatMul then Add of a stored tensor: the bias of the MatMul's dense layer (no
+        layer); a tensor counted before is not counted again."""
+        item = next(it for it in self.items if it["name"] == self.pending_bias[source])
+        item["bias"] = True
+        size = int(self.constants[const].size)
+        if self.owner.get(const, item["name"]) != item["name"] and \
+                not (item.get("shares") and "shared_params" not in item):
+            if size == item["units"]:
+                item["repeated_params"] = item.get("repeated_params", 0) + size
+            else:
+                self.notes.append(counted_again(node, size))
+        self.used_initializers.add(const)
+        self.owner.setdefault(const, item["name"])
+        self.alias(node, source)
+
+    def fold_offset(self, node: Any, source: str, offset: float) -> bool:
+        """Add / Sub of a number after a rescaling by a number that nothing else reads:
+        the rescaling's offset (no layer); False when it is a layer of its own."""
+        name = self.values[source].node
+        item = next((it for it in reversed(self.items) if it["name"] == name), None)
+        if item is None or item["type"] != "rescaling" or item["offset"] or \
+                self.reads[source] != 1:
+            return False
+        item["offset"] = offset
+        self.alias(node, source)
+        return True
 
     def opaque(self, node: Any, index: int, why: str) -> None:
         """A node convscope has no rule for: its output shape and the initializers it
