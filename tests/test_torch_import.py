@@ -245,6 +245,46 @@ def test_cli_torchvision_source():
                                    "model 'resnet51'. Did you mean 'resnet50'?")
 
 
+class LstmHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.MaxPool1d(2)
+        self.lstm = nn.LSTM(3, 5, batch_first=True)
+
+    def forward(self, x):  # (N, 3, T)
+        y, _ = self.lstm(self.pool(x).transpose(1, 2))
+        return y[:, -1]
+
+
+def test_results_nobody_reads_are_no_layers():
+    """F.max_pool1d squeezes the indices of its 2-D pool, nn.LSTM stacks its final states
+    (no batch axis); the model reads neither: they are no layers. The pool was opaque (its
+    side output used) and the import failed (a layer without a batch axis)."""
+    with torch.device("meta"):
+        model = LstmHead()
+    graph = import_module(model, [(8, 3)])
+    assert "pool" in {node.layer.kind for node in graph.nodes}
+    params, buffers, shapes, flops = measure(model, (3, 8))
+    report = convscope.analyze(graph)
+    assert (report.totals.trainable_params, report.totals.buffers) == (params, buffers)
+    assert [s for _, s in report.outputs] == shapes and 2 * report.totals.macs == flops
+
+
+def test_writes_into_a_view_are_kept():
+    """``y[:, :2] += ...`` writes into y through a view that nothing reads afterwards (MViT's
+    relative positions): the write and what it reads are kept, though they cost nothing."""
+
+    class Writes(nn.Module):
+        def forward(self, x):
+            y = x.clone()
+            y[:, :2] += x[:, 1:] * 2
+            return y
+
+    graph = import_module(Writes(), [(8, 8, 3)])
+    assert any("copy_" in getattr(node.layer, "ops", "") for node in graph.nodes)
+    assert "rescaling" in {node.layer.kind for node in graph.nodes}
+
+
 MODEL_FILE = '''
 import torch
 from torch import nn

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..limits import shown
+from .aten_args import arg
 from .base import Layer, Saved, Shape, prod
 from .bridge import Item, Unsupported
 from .fields import NUMBER, field
@@ -53,6 +54,20 @@ NAMES = tuple(sorted(set(FUNCTIONS) | set(SYNONYMS)))
 # what PyTorch's autograd keeps for each function (measured with saved_tensors_hooks)
 KEEPS_OUTPUT = {"relu", "sigmoid", "tanh", "softmax", "log_softmax"}
 KEEPS_NOTHING = {"linear"}  # nn.Identity returns its input
+# ATen operators that are one function whatever their settings (and their in-place forms)
+ATEN_PLAIN = {"relu": "relu", "silu": "silu", "sigmoid": "sigmoid", "tanh": "tanh",
+              "hardswish": "hardswish", "hardsigmoid": "hard_sigmoid", "mish": "mish"}
+# ... and those whose settings (after the input) make a function, or none
+SELU = (1.6732632423543772, 1.0507009873554805)  # torch.selu is elu(x, alpha, scale)
+ATEN_SETTINGS: dict[str, dict[tuple[Any, ...], str]] = {
+    "elu": {(): "elu", (1.0,): "elu", (1.0, 1): "elu", (1.0, 1, 1): "elu", SELU: "selu",
+            (*SELU, 1): "selu"},
+    "celu": {(): "celu", (1.0,): "celu"},
+    "hardtanh": {(): "hard_tanh", (-1, 1): "hard_tanh", (0, 6): "relu6"},  # clamp too
+    "softplus": {(): "softplus", (1,): "softplus", (1, 20): "softplus"},
+    "hardshrink": {(): "hard_shrink", (0.5,): "hard_shrink"},
+    "softshrink": {(): "soft_shrink", (0.5,): "soft_shrink"}}
+ATEN_SET = ("gelu", "leaky_relu", "clamp", "elu", "celu", "hardtanh")  # and in place
 # ONNX operators that are one function whatever their attributes
 ONNX_PLAIN = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Elu": "elu",
               "Selu": "selu", "HardSigmoid": "hard_sigmoid", "HardSwish": "hardswish",
@@ -91,6 +106,9 @@ class Activation(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         # 'linear' names the dense layer (nn.Linear); the activation is 'identity'
         **{name: {"function": canonical(name)} for name in NAMES if name != "linear"}}
+    aten_ops: ClassVar[tuple[str, ...]] = (
+        *(f"{name}{tail}" for name in (*ATEN_PLAIN, *ATEN_SET) for tail in ("", "_")),
+        "softplus", "hardshrink", "softshrink", "_softmax", "_log_softmax", "_safe_softmax")
     keras_classes: ClassVar[tuple[str, ...]] = ("Activation", "ReLU", "LeakyReLU", "ELU",
                                                 "Softmax")
     onnx_ops: ClassVar[tuple[str, ...]] = (*ONNX_PLAIN, "LeakyRelu", "Celu", "Clip",
@@ -131,6 +149,31 @@ class Activation(Layer):
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         return activation_module(self.function, self)
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """The function (the item's type is its name); None for settings no function here
+        has (gelu's tanh form, an elu's alpha, clamp bounds other than relu6's ...)."""
+        name = op.name.rstrip("_")  # in place: relu_ -> relu
+        if name in ATEN_PLAIN:
+            return {"type": ATEN_PLAIN[name]}
+        if name in ("_softmax", "_log_softmax", "_safe_softmax"):
+            if op.args[1] % x.dim() != 1:
+                return None
+            return {"type": "log_softmax" if name == "_log_softmax" else "softmax"}
+        if name == "leaky_relu":
+            return {"type": "leaky_relu",
+                    "negative_slope": float(arg(op, 1, "negative_slope", 0.01))}
+        if name == "gelu":
+            return {"type": "gelu"} if op.kwargs.get("approximate", "none") == "none" else None
+        settings = tuple(op.args[1:])
+        if name == "clamp":  # a missing bound is none (hardtanh's default is -1 / 1)
+            name, settings = "hardtanh", (arg(op, 1, "min", None), arg(op, 2, "max", None))
+        if any(not isinstance(s, (int, float)) or isinstance(s, bool) for s in settings):
+            return None  # tensor bounds ...
+        function = ATEN_SETTINGS[name].get(settings)
+        return {"type": function} if function else None
 
     # ---- Keras bridge ----
     @classmethod

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
 from .activation import NAMES, activation_module, activation_ops, activation_saved, canonical
+from .aten_args import constant, ints
 from .base import (
     Layer,
     Padding,
@@ -74,6 +75,8 @@ class Conv(Layer):
         "depthwise_conv2d": {"ndim": 2, "depthwise": True},
         "depthwiseconv2d": {"ndim": 2, "depthwise": True},
     }
+    # ATen has one operator for both: its transposed calls give conv_transpose items
+    aten_ops: ClassVar[tuple[str, ...]] = ("convolution",)
     keras_classes: ClassVar[tuple[str, ...]] = (
         *(f"{w}{n}D" for w in ("Conv", "Convolution") for n in (1, 2, 3)),
         "DepthwiseConv1D", "DepthwiseConv2D")
@@ -230,6 +233,23 @@ class Conv(Layer):
         no_dilated_strides(self.stride, self.dilation)
         return [*pre, getattr(layers, f"Conv{n}D")(self.out_channels, groups=self.groups,
                                                     **common)]
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """``convolution`` with constant weights: conv, or conv_transpose when transposed."""
+        _, w, bias, stride, padding, dilation, transposed, output_padding, groups = op.args[:9]
+        n = x.dim() - 2
+        if not constant(op, w, bias) or n not in (1, 2, 3):
+            return None
+        item = {"type": f"conv_transpose{n}d" if transposed else f"conv{n}d",
+                "out_channels": int(w.shape[1] * groups if transposed else w.shape[0]),
+                "kernel_size": ints(w.shape[2:]), "stride": ints(stride),
+                "padding": ints(padding), "dilation": ints(dilation), "groups": int(groups),
+                "bias": bias is not None}
+        if transposed:
+            item["output_padding"] = ints(output_padding)
+        return item, [x]
 
     # ---- ONNX bridge ----
     @classmethod

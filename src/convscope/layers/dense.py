@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from .activation import activation_module, activation_ops, activation_saved
+from .aten_args import arg, constant
 from .base import GLOBAL, IDENTITY, Layer, ParamCount, RFRule, Saved, Shape, prod, shape_str
 from .bridge import Item, Unsupported
 from .conv import read_activation
@@ -33,6 +34,7 @@ class Dense(Layer):
     kind: ClassVar[str] = "dense"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "linear": {}, "fc": {"flatten_input": True}, "fully_connected": {"flatten_input": True}}
+    aten_ops: ClassVar[tuple[str, ...]] = ("addmm", "mm")
     keras_classes: ClassVar[tuple[str, ...]] = ("Dense",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("Gemm", "MatMul")
     onnx_arity: ClassVar[dict[str, int]] = {"Gemm": 2, "MatMul": 2}
@@ -139,6 +141,19 @@ class Dense(Layer):
         pre = [layers.Flatten(name=f"{name}_flatten")] if self._flattens(inputs[0]) else []
         return [*pre, layers.Dense(self.units, use_bias=self.bias,
                                    activation=keras_act(self.activation), name=name)]
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """``F.linear`` on (N, K): addmm(bias, x, weight.t()) or mm(x, weight.t())."""
+        with_bias = op.name == "addmm"
+        bias, a, w = op.args[:3] if with_bias else (None, *op.args[:2])
+        if a is not x or not constant(op, w, bias) or x.dim() != 2:
+            return None
+        if with_bias and (arg(op, 3, "beta", 1) != 1 or arg(op, 4, "alpha", 1) != 1
+                          or bias.dim() != 1):
+            return None
+        return {"type": "dense", "units": int(w.shape[1]), "bias": with_bias}
 
     # ---- ONNX bridge ----
     @classmethod

@@ -24,6 +24,9 @@ class Dropout(Layer):
         **{f"dropout{n}d": {"spatial": True} for n in (1, 2, 3)},
         "spatial_dropout": {"spatial": True},
         **{f"spatialdropout{n}d": {"spatial": True} for n in (1, 2, 3)}}
+    # F.dropout in training mode; a spatial dropout's mask (bernoulli_ on a constant, times
+    # the input) is read by Merge's reader of ``mul``; in evaluation mode both vanish
+    aten_ops: ClassVar[tuple[str, ...]] = ("native_dropout",)
     keras_classes: ClassVar[tuple[str, ...]] = (
         "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
     onnx_ops: ClassVar[tuple[str, ...]] = ("Dropout",)
@@ -66,6 +69,11 @@ class Dropout(Layer):
         if self.spatial and len(inputs[0]) > 1:
             return [getattr(layers, f"SpatialDropout{len(inputs[0]) - 1}D")(self.rate, name=name)]
         return [layers.Dropout(self.rate, name=name)]
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        return {"type": "dropout", "rate": float(op.args[1])}
 
     # ---- ONNX bridge ----
     @classmethod

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, ClassVar
 
+from .aten_args import arg, ints
 from .base import (
     GLOBAL,
     INDEX_BYTES,
@@ -52,6 +53,7 @@ class GlobalPool(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = _aliases({
         "avg": ("gap", "global_avg_pool", "global_average_pooling", "globalaveragepooling"),
         "max": ("gmp", "global_max_pool", "global_max_pooling", "globalmaxpooling")})
+    aten_ops: ClassVar[tuple[str, ...]] = ("mean", "amax")
     keras_classes: ClassVar[tuple[str, ...]] = tuple(
         f"Global{word}{n}D" for word in ("AveragePooling", "AvgPool", "MaxPooling", "MaxPool")
         for n in (1, 2, 3))
@@ -114,6 +116,18 @@ class GlobalPool(Layer):
         word = "AveragePooling" if self.mode == "avg" else "MaxPooling"
         return [getattr(layers, f"Global{word}{self.ndim}D")(keepdims=self.keepdims, name=name)]
 
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """x.mean((2, 3)) / x.amax((2, 3)), kept or not: a global pool."""
+        dims = arg(op, 1, "dim", None)
+        if dims is None or x.dim() < 3 or arg(op, 3, "dtype", None) is not None:
+            return None
+        if sorted(d % x.dim() for d in ints(dims)) != list(range(2, x.dim())):
+            return None
+        return {"type": "global_pool", "mode": "avg" if op.name == "mean" else "max",
+                "keepdims": bool(arg(op, 2, "keepdim", False))}
+
     # ---- ONNX bridge ----
     @classmethod
     def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
@@ -149,6 +163,9 @@ class AdaptivePool(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = _aliases({
         "avg": ("adaptive_avg_pool", "adaptiveavgpool"),
         "max": ("adaptive_max_pool", "adaptivemaxpool")})
+    aten_ops: ClassVar[tuple[str, ...]] = (
+        "adaptive_avg_pool1d", "_adaptive_avg_pool2d", "_adaptive_avg_pool3d",
+        "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d")
     refused: ClassVar[dict[str, str]] = {
         "onnx": "ONNX has no adaptive pooling: torch.onnx writes output sizes that divide "
                 "the input as fixed pools (GlobalAveragePool, MaxPool, AveragePool: read "
@@ -220,3 +237,12 @@ class AdaptivePool(Layer):
         size = tuple(s // o for s, o in zip(spatial, self.output_size, strict=True))
         word = "MaxPooling" if self.mode == "max" else "AveragePooling"
         return [getattr(layers, f"{word}{n}D")(pool_size=size, name=name)]
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """Adaptive pooling; to one position per channel, a global pool (kept dims)."""
+        mode = "max" if "max" in op.name else "avg"
+        if all(s == 1 for s in out.shape[2:]):
+            return {"type": "global_pool", "mode": mode, "keepdims": True}
+        return {"type": "adaptive_pool", "mode": mode, "output_size": ints(out.shape[2:])}

@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
 from ..limits import shown
+from .aten_args import arg, is_tensor
 from .base import NOTHING_SAVED, Layer, Saved, Shape, axis_names, prod, shape_str
-from .bridge import Item, Unsupported
+from .bridge import Item, Unsupported, our_axis
 from .fields import AXIS, field
 from .onnx_read import data_inputs, need, value_axis
 
@@ -39,6 +40,7 @@ class Concat(Layer):
 
     kind: ClassVar[str] = "concat"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"concatenate": {}, "cat": {}}
+    aten_ops: ClassVar[tuple[str, ...]] = ("cat",)
     keras_classes: ClassVar[tuple[str, ...]] = ("Concatenate",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("Concat",)
     onnx_any_first: ClassVar[tuple[str, ...]] = ("Concat",)
@@ -114,6 +116,16 @@ class Concat(Layer):
         return [layers.Concatenate(axis=self.axis + 1 if self.axis >= 0 else self.axis,
                                    name=name)]
 
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """torch.cat of data tensors along a non-batch dim."""
+        tensors = list(arg(op, 0, "tensors"))
+        axis = our_axis(arg(op, 1, "dim", 0), out.dim())
+        if axis is None or not all(op.is_data(t) for t in tensors):
+            return None
+        return {"type": "concat", "axis": axis}, tensors
+
     # ---- ONNX bridge ----
     @classmethod
     def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
@@ -134,6 +146,8 @@ class Concat(Layer):
 
 
 OPS = ("add", "subtract", "multiply", "average", "maximum", "minimum")
+ATEN_MERGES = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide",
+               "maximum": "maximum", "minimum": "minimum"}
 ONNX_MERGES = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Max": "maximum",
                "Min": "minimum", "Mean": "average", "Sum": "add"}
 
@@ -161,6 +175,9 @@ class Merge(Layer):
 
     kind: ClassVar[str] = "merge"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {op: {"op": op} for op in OPS}
+    # add / sub / mul / div (in place too), maximum / minimum; also rescalings by a number
+    # and dropout masks
+    aten_ops: ClassVar[tuple[str, ...]] = (*ATEN_MERGES, "add_", "sub_", "mul_", "div_")
     keras_classes: ClassVar[tuple[str, ...]] = tuple(op.capitalize() for op in OPS)
     # with a constant: a dense layer's bias (MatMul + Add) or a rescaling by a number
     onnx_ops: ClassVar[tuple[str, ...]] = (*ONNX_MERGES, "Div")
@@ -235,6 +252,32 @@ class Merge(Layer):
 
     def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
         return [getattr(layers, self.op.capitalize())(name=name)]
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """A merge of two data tensors, a rescaling by a number, or a dropout mask (x times
+        a bernoulli_ mask over the keep probability: spatial dropout in training)."""
+        name = ATEN_MERGES[op.name.rstrip("_")]
+        a, b = op.args[0], op.args[1] if len(op.args) > 1 else op.kwargs.get("other")
+        if arg(op, 2, "alpha", 1) != 1 or op.kwargs.get("rounding_mode") is not None:
+            return None
+        if op.is_data(a) and op.is_data(b):
+            return ({"type": name}, [a, b]) if name != "divide" else None
+        other = b if op.is_data(a) else a
+        if is_tensor(other):
+            const = op.consts.get(id(other))
+            if name == "multiply" and const is not None and const.noise is not None:
+                return {"type": "dropout", "rate": 1.0 - const.noise}
+            return None  # a learned or constant tensor: opaque, with its parameters
+        if not isinstance(other, (int, float)) or isinstance(other, bool):
+            return None
+        c, first = float(other), op.is_data(a)
+        items = {"add": {"offset": c}, "multiply": {"scale": c},
+                 "subtract": {"scale": 1.0 if first else -1.0, "offset": -c if first else c},
+                 "divide": {"scale": 1.0 / c} if first and c else None}
+        found = items.get(name)  # maximum / minimum: of two tensors only
+        return {"type": "rescaling", **found} if found is not None else None
 
     # ---- ONNX bridge ----
     @classmethod

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
+from .aten_args import constant
 from .base import (
     Layer,
     ParamCount,
@@ -48,6 +49,8 @@ class BatchNorm(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "bn": {}, "batch_norm": {}, "batch_normalization": {}, "batchnormalization": {},
         **{f"batchnorm{n}d": {} for n in (1, 2, 3)}}
+    aten_ops: ClassVar[tuple[str, ...]] = (
+        "native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training")
     keras_classes: ClassVar[tuple[str, ...]] = ("BatchNormalization",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("BatchNormalization",)
     onnx_arity: ClassVar[dict[str, int]] = {"BatchNormalization": 5}
@@ -128,6 +131,18 @@ class BatchNorm(Layer):
         return [layers.BatchNormalization(epsilon=self.eps, momentum=1.0 - self.momentum,
                                           center=self.center, scale=self.scale, name=name)]
 
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        weight, bias = op.args[1], op.args[2]
+        running = op.args[3] if op.overload != "no_stats" else None
+        momentum, eps = op.args[-2], op.args[-1]
+        if not constant(op, weight, bias, running) or not 0 <= momentum <= 1:
+            return None
+        return {"type": "batchnorm", "eps": float(eps), "momentum": float(momentum),
+                "center": bias is not None, "scale": weight is not None,
+                "track_running_stats": running is not None}
+
     # ---- ONNX bridge ----
     @classmethod
     def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
@@ -149,6 +164,7 @@ class LayerNorm(Layer):
     kind: ClassVar[str] = "layernorm"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "layer_norm": {}, "layer_normalization": {}, "layernormalization": {}, "ln": {}}
+    aten_ops: ClassVar[tuple[str, ...]] = ("native_layer_norm",)
     keras_classes: ClassVar[tuple[str, ...]] = ("LayerNormalization",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("LayerNormalization",)
     onnx_arity: ClassVar[dict[str, int]] = {"LayerNormalization": 2}
@@ -225,6 +241,17 @@ class LayerNorm(Layer):
         return [layers.LayerNormalization(axis=axis, epsilon=self.eps, scale=self.affine,
                                           center=self.affine and self.bias, name=name)]
 
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        _, shape, weight, bias, eps = op.args[:5]
+        if list(shape) != list(x.shape[1:]) or not constant(op, weight, bias) or \
+                (weight is None and bias is not None):
+            return None  # tokens normalised over their last dim: no kind (yet)
+        return {"type": "layernorm", "axes": "channels" if x.dim() == 2 else "all",
+                "eps": float(eps), "elementwise_affine": weight is not None,
+                "bias": bias is not None}
+
     # ---- ONNX bridge ----
     @classmethod
     def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
@@ -254,6 +281,7 @@ class GroupNorm(Layer):
     kind: ClassVar[str] = "groupnorm"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"group_norm": {}, "gn": {},
                                                      "group_normalization": {}}
+    aten_ops: ClassVar[tuple[str, ...]] = ("native_group_norm",)
     keras_classes: ClassVar[tuple[str, ...]] = ("GroupNormalization",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("InstanceNormalization",)
     onnx_arity: ClassVar[dict[str, int]] = {"InstanceNormalization": 3}
@@ -316,6 +344,15 @@ class GroupNorm(Layer):
     def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
         return [layers.GroupNormalization(self.groups, epsilon=self.eps, center=self.affine,
                                           scale=self.affine, name=name)]
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        weight, bias, groups, eps = op.args[1], op.args[2], op.args[6], op.args[7]
+        if (weight is None) != (bias is None) or not constant(op, weight, bias):
+            return None
+        return {"type": "groupnorm", "groups": int(groups), "eps": float(eps),
+                "affine": weight is not None}
 
     # ---- ONNX bridge ----
     @classmethod

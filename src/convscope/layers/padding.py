@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
+from .aten_args import arg, ints
 from .base import Layer, Pairs, RFRule, RFStep, Shape, shape_str
 from .bridge import CannotExpress, Item, Unsupported
 from .conv import padding_text
@@ -29,6 +30,7 @@ class ZeroPad(Layer):
         "pad": {}, "zeropad": {}, "zero_pad": {},
         **{f"{w}{n}d": {"ndim": n} for w in ("zero_padding", "zeropadding", "zeropad")
            for n in (1, 2, 3)}}
+    aten_ops: ClassVar[tuple[str, ...]] = ("constant_pad_nd",)
     keras_classes: ClassVar[tuple[str, ...]] = ("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
     onnx_ops: ClassVar[tuple[str, ...]] = ("Pad",)
     summary: ClassVar[str] = "zero padding of the spatial axes (and channels)"
@@ -71,6 +73,22 @@ class ZeroPad(Layer):
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         return pad_module((self.channels, *self.padding))
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """F.pad with zeros (constant_pad_nd), by non-negative amounts, channels too."""
+        flat, value = ints(op.args[1]), float(arg(op, 2, "value", 0) or 0)
+        if value != 0 or any(p < 0 for p in flat) or len(flat) % 2:
+            return None
+        pairs = [[flat[i], flat[i + 1]] for i in range(0, len(flat), 2)][::-1]  # first dim 1st
+        spatial = x.dim() - 2
+        if len(pairs) > spatial + 1:
+            return None
+        channels = pairs[0] if len(pairs) == spatial + 1 else [0, 0]
+        pairs = pairs[-spatial:] if spatial else []
+        pairs = [[0, 0]] * (spatial - len(pairs)) + pairs
+        return {"type": "zero_padding", "padding": pairs, "channels": channels}
 
     # ---- Keras bridge ----
     @classmethod

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
+from .aten_args import arg, ints
 from .base import (
     INDEX_BYTES,
     Layer,
@@ -64,6 +65,9 @@ class Pool(Layer):
 
     kind: ClassVar[str] = "pool"
     aliases: ClassVar[dict[str, dict[str, Any]]] = _aliases()
+    aten_ops: ClassVar[tuple[str, ...]] = tuple(  # max_pool2d_with_indices, avg_pool2d, ...
+        f"{mode}_pool{n}d{tail}" for n in (1, 2, 3)
+        for mode, tail in (("max", "_with_indices"), ("max", ""), ("avg", "")))
     keras_classes: ClassVar[tuple[str, ...]] = tuple(
         f"{word}{n}D" for word in ("MaxPooling", "MaxPool", "AveragePooling", "AvgPool")
         for n in (1, 2, 3))
@@ -249,6 +253,24 @@ class Pool(Layer):
         return [*pre, getattr(layers, f"{word}{n}D")(pool_size=self.kernel_size,
                                                       strides=self.stride, padding=padding,
                                                       name=name)]
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """max / avg pooling; an average with a ``divisor_override`` has no kind."""
+        mode = "max" if op.name.startswith("max") else "avg"
+        kernel = ints(arg(op, 1, "kernel_size"))
+        stride = arg(op, 2, "stride", None) or kernel
+        item = {"type": f"{mode}pool{x.dim() - 2}d", "kernel_size": kernel,
+                "stride": ints(stride), "padding": ints(arg(op, 3, "padding", 0))}
+        if mode == "max":
+            item["dilation"] = ints(arg(op, 4, "dilation", 1))
+            item["ceil_mode"] = bool(arg(op, 5, "ceil_mode", False))
+        else:
+            item["ceil_mode"] = bool(arg(op, 4, "ceil_mode", False))
+            if arg(op, 6, "divisor_override", None) is not None:
+                return None
+        return item
 
     # ---- ONNX bridge ----
     @classmethod

@@ -63,6 +63,8 @@ class Embedding(Layer):
 
     kind: ClassVar[str] = "embedding"
     keras_classes: ClassVar[tuple[str, ...]] = ("Embedding",)
+    refused: ClassVar[dict[str, str]] = {
+        "pytorch": "no reader for aten.embedding: imported opaque, with its vocab x D params"}
     # a Gather of a recurrent layer's final states is one direction: onnx/plumbing.py
     onnx_ops: ClassVar[tuple[str, ...]] = ("Gather",)
     onnx_arity: ClassVar[dict[str, int]] = {"Gather": 2}
@@ -146,6 +148,9 @@ class Recurrent(Layer):
         "rnn": {"cell": "simple"}, "simple_rnn": {"cell": "simple"},
         "simplernn": {"cell": "simple"}, "lstm": {"cell": "lstm"}, "gru": {"cell": "gru"}}
     keras_classes: ClassVar[tuple[str, ...]] = ("SimpleRNN", "LSTM", "GRU", "Bidirectional")
+    refused: ClassVar[dict[str, str]] = {
+        "pytorch": "ATen runs the cells step by step (mm, add, sigmoid, tanh, stack ...): "
+                   "imported as those operations, partly opaque, counting PyTorch's biases"}
     onnx_ops: ClassVar[tuple[str, ...]] = ("RNN", "LSTM", "GRU")
     onnx_arity: ClassVar[dict[str, int]] = {"RNN": 3, "LSTM": 3, "GRU": 3}
     summary: ClassVar[str] = "SimpleRNN / LSTM / GRU over a T x F sequence (bidirectional too)"

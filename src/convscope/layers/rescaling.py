@@ -67,6 +67,8 @@ class Normalization(Layer):
     kind: ClassVar[str] = "normalization"
     keras_classes: ClassVar[tuple[str, ...]] = ("Normalization",)
     refused: ClassVar[dict[str, str]] = {
+        "pytorch": "ATen subtracts and divides by buffers, which no reader maps (opaque); "
+                   "the learned mean, variance and count are buffers there, not params",
         "onnx": "torch.onnx writes Sub and Div of stored tensors (the statistics), which "
                 "Merge's reader keeps opaque: no reader tells a normalization apart"}
     summary: ClassVar[str] = "(x - mean) / sqrt(variance) per channel (Keras Normalization)"

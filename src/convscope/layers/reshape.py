@@ -77,6 +77,9 @@ class Reshape(Layer):
     """Reshape to a target shape with the same number of values."""
 
     kind: ClassVar[str] = "reshape"
+    # every view of the data (flatten included: one reader tells them apart)
+    aten_ops: ClassVar[tuple[str, ...]] = ("view", "_unsafe_view", "reshape", "unsqueeze",
+                                           "squeeze", "flatten")
     keras_classes: ClassVar[tuple[str, ...]] = ("Reshape",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("Reshape", "Squeeze", "Unsqueeze")
     onnx_arity: ClassVar[dict[str, int]] = {"Reshape": 2}
@@ -124,6 +127,17 @@ class Reshape(Layer):
         from .torch_modules import Reshape as TorchReshape
 
         return TorchReshape(self.output_shape(inputs), self.layout == "channels_last")
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """A view to (N, K) of a tensor with spatial axes is a flatten, any other view a
+        reshape in PyTorch's (channels-first) order."""
+        if out.dim() == 2 and x.dim() > 2:
+            return {"type": "flatten"}
+        target = [int(n) for n in out.shape[1:]]
+        ours = target if len(target) <= 1 else [*target[1:], target[0]]
+        return {"type": "reshape", "target_shape": ours, "layout": "channels_first"}
 
     # ---- Keras bridge ----
     @classmethod

@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
 from ..limits import shown
+from .aten_args import arg, ints
 from .base import GLOBAL, IDENTITY, Layer, RFRule, RFStep, Saved, Shape, shape_str
-from .bridge import Item, Unsupported
+from .bridge import ALIAS, Item, Unsupported, our_axis
 from .fields import SIZES, field
 from .merge import axis_label
 from .onnx_read import optional_ints, permutation, value_axis
@@ -35,6 +36,7 @@ class Slice(Layer):
 
     kind: ClassVar[str] = "slice"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"narrow": {}}
+    aten_ops: ClassVar[tuple[str, ...]] = ("slice",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("Slice", "Split")
     onnx_arity: ClassVar[dict[str, int]] = {"Slice": 3}
     # Keras's Cropping1D/2D/3D read as slices (keras/composite.py: one per cropped axis)
@@ -96,6 +98,21 @@ class Slice(Layer):
         return TorchSlice(torch_dim(self.axis, len(inputs[0])), self.start,
                           n if self.stop is None else self.stop, self.step)
 
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """x[:, a:b:k] along a non-batch dim; a slice that keeps everything is an alias.
+        (split / chunk: one slice per output, pytorch/aten_map.py's split_items.)"""
+        dim = arg(op, 1, "dim", 0) % x.dim()
+        if tuple(out.shape) == tuple(x.shape):
+            return ALIAS
+        start, stop, step = slice(arg(op, 2, "start", None), arg(op, 3, "end", None),
+                                  arg(op, 4, "step", 1)).indices(x.shape[dim])
+        if dim == 0:
+            return None
+        return {"type": "slice", "axis": our_axis(dim, x.dim()), "start": start, "stop": stop,
+                "step": step}
+
     # ---- ONNX bridge ----
     @classmethod
     def from_onnx(cls, reader: Any, node: Any, index: int) -> None:
@@ -145,6 +162,7 @@ class Permute(Layer):
 
     kind: ClassVar[str] = "permute"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"transpose": {}}
+    aten_ops: ClassVar[tuple[str, ...]] = ("permute", "transpose")
     keras_classes: ClassVar[tuple[str, ...]] = ("Permute",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("Transpose",)
     summary: ClassVar[str] = "reorder the axes (Keras Permute, 1-based dims)"
@@ -189,6 +207,25 @@ class Permute(Layer):
 
     def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
         return [layers.Permute(self.dims, name=name)]
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """permute / transpose of the non-batch dims (the batch stays first)."""
+        rank = x.dim()
+        order = [d % rank for d in ints(op.args[1])] if op.name == "permute" else \
+            list(range(rank))
+        if op.name == "transpose":
+            a, b = op.args[1] % rank, op.args[2] % rank
+            order[a], order[b] = order[b], order[a]
+        if order[0] != 0:
+            return None
+        to_ours = [our_axis(d, rank) for d in range(rank)]
+        dims = [0] * (rank - 1)
+        for out_dim, in_dim in enumerate(order):
+            if out_dim:
+                dims[to_ours[out_dim]] = to_ours[in_dim] + 1  # type: ignore[index,operator]
+        return {"type": "permute", "dims": dims}
 
     # ---- ONNX bridge ----
     @classmethod

@@ -33,6 +33,8 @@ class Upsample(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "upsampling": {}, **{f"{w}{n}d": {"ndim": n} for w in ("upsample", "upsampling")
                             for n in (1, 2, 3)}}
+    aten_ops: ClassVar[tuple[str, ...]] = tuple(  # upsample_nearest2d, upsample_bilinear2d ...
+        f"upsample_{mode}{n}d" for n in (1, 2, 3) for mode in ("nearest", LINEAR_MODES[n]))
     keras_classes: ClassVar[tuple[str, ...]] = ("UpSampling1D", "UpSampling2D", "UpSampling3D")
     onnx_ops: ClassVar[tuple[str, ...]] = ("Resize", "Upsample")
     summary: ClassVar[str] = "upsampling by an integer factor, nearest or (bi/tri)linear"
@@ -89,6 +91,16 @@ class Upsample(Layer):
         n = len(self.scale_factor)
         mode = "nearest" if self.mode == "nearest" else LINEAR_MODES[n]
         return nn().Upsample(scale_factor=tuple(float(f) for f in self.scale_factor), mode=mode)
+
+    # ---- PyTorch bridge ----
+    @classmethod
+    def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """Upsampling by integer factors (read from the sizes: the call may give either)."""
+        pairs = list(zip(out.shape[2:], x.shape[2:], strict=True))
+        if any(o % n for o, n in pairs):
+            return None
+        return {"type": "upsample", "scale_factor": [o // n for o, n in pairs],
+                "mode": "nearest" if "nearest" in op.name else "linear"}
 
     # ---- Keras bridge ----
     @classmethod

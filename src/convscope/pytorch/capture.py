@@ -106,6 +106,11 @@ class Op:
     def name(self) -> str:
         return str(self.func._overloadpacket.__name__)
 
+    @property
+    def overload(self) -> str:
+        """Which overload of the operator ('default', 'Tensor', 'no_stats', ...)."""
+        return str(self.func._overloadname)
+
     def is_data(self, value: Any) -> bool:
         return isinstance(value, torch.Tensor) and id(value) in self.sources
 

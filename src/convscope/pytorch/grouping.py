@@ -1,8 +1,8 @@
 """Grouping captured ATen operations back into layers that read like the model.
 
-Every data operation becomes a *unit* (``split``/``chunk`` one unit per piece). A unit
-that maps onto a convscope kind stays a layer of its own; the others are joined into
-opaque groups:
+Every data operation becomes a *unit* (``split``/``chunk`` one unit per piece), except
+those that nothing reads and that cost nothing (``live_ops``). A unit that maps onto a convscope
+kind stays a layer of its own; the others are joined into opaque groups:
 
 * unmapped operations issued by the same module call and feeding each other join (timm's
   ``Attention``: permute, unbind, bmm, softmax, bmm ... is one layer, named by its path);
@@ -28,7 +28,8 @@ from .capture import Capture, Op, Source
 
 LIGHT = {"reshape", "flatten", "permute", "slice", "rescaling", "dropout", "relu", "relu6",
          "gelu", "silu", "sigmoid", "tanh", "hardswish", "hard_sigmoid", "softmax",
-         "leaky_relu", "elu", "mish", "softplus", "log_softmax"}
+         "leaky_relu", "elu", "mish", "softplus", "log_softmax", "selu", "celu", "hard_tanh",
+         "soft_shrink", "hard_shrink"}
 
 
 @dataclass
@@ -56,6 +57,24 @@ class Unit:
         return self.item == ALIAS or (isinstance(self.item, dict) and self.item["type"] in LIGHT)
 
 
+def live_ops(cap: Capture) -> set[int]:
+    """The operations that are layers: those the model's outputs depend on, those that cost
+    something (flops, parameters or buffers read; counted used or not, as FlopCounterMode
+    counts them), those that write into a tensor (in place, ``out=``: another view of it
+    may be read, as MViT's ``attn[..., a:, a:] += ...``) and what they read. The others
+    compute nothing anyone reads: F.max_pool1d squeezing the indices of its 2-D pool (the
+    pool would be opaque, its side output used), nn.LSTM stacking final states that the
+    model drops (with no batch axis: no layer could hold them)."""
+    wanted = {src[0] for src in cap.outputs}
+    live: set[int] = set()
+    for op in reversed(cap.ops):  # consumers come after their producers
+        writes = op.name.endswith("_") or op.overload == "out" or "out" in op.kwargs
+        if op.index in wanted or op.flops or op.reads or writes:
+            live.add(op.index)
+            wanted.update(src[0] for src in op.sources.values())
+    return live
+
+
 class Units:
     """The units of a capture, their producer/consumer links, and their groups."""
 
@@ -63,8 +82,10 @@ class Units:
         self.cap = cap
         self.units: list[Unit] = []
         self.of: dict[Source, int] = {}  # (op, output) -> unit
+        live = live_ops(cap)
         for op in cap.ops:
-            self.add(op)
+            if op.index in live:
+                self.add(op)
         self.link()
         self.parent = list(range(len(self.units)))
 

@@ -1,10 +1,11 @@
 """PyTorch nn.Module + input shape -> convscope description and graph.
 
 The module's own forward runs on meta tensors and every ATen operation is recorded with
-the module path that issued it (capture.py); operations map onto convscope kinds
-(aten_map.py) and are grouped back into the user's modules (grouping.py). Layer names
-are module paths (``layer1.0.conv1``; a module call that gives several layers names them
-``path.kind``). Conventions, checked here for every layer:
+the module path that issued it (capture.py); operations map onto convscope kinds (each
+kind's ``from_aten``, dispatched by aten_map.py) and are grouped back into the user's
+modules (grouping.py). Layer names are module paths (``layer1.0.conv1``; a module call
+that gives several layers names them ``path.kind``). Conventions, checked here for every
+layer:
 
 * a mapped layer is kept only if its kind's own rules give exactly what PyTorch measured:
   output shape, parameters and buffers read, and MACs (torch.utils.flop_counter's formula
