@@ -178,15 +178,20 @@ class Model(_Described):
 
 def summary(model: Any, input_shape: Any = None, fmt: str = "table", columns: str | None = None,
             batch: int = 1, dtype: str = "float32",
-            print_fn: Callable[[str], Any] | None = print) -> Report:
+            print_fn: Callable[[str], Any] | None = print, depth: int | None = None) -> Report:
     """Analyse any description (zoo id, file, one-line text, mapping, Sequential/Model),
-    print it in ``fmt`` and return the Report."""
+    print it in ``fmt`` and return the Report; ``depth``: one row per module that many
+    levels deep, counts summed (torchinfo's ``depth``)."""
     from .render import render
     from .sources import load
 
     graph = model.graph(input_shape) if isinstance(model, _Described) else load(model,
                                                                                 input_shape)
     report = analyze(graph, batch=batch, dtype=dtype)
+    if depth is not None:
+        from .analysis.rollup import rollup
+
+        report = rollup(report, depth)
     if print_fn is not None:
         print_fn(render(report, fmt, columns).rstrip("\n"))
     return report

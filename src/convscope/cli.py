@@ -48,6 +48,10 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from .sources import load
 
     report = analyze(load(args.model, args.input), batch=args.batch, dtype=args.dtype)
+    if args.depth is not None:
+        from .analysis.rollup import rollup
+
+        report = rollup(report, args.depth)
     write_output(render(report, args.format, args.columns), args.output)
 
 

@@ -63,6 +63,9 @@ def _summary_parser(sub: Any) -> None:
     p.add_argument("--columns", "-c", help="extra table columns, comma separated, or 'all': "
                    "input, formula, trainable, non_trainable, buffers, param_bytes, macs, flops, "
                    "other_ops, memory, rf, rf_stride, rf_start, filter, stride, padding, connected")
+    p.add_argument("--depth", type=int, metavar="N", help="one row per module N levels deep "
+                   "(layer names are module paths: layer1.0.conv1 is 3 levels), its counts "
+                   "summed (like torchinfo's depth; default: every layer)")
     p.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
 
 
