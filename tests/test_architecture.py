@@ -105,7 +105,7 @@ LAYERS: list[set[str]] = [
     {"pytorch", "keras", "onnx"},                        # bridges
     {"sources"},                                         # the one router
     {"render"},                                          # frozen reports -> text / SVG / HTML
-    {"api", "calc", "help", "teach", "trainer", "zoo_listing", "web", "cli_parsers",
+    {"api", "display", "calc", "help", "teach", "trainer", "zoo_listing", "web", "cli_parsers",
      "cli", "(root)", "__main__"},                       # what users touch
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

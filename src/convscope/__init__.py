@@ -10,7 +10,7 @@ of convolutional neural networks, computed from a description, without a forward
 from __future__ import annotations
 
 from .analysis import Report, analyze
-from .api import Input, Model, Sequential, layers, summary
+from .api import Input, Model, Sequential, draw, layers, summary
 from .errors import ConvscopeError, ShapeError, SpecError
 from .ir import Graph, Node
 from .render import render
@@ -30,5 +30,5 @@ def train(model: object, data: str, resume: bool = False, **options: object) -> 
 
 
 __all__ = ["ConvscopeError", "Graph", "Input", "Model", "Node", "Report", "Sequential",
-           "ShapeError", "SpecError", "__version__", "analyze", "layers", "load", "render",
+           "ShapeError", "SpecError", "__version__", "analyze", "draw", "layers", "load", "render",
            "summary", "train"]
