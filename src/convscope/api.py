@@ -225,7 +225,7 @@ def summary(model: Any, input_shape: Any = None, fmt: str = "table", columns: st
 
 
 def draw(model: Any, style: str = "blocks", labels: tuple[str, ...] = ("name", "shape", "params"),
-         input_shape: Any = None, input_size: Any = None) -> Diagram:
+         input_shape: Any = None, input_size: Any = None, width: int = 1600) -> Diagram:
     """A drawing of a model (any source ``summary`` takes) that displays itself in notebooks
     and saves as .svg or .png: ``convscope.draw("googlenet").save("g.png")``."""
     from .display import Diagram, is_torch_module, module_graph
@@ -238,7 +238,7 @@ def draw(model: Any, style: str = "blocks", labels: tuple[str, ...] = ("name", "
         graph = model.graph(input_shape)
     else:
         graph = load(model, input_shape)
-    return Diagram(draw_svg(analyze(graph), style, tuple(labels)))
+    return Diagram(draw_svg(analyze(graph), style, tuple(labels), width))
 
 
 # ------------------------------------------------------------ layer factories ---

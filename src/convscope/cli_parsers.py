@@ -250,6 +250,8 @@ def _picture_parsers(sub: Any) -> None:
                    help="comma list of name, type, shape, params, rf (default "
                    "name,shape,params)")
     d.add_argument("--input", help="override the input shape (H x W x C)")
+    d.add_argument("--width", type=int, default=1600, help="blocks style: wrap rows at this "
+                   "many pixels (default 1600)")
     p = sub.add_parser("plot", help="bar charts of parameters, MACs, memory; receptive-field "
                        "growth (matplotlib)", epilog=EPILOG)
     p.add_argument("model", metavar="MODEL")
