@@ -106,7 +106,7 @@ LAYERS: list[set[str]] = [
     {"sources"},                                         # the one router
     {"render"},                                          # frozen reports -> text / SVG / HTML
     {"api", "display", "calc", "help", "teach", "trainer", "zoo_listing", "web", "cli_parsers",
-     "cli", "(root)", "__main__"},                       # what users touch
+     "cli_output", "cli_train", "cli", "(root)", "__main__"},  # what users touch
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 
