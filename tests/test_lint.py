@@ -99,3 +99,16 @@ def test_summary_counts_and_lists_findings():
     proc = subprocess.run([sys.executable, "-m", "convscope", "help", "lint"],
                           capture_output=True, text=True)
     assert all(r.__name__.replace("_", "-") in proc.stdout for r in RULES)
+
+
+def test_findings_reach_the_html_report_and_the_web_api():
+    import json
+
+    from convscope.render.html import render_html
+    from convscope.web.jobs import analyze_job
+
+    graph = convscope.load("vgg16")
+    html = render_html(convscope.analyze(graph), graph)
+    assert "Design findings" in html and "[heavy-layer]" in html
+    reply = json.loads(analyze_job("7x7x3 | conv2-4 s=2", None).body)
+    assert any("[unread-positions]" in line for line in reply["lint"])
