@@ -16,26 +16,30 @@ def train_parsers(sub: Any, epilog: str) -> None:
     t = sub.add_parser("train", help="train a network on a dataset (PyTorch)",
                        description="Train a description with PyTorch: progress bars, "
                        "validation every epoch, best/last checkpoints, curves, weights. Runs "
-                       "under torchrun for data-parallel training.", epilog=epilog + " "
+                       "under torchrun for data-parallel training. A description's train: "
+                       "recipe for the dataset sets the defaults (the zoo's mnist1d and "
+                       "digits models carry the recipes that reach their papers' numbers); "
+                       "flags override it.", epilog=epilog + " "
                        "Datasets: digits, mnist1d, folder:PATH, mnist:PATH, cifar10:PATH, "
                        "synthetic.")
     t.add_argument("model", metavar="MODEL")
     t.add_argument("--data", required=True, help="digits, mnist1d, folder:PATH, mnist:PATH, "
                    "cifar10:PATH or synthetic")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=64, help="global batch size (default 64)")
-    t.add_argument("--optimizer", default="adam", help="sgd, adam (default) or adamw")
+    t.add_argument("--epochs", type=int, help="default 10, or the description's recipe")
+    t.add_argument("--batch-size", type=int, help="global batch size (default 64)")
+    t.add_argument("--optimizer", help="sgd, adam (default) or adamw")
     t.add_argument("--lr", type=float, help="learning rate (sgd 0.1, adam/adamw 0.001)")
-    t.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--schedule", default="none", help="none, cosine, onecycle or step")
-    t.add_argument("--label-smoothing", type=float, default=0.0)
+    t.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    t.add_argument("--weight-decay", type=float, help="default 0")
+    t.add_argument("--schedule", help="none (default), cosine, onecycle or step")
+    t.add_argument("--label-smoothing", type=float, help="default 0")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--input", help="override the input shape (H x W x C)")
-    t.add_argument("--val-fraction", type=float, default=0.1,
+    t.add_argument("--val-fraction", type=float,
                    help="share of the training data held out for validation, > 0 and < 1 "
                    "(default 0.1)")
-    t.add_argument("--augment", action="store_true", help="random crop and horizontal flip")
+    t.add_argument("--augment", action="store_true", default=None,
+                   help="random crop and horizontal flip")
     t.add_argument("--out", help="run directory (default runs/MODEL-DATA-seedS): a new or "
                    "empty folder, or an earlier run's")
     t.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt (or "
@@ -70,20 +74,22 @@ def evaluate_parsers(sub: Any) -> None:
     p.add_argument("--top", type=int, default=3)
 
 
+RECIPE = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "schedule",
+          "label_smoothing", "augment", "val_fraction")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     need_torch()
-    from .trainer import TrainConfig, train
+    from .trainer import train
+    from .trainer.recipe import configure
 
-    config = TrainConfig(
-        model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        weight_decay=args.weight_decay, schedule=args.schedule,
-        label_smoothing=args.label_smoothing, seed=args.seed, input=args.input,
-        val_fraction=args.val_fraction, augment=args.augment, out=args.out,
-        device=args.device, threads=args.threads, compile=args.compile,
-        channels_last=args.channels_last, download=args.download,
-        weights_txt=args.weights_txt, quiet=args.quiet, force=args.force)
-    train(config, resume=args.resume)
+    given = {k: getattr(args, k) for k in RECIPE}
+    given.update(seed=args.seed, input=args.input, out=args.out, device=args.device,
+                 threads=args.threads, compile=args.compile,
+                 channels_last=args.channels_last, download=args.download,
+                 weights_txt=args.weights_txt, quiet=args.quiet, force=args.force)
+    config, note = configure(args.model, args.data, given)
+    train(config, resume=args.resume, note=note)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
