@@ -181,6 +181,26 @@ def cmd_compare(args: argparse.Namespace) -> None:
         print(f"wrote {args.plot}", file=sys.stderr)
 
 
+def cmd_profile(args: argparse.Namespace) -> None:
+    need_torch()
+    import json
+
+    from .analysis import analyze
+    from .pytorch.profile import profile, profile_json, render_profile
+    from .sources import load
+
+    graph = load(args.model, args.input)
+    result = profile(graph, analyze(graph, batch=args.batch), args.batch, args.runs,
+                     args.warmup, args.backward, args.device)
+    text = json.dumps(profile_json(result), indent=1) + "\n" if args.format == "json" else \
+        render_profile(result, args.top)
+    write_output(text, args.output)
+    if args.plot:
+        from .render.plots import plot_latency
+
+        print(f"wrote {plot_latency(result, args.plot)}", file=sys.stderr)
+
+
 def cmd_draw(args: argparse.Namespace) -> None:
     from .analysis import analyze
     from .files import save_atomic
@@ -239,8 +259,8 @@ def cmd_help(args: argparse.Namespace) -> None:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int | None]] = {
-    "summary": cmd_summary, "lint": cmd_lint, "calc": cmd_calc, "build": cmd_build,
-    "verify": cmd_verify,
+    "summary": cmd_summary, "lint": cmd_lint, "profile": cmd_profile, "calc": cmd_calc,
+    "build": cmd_build, "verify": cmd_verify,
     "memory": cmd_memory, "convolve": cmd_convolve, "explain": cmd_explain,
     "compare": cmd_compare, "train": cmd_train, "evaluate": cmd_evaluate,
     "predict": cmd_predict, "draw": cmd_draw, "plot": cmd_plot, "report": cmd_report,

@@ -82,6 +82,26 @@ def _summary_parser(sub: Any) -> None:
     q.add_argument("--strict", action="store_true", help="exit 1 when any finding is a warning")
 
 
+def _profile_parser(sub: Any) -> None:
+    p = sub.add_parser("profile", help="measured latency per layer beside the static MACs "
+                       "(PyTorch)", epilog=EPILOG, description="Build the network in PyTorch, "
+                       "run it on random inputs (warm-up, then the median of N timed runs) and "
+                       "report each layer's time, share, MACs and GFLOP/s. Layer times come "
+                       "from hooks on each layer's module; measured on this machine, they "
+                       "vary from run to run.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--input", help="override the input shape (H x W x C)")
+    p.add_argument("--batch", type=int, default=1, help="samples per run (default 1)")
+    p.add_argument("--runs", type=int, default=20, help="timed runs (default 20)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
+    p.add_argument("--backward", action="store_true", help="time the backward pass too")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--top", type=int, default=10, help="how many slowest layers to list")
+    p.add_argument("--format", "-f", default="table", choices=("table", "json"))
+    p.add_argument("--plot", metavar="FILE", help="operations versus latency chart (.png/.svg)")
+    p.add_argument("-o", "--output", help="write to this file (atomically)")
+
+
 def _calc_parser(sub: Any) -> None:
     p = sub.add_parser("calc", help="one layer's output size, parameters and MACs, step by "
                        "step", description="Work out one layer by hand, with the arithmetic "
@@ -242,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "also CONVSCOPE_MAX_LAYERS)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _summary_parser(sub)
+    _profile_parser(sub)
     _calc_parser(sub)
     _torch_parsers(sub)
     _teach_parsers(sub)
