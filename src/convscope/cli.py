@@ -131,6 +131,13 @@ def cmd_memory(args: argparse.Namespace) -> None:
     from .sources import load
 
     graph = load(args.model, args.input)
+    if args.fit:
+        from .analysis.memory import largest_batch, parse_bytes
+        from .render.memory import fit_text
+
+        write_output(fit_text(largest_batch(graph, parse_bytes(args.fit), args.dtype,
+                                            args.optimizer)), args.output)
+        return
     estimate = training_memory(graph, args.batch, args.dtype, args.optimizer)
     measured = None
     if args.measure:

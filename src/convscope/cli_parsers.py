@@ -157,6 +157,8 @@ def _torch_parsers(sub: Any) -> None:
                    "float64")
     m.add_argument("--optimizer", default="adam",
                    help="sgd, sgd_momentum, adam (default) or adamw")
+    m.add_argument("--fit", metavar="SIZE", help="the largest batch whose estimated peak fits "
+                   "in SIZE (16GB; KB = 1024 B)")
     m.add_argument("--measure", action="store_true", help="also measure with PyTorch")
     m.add_argument("--device", default="meta", choices=("meta", "cpu"),
                    help="where --measure runs: meta (no memory used, default) or cpu")
