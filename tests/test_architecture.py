@@ -97,7 +97,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 # The package's layers, bottom first (README, "Architecture"). A package may import the
 # packages of its own layer and of the layers below, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "limits", "version", "names", "files", "units"},  # leaves
+    {"errors", "limits", "version", "names", "files", "units", "gc_pause"},  # leaves
     {"layers"},                                          # one file per layer kind
     {"ir"},                                              # the frozen graph
     {"description", "zoo"},                              # YAML / JSON / one-line -> Graph
@@ -105,8 +105,8 @@ LAYERS: list[set[str]] = [
     {"pytorch", "keras", "onnx"},                        # bridges
     {"sources"},                                         # the one router
     {"render"},                                          # frozen reports -> text / SVG / HTML
-    {"api", "calc", "help", "teach", "trainer", "zoo_listing", "web", "cli_parsers",
-     "cli", "(root)", "__main__"},                       # what users touch
+    {"api", "display", "calc", "help", "teach", "trainer", "zoo_listing", "web", "cli_parsers",
+     "cli_output", "cli_train", "cli", "(root)", "__main__"},  # what users touch
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 

@@ -18,7 +18,8 @@ from convscope import zoo
 from convscope.cli import main
 from convscope.layers import LAYER_KINDS, torch_modules
 from convscope.pytorch.build import build, example_inputs
-from convscope.pytorch.source import graph_source, helper_sources
+from convscope.pytorch.source import graph_source
+from convscope.pytorch.source_parts import helper_sources
 from harness import one_layer
 
 pytestmark = pytest.mark.bridge

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import convscope
+from convscope import zoo
 from convscope.analysis.topology import ELEMENTWISE
 from convscope.render.data import report_json
 from convscope.render.diagram import draw, to_png
@@ -105,3 +106,31 @@ def test_html_report_is_self_contained_and_matches_the_json(tmp_path):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
         assert cells[4] == f"{s.params:,}" and cells[6] == f"{s.macs:,}"
     assert "Receptive field of &#x27;fc&#x27;: global" in html and "Conventions" in html
+
+
+@pytest.mark.parametrize("model", zoo.names())
+def test_every_zoo_drawing_fits_a_page_with_readable_text(model):
+    """Blocks diagrams wrap their rows at 1,600 px: every zoo model fits in 2,400 x 2,400 px,
+    no text is smaller than 10 px, and the legend names each kind drawn."""
+    svg = draw(convscope.analyze(convscope.load(model)))
+    root = ET.fromstring(svg)
+    assert float(root.get("width")) <= 2400 and float(root.get("height")) <= 2400, model
+    sizes = [float(t.get("font-size")) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert min(sizes) >= 10, model
+    drawn = {g.get("data-type") for g in root.iter("{http://www.w3.org/2000/svg}g")
+             if g.get("class", "").startswith("layer")}
+    legend = {r.get("data-kind") for r in root.iter("{http://www.w3.org/2000/svg}rect")
+              if r.get("data-kind")}
+    assert legend and len(legend) <= len(drawn) + 8, model
+
+
+def test_a_narrow_width_wraps_into_more_rows():
+    report = convscope.analyze(convscope.load("resnet50"))
+    wide, narrow = (ET.fromstring(draw(report, width=w)) for w in (6000, 800))
+    assert float(wide.get("height")) < float(narrow.get("height"))
+    assert float(narrow.get("width")) < float(wide.get("width"))
+    wraps = [p for p in narrow.iter("{http://www.w3.org/2000/svg}polyline")
+             if p.get("class") == "wrap"]
+    assert len(wraps) >= 2
+    with pytest.raises(convscope.ConvscopeError, match="width is in pixels"):
+        draw(report, width=10)

@@ -11,6 +11,7 @@ import pickle
 import struct
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +232,21 @@ def test_corrupt_and_foreign_checkpoints(tmp_path):
     assert proc.returncode == 2 and "no such checkpoint" in proc.stderr
     proc = run_cli("train", SMALL, "--data", "digits", "--out", str(tmp_path), check=False)
     assert proc.returncode == 2 and "already holds a run (last.pt)" in proc.stderr
+
+
+def test_settings_come_from_defaults_then_the_recipe_then_the_user():
+    from convscope.trainer.recipe import SMALL_STEP_MACS, configure, threads_for
+
+    config, note = configure("mnist1d_cnn", "mnist1d", {"epochs": 5, "seed": 3})
+    assert (config.epochs, config.batch_size, config.lr, config.label_smoothing,
+            config.seed, config.optimizer) == (5, 100, 0.01, 0.1, 3, "adam")
+    assert "recipe for mnist1d" in note and "batch_size=100" in note and "epochs" not in note
+    other, note = configure("mnist1d_cnn", "synthetic", {})
+    assert (other.epochs, other.batch_size, other.lr) == (10, 64, None)  # not its dataset
+    assert "no recipe for synthetic" in note
+    plain, _ = configure("lenet5", "digits", {"lr": 0.5})
+    assert plain.lr == 0.5 and plain.epochs == 10
+    # threads: what the user says; else one for small steps; else the cores shared out
+    assert threads_for(replace(config, threads=3), 1, 10**12) == 3
+    assert threads_for(config, 1, SMALL_STEP_MACS - 1) == 1
+    assert threads_for(config, 2, SMALL_STEP_MACS) == max(1, (os.cpu_count() or 1) // 2)

@@ -198,3 +198,34 @@ def test_imagenet_models_default_to_their_usual_input():
         rep = analysis(zoo_id)
         if rep.outputs[0][1] == (1000,):
             assert rep.inputs[0][1] in ((224, 224, 3), (227, 227, 3)), zoo_id
+
+
+# zoo models whose layer names are torchvision's module paths
+@pytest.mark.parametrize("zoo_id", ["resnet50", "googlenet", "resnet101", "resnet18"])
+def test_depth_rows_equal_torchvisions_child_modules(zoo_id):
+    """``summary --depth 1``: each row's parameters and buffers are those of the
+    torchvision module of that name (``named_children``), its output that module's."""
+    from convscope.analysis.rollup import rollup
+
+    builder, _ = TORCHVISION[zoo_id]
+    model = torchvision_model(builder)
+    rows = {s.name: s for s in rollup(analysis(zoo_id), 1).layers}
+    children = dict(model.named_children())
+    checked = 0
+    for name, child in children.items():
+        if name not in rows:  # a module with no layer in the zoo (dropout in eval, aux)
+            assert sum(p.numel() for p in child.parameters()) == 0 or name.startswith("aux")
+            continue
+        assert rows[name].trainable_params == sum(p.numel() for p in child.parameters()), name
+        assert rows[name].buffers == sum(b.numel() for b in child.buffers()), name
+        checked += 1
+    assert checked >= 5
+    # the output of a stage equals the shape torchvision's forward gives there
+    if zoo_id.startswith("resnet"):
+        with torch.device("meta"):
+            x = torch.empty(1, 3, 224, 224)
+            for name in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3",
+                         "layer4"):
+                x = children[name](x)
+                c, h, w = x.shape[1:]
+                assert rows[name].output_shape == (h, w, c), name

@@ -10,7 +10,7 @@ of convolutional neural networks, computed from a description, without a forward
 from __future__ import annotations
 
 from .analysis import Report, analyze
-from .api import Input, Model, Sequential, layers, summary
+from .api import Input, Model, Sequential, draw, layers, summary
 from .errors import ConvscopeError, ShapeError, SpecError
 from .ir import Graph, Node
 from .render import render
@@ -20,15 +20,17 @@ from .version import __version__
 
 def train(model: object, data: str, resume: bool = False, **options: object) -> object:
     """Train any description on a dataset with PyTorch (see ``convscope train --help``;
-    the options are TrainConfig's fields: epochs, batch_size, optimizer, lr, ...).
+    the options are TrainConfig's fields: epochs, batch_size, optimizer, lr, ...; those not
+    given come from the description's ``train:`` recipe for ``data``, else the defaults).
 
     Returns a TrainResult (test_accuracy, best_val_accuracy, history, out, ...)."""
-    from .trainer import TrainConfig
     from .trainer import train as run
+    from .trainer.recipe import configure
 
-    return run(TrainConfig(model=str(model), data=data, **options), resume=resume)  # type: ignore[arg-type]
+    config, note = configure(str(model), data, options)
+    return run(config, resume=resume, note=note)
 
 
 __all__ = ["ConvscopeError", "Graph", "Input", "Model", "Node", "Report", "Sequential",
-           "ShapeError", "SpecError", "__version__", "analyze", "layers", "load", "render",
+           "ShapeError", "SpecError", "__version__", "analyze", "draw", "layers", "load", "render",
            "summary", "train"]

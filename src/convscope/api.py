@@ -25,11 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis.report import Report, analyze
 from .errors import SpecError
 from .ir import Graph
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .display import Diagram, Summary
 
 
 class LayerCall:
@@ -85,17 +88,26 @@ class _Described:
         return analyze(self.graph(), batch=batch, dtype=dtype)
 
     def summary(self, fmt: str = "table", columns: str | None = None, batch: int = 1,
-                dtype: str = "float32", print_fn: Callable[[str], Any] | None = print) -> Report:
-        """Print the summary (like Keras's model.summary()) and return the Report."""
+                dtype: str = "float32", print_fn: Callable[[str], Any] | None = print
+                ) -> Summary:
+        """Print the summary (like Keras's model.summary()) and return the report (a
+        Summary, which displays itself in notebooks)."""
+        from .display import Summary
         from .render import render
 
         report = self.analyze(batch, dtype)
         if print_fn is not None:
             print_fn(render(report, fmt, columns).rstrip("\n"))
-        return report
+        return Summary.of(report)
 
     def count_params(self) -> int:
         return self.analyze().totals.params
+
+    def _repr_html_(self) -> str:
+        """In a notebook, a model shows its summary table."""
+        from .render.notebook import report_html
+
+        return report_html(self.analyze())
 
 
 class Sequential(_Described):
@@ -178,18 +190,55 @@ class Model(_Described):
 
 def summary(model: Any, input_shape: Any = None, fmt: str = "table", columns: str | None = None,
             batch: int = 1, dtype: str = "float32",
-            print_fn: Callable[[str], Any] | None = print) -> Report:
-    """Analyse any description (zoo id, file, one-line text, mapping, Sequential/Model),
-    print it in ``fmt`` and return the Report."""
+            print_fn: Callable[[str], Any] | None = print, depth: int | None = None,
+            input_size: Any = None) -> Summary:
+    """Analyse a model, print it in ``fmt`` and return the report (a Summary: a Report
+    that displays itself in notebooks).
+
+    Args:
+        model: a zoo id, file, one-line text, mapping, Sequential / Model, any source name
+            (``timm:...``), or a ``torch.nn.Module``.
+        input_shape: overrides the input shape, H x W x C ('224x224x3' or a tuple).
+        input_size: for a torch.nn.Module, torchinfo's size of each input, batch first
+            and channels first: ``(1, 3, 224, 224)``; its batch sets ``batch``.
+        depth: one row per module that many levels deep, counts summed (torchinfo's).
+        print_fn: None prints nothing (in a notebook the returned value shows itself).
+    """
+    from .display import Summary, is_torch_module, module_graph
     from .render import render
     from .sources import load
 
-    graph = model.graph(input_shape) if isinstance(model, _Described) else load(model,
-                                                                                input_shape)
+    if is_torch_module(model):
+        graph, batch = module_graph(model, input_size)
+    elif isinstance(model, _Described):
+        graph = model.graph(input_shape)
+    else:
+        graph = load(model, input_shape)
     report = analyze(graph, batch=batch, dtype=dtype)
+    if depth is not None:
+        from .analysis.rollup import rollup
+
+        report = rollup(report, depth)
     if print_fn is not None:
         print_fn(render(report, fmt, columns).rstrip("\n"))
-    return report
+    return Summary.of(report)
+
+
+def draw(model: Any, style: str = "blocks", labels: tuple[str, ...] = ("name", "shape", "params"),
+         input_shape: Any = None, input_size: Any = None, width: int = 1600) -> Diagram:
+    """A drawing of a model (any source ``summary`` takes) that displays itself in notebooks
+    and saves as .svg or .png: ``convscope.draw("googlenet").save("g.png")``."""
+    from .display import Diagram, is_torch_module, module_graph
+    from .render.diagram import draw as draw_svg
+    from .sources import load
+
+    if is_torch_module(model):
+        graph, _ = module_graph(model, input_size)
+    elif isinstance(model, _Described):
+        graph = model.graph(input_shape)
+    else:
+        graph = load(model, input_shape)
+    return Diagram(draw_svg(analyze(graph), style, tuple(labels), width))
 
 
 # ------------------------------------------------------------ layer factories ---

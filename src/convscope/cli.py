@@ -12,18 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .cli_output import need_torch, write_output
 from .cli_parsers import build_parser
+from .cli_train import cmd_evaluate, cmd_predict, cmd_train
 from .errors import ConvscopeError
-
-
-def write_output(text: str, path: str | None) -> None:
-    """Print, or write ``path`` atomically (temporary file + rename)."""
-    if path is None or path == "-":
-        sys.stdout.write(text)
-        return
-    from .files import write_text_atomic
-
-    print(f"wrote {write_text_atomic(path, text)}", file=sys.stderr)
 
 
 def refuse_overwriting_the_input(args: argparse.Namespace) -> None:
@@ -44,11 +36,37 @@ def refuse_overwriting_the_input(args: argparse.Namespace) -> None:
 # ------------------------------------------------------------------ commands ---
 def cmd_summary(args: argparse.Namespace) -> None:
     from .analysis import analyze
+    from .analysis.lint import lint
     from .render import render
     from .sources import load
 
-    report = analyze(load(args.model, args.input), batch=args.batch, dtype=args.dtype)
+    graph = load(args.model, args.input)
+    report = analyze(graph, batch=args.batch, dtype=args.dtype)
+    findings = lint(graph, report)
+    if args.depth is not None:
+        from .analysis.rollup import rollup
+
+        report = rollup(report, args.depth)
     write_output(render(report, args.format, args.columns), args.output)
+    if args.lint:
+        print("\n".join(map(str, findings)) or "lint: no findings", file=sys.stderr)
+    elif findings and args.format == "table" and args.output is None:
+        print(f"lint: {len(findings)} finding(s); see --lint or convscope lint", file=sys.stderr)
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .analysis.lint import lint
+    from .sources import load
+
+    graph = load(args.model, args.input)
+    findings = lint(graph, analyze(graph, dtype=args.dtype))
+    warnings = sum(f.severity == "warning" for f in findings)
+    lines = [str(f) for f in findings] + [
+        f"{len(findings)} finding(s): {warnings} warning(s), {len(findings) - warnings} "
+        "info (convscope help lint explains each rule)"]
+    write_output("\n".join(lines) + "\n", None)
+    return 1 if args.strict and warnings else 0
 
 
 def cmd_calc(args: argparse.Namespace) -> None:
@@ -71,14 +89,6 @@ def cmd_calc(args: argparse.Namespace) -> None:
     if args.nobias:
         extra["bias"] = False
     write_output("\n".join(calc(args.layer, args.input, extra)) + "\n", None)
-
-
-def need_torch() -> None:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise ConvscopeError("this command needs PyTorch: pip install 'convscope[torch]'") \
-            from None
 
 
 def cmd_build(args: argparse.Namespace) -> None:
@@ -121,6 +131,13 @@ def cmd_memory(args: argparse.Namespace) -> None:
     from .sources import load
 
     graph = load(args.model, args.input)
+    if args.fit:
+        from .analysis.memory import largest_batch, parse_bytes
+        from .render.memory import fit_text
+
+        write_output(fit_text(largest_batch(graph, parse_bytes(args.fit), args.dtype,
+                                            args.optimizer)), args.output)
+        return
     estimate = training_memory(graph, args.batch, args.dtype, args.optimizer)
     measured = None
     if args.measure:
@@ -171,35 +188,24 @@ def cmd_compare(args: argparse.Namespace) -> None:
         print(f"wrote {args.plot}", file=sys.stderr)
 
 
-def cmd_train(args: argparse.Namespace) -> None:
+def cmd_profile(args: argparse.Namespace) -> None:
     need_torch()
-    from .trainer import TrainConfig, train
+    import json
 
-    config = TrainConfig(
-        model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        weight_decay=args.weight_decay, schedule=args.schedule,
-        label_smoothing=args.label_smoothing, seed=args.seed, input=args.input,
-        val_fraction=args.val_fraction, augment=args.augment, out=args.out,
-        device=args.device, threads=args.threads, compile=args.compile,
-        channels_last=args.channels_last, download=args.download,
-        weights_txt=args.weights_txt, quiet=args.quiet, force=args.force)
-    train(config, resume=args.resume)
+    from .analysis import analyze
+    from .pytorch.profile import profile, profile_json, render_profile
+    from .sources import load
 
+    graph = load(args.model, args.input)
+    result = profile(graph, analyze(graph, batch=args.batch), args.batch, args.runs,
+                     args.warmup, args.backward, args.device)
+    text = json.dumps(profile_json(result), indent=1) + "\n" if args.format == "json" else \
+        render_profile(result, args.top)
+    write_output(text, args.output)
+    if args.plot:
+        from .render.plots import plot_latency
 
-def cmd_evaluate(args: argparse.Namespace) -> None:
-    need_torch()
-    from .trainer.evaluate import evaluate, render_evaluation
-
-    result = evaluate(args.source, args.data, args.split, args.download, args.model)
-    write_output(render_evaluation(result, args.output), None)
-
-
-def cmd_predict(args: argparse.Namespace) -> None:
-    need_torch()
-    from .trainer.evaluate import predict
-
-    write_output(predict(args.source, args.inputs, args.top, args.model), None)
+        print(f"wrote {plot_latency(result, args.plot)}", file=sys.stderr)
 
 
 def cmd_draw(args: argparse.Namespace) -> None:
@@ -210,7 +216,7 @@ def cmd_draw(args: argparse.Namespace) -> None:
 
     report = analyze(load(args.model, args.input))
     labels = tuple(x.strip() for x in args.labels.split(",") if x.strip())
-    svg = draw(report, args.style, labels)
+    svg = draw(report, args.style, labels, args.width)
     if args.output is None or args.output.endswith(".svg"):
         write_output(svg, args.output)
         return
@@ -260,7 +266,8 @@ def cmd_help(args: argparse.Namespace) -> None:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int | None]] = {
-    "summary": cmd_summary, "calc": cmd_calc, "build": cmd_build, "verify": cmd_verify,
+    "summary": cmd_summary, "lint": cmd_lint, "profile": cmd_profile, "calc": cmd_calc,
+    "build": cmd_build, "verify": cmd_verify,
     "memory": cmd_memory, "convolve": cmd_convolve, "explain": cmd_explain,
     "compare": cmd_compare, "train": cmd_train, "evaluate": cmd_evaluate,
     "predict": cmd_predict, "draw": cmd_draw, "plot": cmd_plot, "report": cmd_report,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .cli_train import evaluate_parsers, train_parsers
 from .version import __version__
 
 EPILOG = ("MODEL is a zoo id (convscope zoo), a .yaml/.json description, a one-line form in "
@@ -63,7 +64,42 @@ def _summary_parser(sub: Any) -> None:
     p.add_argument("--columns", "-c", help="extra table columns, comma separated, or 'all': "
                    "input, formula, trainable, non_trainable, buffers, param_bytes, macs, flops, "
                    "other_ops, memory, rf, rf_stride, rf_start, filter, stride, padding, connected")
+    p.add_argument("--depth", type=int, metavar="N", help="one row per module N levels deep "
+                   "(layer names are module paths: layer1.0.conv1 is 3 levels), its counts "
+                   "summed (like torchinfo's depth; default: every layer)")
+    p.add_argument("--lint", action="store_true", help="print the design findings (convscope "
+                   "lint) after the summary, on stderr")
     p.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
+    q = sub.add_parser("lint", help="what is questionable in a design: wasted parameters, "
+                       "input never read, receptive field, ...", epilog=EPILOG,
+                       description="Design findings with the rule, the layer and the numbers "
+                       "(convscope help lint lists the rules). Exit status 0, or 1 with "
+                       "--strict when any finding is a warning.")
+    q.add_argument("model", metavar="MODEL")
+    q.add_argument("--input", help="override the input shape (H x W x C)")
+    q.add_argument("--dtype", default="float32", help="float16 / bfloat16 add the "
+                   "channel-multiple rule")
+    q.add_argument("--strict", action="store_true", help="exit 1 when any finding is a warning")
+
+
+def _profile_parser(sub: Any) -> None:
+    p = sub.add_parser("profile", help="measured latency per layer beside the static MACs "
+                       "(PyTorch)", epilog=EPILOG, description="Build the network in PyTorch, "
+                       "run it on random inputs (warm-up, then the median of N timed runs) and "
+                       "report each layer's time, share, MACs and GFLOP/s. Layer times come "
+                       "from hooks on each layer's module; measured on this machine, they "
+                       "vary from run to run.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--input", help="override the input shape (H x W x C)")
+    p.add_argument("--batch", type=int, default=1, help="samples per run (default 1)")
+    p.add_argument("--runs", type=int, default=20, help="timed runs (default 20)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
+    p.add_argument("--backward", action="store_true", help="time the backward pass too")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--top", type=int, default=10, help="how many slowest layers to list")
+    p.add_argument("--format", "-f", default="table", choices=("table", "json"))
+    p.add_argument("--plot", metavar="FILE", help="operations versus latency chart (.png/.svg)")
+    p.add_argument("-o", "--output", help="write to this file (atomically)")
 
 
 def _calc_parser(sub: Any) -> None:
@@ -121,6 +157,8 @@ def _torch_parsers(sub: Any) -> None:
                    "float64")
     m.add_argument("--optimizer", default="adam",
                    help="sgd, sgd_momentum, adam (default) or adamw")
+    m.add_argument("--fit", metavar="SIZE", help="the largest batch whose estimated peak fits "
+                   "in SIZE (16GB; KB = 1024 B)")
     m.add_argument("--measure", action="store_true", help="also measure with PyTorch")
     m.add_argument("--device", default="meta", choices=("meta", "cpu"),
                    help="where --measure runs: meta (no memory used, default) or cpu")
@@ -173,68 +211,6 @@ def _teach_parsers(sub: Any) -> None:
     k.add_argument("--plot", metavar="FILE.png", help="also draw bar charts (needs matplotlib)")
 
 
-MODEL_HELP = ("the run's model, needed when it came from Python source (torchvision:, "
-              "python:, FILE.py:Class): a checkpoint never makes convscope import code")
-
-
-def _train_parsers(sub: Any) -> None:
-    t = sub.add_parser("train", help="train a network on a dataset (PyTorch)",
-                       description="Train a description with PyTorch: progress bars, "
-                       "validation every epoch, best/last checkpoints, curves, weights. Runs "
-                       "under torchrun for data-parallel training.", epilog=EPILOG + " "
-                       "Datasets: digits, mnist1d, folder:PATH, mnist:PATH, cifar10:PATH, "
-                       "synthetic.")
-    t.add_argument("model", metavar="MODEL")
-    t.add_argument("--data", required=True, help="digits, mnist1d, folder:PATH, mnist:PATH, "
-                   "cifar10:PATH or synthetic")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=64, help="global batch size (default 64)")
-    t.add_argument("--optimizer", default="adam", help="sgd, adam (default) or adamw")
-    t.add_argument("--lr", type=float, help="learning rate (sgd 0.1, adam/adamw 0.001)")
-    t.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--schedule", default="none", help="none, cosine, onecycle or step")
-    t.add_argument("--label-smoothing", type=float, default=0.0)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--input", help="override the input shape (H x W x C)")
-    t.add_argument("--val-fraction", type=float, default=0.1,
-                   help="share of the training data held out for validation, > 0 and < 1 "
-                   "(default 0.1)")
-    t.add_argument("--augment", action="store_true", help="random crop and horizontal flip")
-    t.add_argument("--out", help="run directory (default runs/MODEL-DATA-seedS): a new or "
-                   "empty folder, or an earlier run's")
-    t.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt (or "
-                   "best.pt when there is no last.pt); with a larger --epochs (and no "
-                   "--schedule), extend a finished run")
-    t.add_argument("--force", action="store_true", help="write the run into a non-empty "
-                   "folder that is not a convscope run (files of the same names are replaced)")
-    t.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    t.add_argument("--threads", type=int, help="threads per process (default: cores / "
-                   "processes)")
-    t.add_argument("--compile", action="store_true", help="torch.compile the model")
-    t.add_argument("--channels-last", action="store_true", help="channels_last memory format")
-    t.add_argument("--download", action="store_true", help="fetch MNIST / CIFAR-10 if missing")
-    t.add_argument("--weights-txt", default="auto", choices=("auto", "always", "never"),
-                   help="write weights.txt (auto: up to 2M parameters)")
-    t.add_argument("--quiet", "-q", action="store_true")
-
-
-def _evaluate_parsers(sub: Any) -> None:
-    e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix of "
-                       "a trained run")
-    e.add_argument("source", metavar="RUN_DIR|CKPT")
-    e.add_argument("--model", metavar="SOURCE", help=MODEL_HELP)
-    e.add_argument("--data", help="dataset (default: the run's)")
-    e.add_argument("--split", default="test", choices=("train", "val", "test"))
-    e.add_argument("--download", action="store_true")
-    e.add_argument("-o", "--output", help="confusion matrix PNG (default RUN_DIR/confusion.png)")
-    p = sub.add_parser("predict", help="top-k classes of images (or .npy arrays)")
-    p.add_argument("source", metavar="RUN_DIR|CKPT")
-    p.add_argument("inputs", nargs="+", metavar="IMAGE")
-    p.add_argument("--model", metavar="SOURCE", help=MODEL_HELP)
-    p.add_argument("--top", type=int, default=3)
-
-
 def _picture_parsers(sub: Any) -> None:
     d = sub.add_parser("draw", help="draw the architecture (SVG or PNG)",
                        description="Draw a network: 'blocks' is the LeNet/AlexNet picture "
@@ -247,6 +223,8 @@ def _picture_parsers(sub: Any) -> None:
                    help="comma list of name, type, shape, params, rf (default "
                    "name,shape,params)")
     d.add_argument("--input", help="override the input shape (H x W x C)")
+    d.add_argument("--width", type=int, default=1600, help="blocks style: wrap rows at this "
+                   "many pixels (default 1600)")
     p = sub.add_parser("plot", help="bar charts of parameters, MACs, memory; receptive-field "
                        "growth (matplotlib)", epilog=EPILOG)
     p.add_argument("model", metavar="MODEL")
@@ -286,11 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "also CONVSCOPE_MAX_LAYERS)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _summary_parser(sub)
+    _profile_parser(sub)
     _calc_parser(sub)
     _torch_parsers(sub)
     _teach_parsers(sub)
-    _train_parsers(sub)
-    _evaluate_parsers(sub)
+    train_parsers(sub, EPILOG)
+    evaluate_parsers(sub)
     _picture_parsers(sub)
     z = sub.add_parser("zoo", help="list the zoo of classic networks")
     z.add_argument("--format", "-f", default="table", choices=("table", "json", "markdown"))

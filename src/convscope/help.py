@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from .analysis.report import CONVENTIONS
 from .errors import SpecError, closest
 
@@ -45,7 +47,19 @@ other_ops, activation_elements, activation_bytes, input_elements, input_bytes, r
 """
 
 
+def _lint() -> str:
+    from .analysis import lint
+
+    lines = [(lint.__doc__ or "").strip(), "", "Rules:"]
+    for rule in lint.RULES:
+        text = textwrap.fill(" ".join((rule.__doc__ or "").split()), 88, initial_indent="  ",
+                             subsequent_indent="  ")
+        lines += ["", f"{rule.__name__.replace('_', '-')}:", text]
+    return "\n".join(lines) + "\n"
+
+
 TOPICS = {
+    "lint": _lint,
     "syntax": _syntax,
     "layers": _layers,
     "json": _json,

@@ -107,3 +107,49 @@ def training_memory(graph: Graph, batch: int = 1, dtype: str = "float32",
         activation_bytes=sum(per_layer.values()),
         transient_bytes=2 * max(size(n.name) for n in graph.nodes),
         layers=tuple(LayerMemory(n.name, per_layer.get(n.name, 0)) for n in graph.nodes))
+
+
+UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4,
+         "KIB": 1024, "MIB": 1024 ** 2, "GIB": 1024 ** 3, "TIB": 1024 ** 4}
+
+
+def parse_bytes(text: str) -> int:
+    """'16GB' -> 16 * 1024**3 (KB = 1024 B, as everywhere in convscope; GiB too)."""
+    raw = str(text).strip().upper().replace(" ", "")
+    number = raw.rstrip("KMGTIB")
+    unit = raw[len(number):] or "B"
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in UNITS or not 0 < value < 1e6 or value != value:
+        raise SpecError(f"a memory size is a number and a unit (B, KB, MB, GB, TB; KB = 1024 "
+                        f"B), e.g. 16GB; received {text!r}")
+    return int(value * UNITS[unit])
+
+
+@dataclass(frozen=True)
+class Fit:
+    budget: int
+    batch: int  # the largest batch whose peak fits (0: not even one sample)
+    fits: TrainingMemory | None  # the estimate at that batch
+    next: TrainingMemory  # the estimate one sample more (beyond the budget)
+
+
+def largest_batch(graph: Graph, budget: int, dtype: str = "float32",
+                  optimizer: str = "adam") -> Fit:
+    """The largest batch whose estimated peak is at most ``budget`` bytes. The peak is
+    affine in the batch (weights, gradients and optimizer state are fixed; activations
+    and the transient grow with each sample), so two estimates give the answer, which the
+    exact estimate then confirms on both sides."""
+    one = training_memory(graph, 1, dtype, optimizer)
+    per_sample = training_memory(graph, 2, dtype, optimizer).peak_bytes - one.peak_bytes
+    fixed = one.peak_bytes - per_sample
+    batch = max(0, (budget - fixed) // per_sample) if per_sample > 0 else 0
+    if per_sample <= 0:  # nothing grows with the batch: any batch fits, or none
+        batch = 1 if one.peak_bytes <= budget else 0
+    fits = training_memory(graph, batch, dtype, optimizer) if batch else None
+    after = training_memory(graph, batch + 1, dtype, optimizer)
+    assert (fits is None or fits.peak_bytes <= budget) and (
+        per_sample <= 0 or after.peak_bytes > budget)
+    return Fit(budget, batch, fits, after)

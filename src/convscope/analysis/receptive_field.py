@@ -44,8 +44,12 @@ class AxisField:
         return -self.start
 
     @property
-    def center(self) -> Fraction:
-        return self.start + Fraction(self.size - 1, 2)
+    def center(self) -> Number:
+        """start + (size - 1) / 2; an int when that is whole (most fields: fast)."""
+        half = self.size - 1
+        if isinstance(half, int) and isinstance(self.start, int) and half % 2 == 0:
+            return self.start + half // 2
+        return self.start + Fraction(half, 2)
 
 
 @dataclass(frozen=True)

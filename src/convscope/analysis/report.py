@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import SpecError, closest
+from ..gc_pause import paused
 from ..ir import Graph
 from ..layers.base import ParamCount, Shape
 from .receptive_field import Field, receptive_fields
@@ -183,6 +184,7 @@ def totals_of(layers: list[LayerStats], field: Field, size: int) -> Totals:
         receptive_field=field, torch_params=sum(s.torch_params for s in layers))
 
 
+@paused()  # see gc_pause.py: linear time on large graphs
 def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     """All per-layer numbers and totals of ``graph`` for ``batch`` samples of ``dtype``.
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import limits
 from ..errors import ConvscopeError, LayerRuleError, SpecError, closest
+from ..gc_pause import paused
 from ..ir import Graph
 from ..layers.base import Shape
 from ..limits import echo
@@ -127,6 +128,7 @@ def parse_override(input_shape: Any) -> Shape | None:
         raise SpecError(err.message, **err.details()) from None
 
 
+@paused()  # see gc_pause.py: linear time on large graphs
 def load(source: Any, input_shape: str | Shape | None = None) -> Graph:
     """A description (zoo id, .yaml / .json path, one-line text or mapping) -> validated
     Graph. Models from PyTorch, Keras or ONNX go through :func:`convscope.sources.load`.

@@ -48,12 +48,13 @@ from .blocks import read_blocks
 from .budget import check_data, check_layers
 from .kinds import base_name, lookup, one_line, read_inputs
 from .names import check_name
+from .recipe import read_recipe
 from .walker import Walker
 
 __all__ = ["Walker", "base_name", "lookup", "parse"]
 
 TOP_KEYS = ("name", "description", "input", "inputs", "layers", "blocks", "outputs", "defaults",
-            "source", "notes")
+            "source", "notes", "train")
 ITEM_KEYS = ("type", "name", "inputs", "repeat", "first", "trainable", "when", "shares",
              "shared_params", "repeated_params")
 
@@ -87,6 +88,7 @@ def parse(description: Any, input_override: Shape | None = None) -> Graph:
 
 def _parse(description: dict[str, Any], input_override: Shape | None) -> Graph:
     check_data(description)
+    read_recipe(description)  # checked here; used by convscope train (description/recipe.py)
     for key in description:
         if key not in TOP_KEYS:
             raise SpecError(f"unknown top-level key '{echo(key)}'.{closest(key, TOP_KEYS)} "

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from ..analysis.report import Report
 from ..errors import SpecError, closest
+from ..gc_pause import paused
 
 FORMATS = ("table", "seed", "keras", "markdown", "csv", "json")
 
 
+@paused()  # see gc_pause.py: linear time on large graphs
 def render(report: Report, fmt: str = "table", columns: str | None = None) -> str:
     """The report as ``fmt``: table, seed, keras, markdown, csv or json."""
     if fmt == "table":

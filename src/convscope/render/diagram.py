@@ -38,11 +38,16 @@ def kernel_of(box: Box) -> tuple[int, int] | None:
     return (window[0], window[1]) if len(window) >= 2 else None
 
 
+def slot(cub: Cuboid, box: Box) -> float:
+    """The width a small branch box takes: its cuboid or its 10 px tag, the wider."""
+    return max(cub.width, 6.0 * len(box.head.tag))
+
+
 class BlocksDrawing:
     """Left to right: boxes, blocks of branches, bars."""
 
-    def __init__(self, report: Report, labels: tuple[str, ...]) -> None:
-        self.report, self.labels = report, labels
+    def __init__(self, report: Report, labels: tuple[str, ...], width: int = 1600) -> None:
+        self.report, self.labels, self.width = report, labels, width
         self.svg = Svg([])
         self.items = topology(report).items
         self.label_h = 14 * len(labels) + 8
@@ -66,22 +71,42 @@ class BlocksDrawing:
         if not branch:
             return 60.0, 10.0
         sizes = [cuboid_of(b.last.output_shape, 0.45) for b in branch]
-        return sum(c.width + 26 for c in sizes), max(c.height for c in sizes) + 12
+        return (sum(slot(c, b) + 26 for c, b in zip(sizes, branch, strict=True)),
+                max(c.height for c in sizes) + 16)
+
+    def rows(self, sizes: list[tuple[float, float]]) -> list[list[int]]:
+        """Items (indices) per row: a row ends before the item that would cross the width."""
+        rows: list[list[int]] = [[]]
+        x = 30.0
+        for i, (w, _) in enumerate(sizes):
+            if rows[-1] and x + w + 40 > self.width:
+                rows.append([])
+                x = 30.0
+            rows[-1].append(i)
+            x += w + 40
+        return rows
 
     def render(self) -> str:
         sizes = [self.item_size(i) for i in self.items]
-        height = max(h for _, h in sizes) + self.label_h + 70
-        width = sum(w for w, _ in sizes) + 40 * len(sizes) + 40
-        cy = 30 + (height - self.label_h - 40) / 2
-        x = 30.0
-        previous: tuple[float, float, Box] | None = None  # right edge, centre y, box
-        for item, (w, _) in zip(self.items, sizes, strict=True):
-            if isinstance(item, Box):
-                inset = (w - cuboid_of(item.last.output_shape).width) / 2
-                previous = self.draw_box(item, x + inset, cy, previous)
-            else:
-                previous = self.draw_block(item, x, cy, previous)
-            x += w + 40
+        rows = self.rows(sizes)
+        width = max(sum(sizes[i][0] + 40 for i in row) for row in rows) + 70
+        top, previous = 40.0, None  # previous: (right edge, centre y, box)
+        for n, row in enumerate(rows):
+            height = max(sizes[i][1] for i in row)
+            cy, x = top + height / 2, 30.0
+            if n:  # back to the left edge below the previous row, then into this one
+                self.return_line(previous, top - 14, x, cy)
+                previous = None
+            for i in row:
+                item, w = self.items[i], sizes[i][0]
+                if isinstance(item, Box):
+                    inset = (w - cuboid_of(item.last.output_shape).width) / 2
+                    previous = self.draw_box(item, x + inset, cy, previous)
+                else:
+                    previous = self.draw_block(item, x, cy, previous)
+                x += w + 40
+            top += height + self.label_h + 40
+        height = self.legend(top) + 14
         title = f"{self.report.model}: {self.report.totals.params:,} parameters, " \
                 f"{si(self.report.totals.macs // self.report.batch)} MACs per sample"
         head = (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' "
@@ -90,6 +115,33 @@ class BlocksDrawing:
                 f"<rect width='100%' height='100%' fill='white'/>")
         self.svg.text(30, 18, title, 12, "start", "bold")
         return head + "".join(self.svg.parts) + "</svg>\n"
+
+    def return_line(self, previous: tuple | None, y: float, x: float, cy: float) -> None:
+        """The wire from the end of one row to the start of the next."""
+        if previous is None:
+            return
+        px, pcy, _ = previous
+        points = [(px + 2, pcy), (px + 16, pcy), (px + 16, y), (12, y), (12, cy), (x - 2, cy)]
+        self.svg.parts.append("<polyline class='wrap' points='" + " ".join(
+            f"{a:.1f},{b:.1f}" for a, b in points) + "' fill='none' stroke='#888' "
+            "stroke-width='1'/>")
+
+    def legend(self, top: float) -> float:
+        """One swatch per kind drawn, with its colour; returns the bottom edge."""
+        kinds = dict.fromkeys(b.head.kind for b, _ in topology(self.report).boxes())
+        self.svg.parts.append("<g class='legend'>")
+        x = 30.0
+        for kind in kinds:
+            label = kind.replace("_", " ")
+            if x + 22 + 6.4 * len(label) > self.width and x > 30:
+                x, top = 30.0, top + 18
+            self.svg.parts.append(f"<rect x='{x:.1f}' y='{top:.1f}' width='12' height='12' "
+                                  f"fill='{FILL.get(kind, '#dddddd')}' stroke='#444' "
+                                  f"stroke-width='0.7' data-kind='{escape(kind, True)}'/>")
+            self.svg.text(x + 16, top + 10, label, 11, "start")
+            x += 40 + 6.4 * len(label)
+        self.svg.parts.append("</g>")
+        return top + 12
 
     def draw_box(self, box: Box, x: float, cy: float, previous: tuple | None,
                  repeat: int = 1, scale: float = 1.0, name: str | None = None
@@ -171,32 +223,37 @@ class BlocksDrawing:
         """One row of a block, small boxes left to right, then a line to the merge."""
         if not branch:  # identity shortcut
             self.svg.line(x, cy, merge[0], cy, "#888", 1.0, "4 3")
-            self.svg.text((x + merge[0] + 12) / 2, cy - 4, "identity", 9, fill="#666")
+            self.svg.text((x + merge[0] + 12) / 2, cy - 4, "identity", 10, fill="#666")
             return
         bx, last_x = x + 8, x
         for b in branch:
             cub = cuboid_of(b.last.output_shape, 0.45)
-            self.svg.line(last_x, cy, bx, cy, "#888", 0.8)
-            draw_cuboid(self.svg, bx, cy, cub, FILL.get(b.head.kind, "#ddd"),
+            inset = (slot(cub, b) - cub.width) / 2
+            self.svg.line(last_x, cy, bx + inset, cy, "#888", 0.8)
+            draw_cuboid(self.svg, bx + inset, cy, cub, FILL.get(b.head.kind, "#ddd"),
                         box_attrs(b, repeat, " branch"))
-            self.svg.text(bx + cub.width / 2, cy + cub.height / 2 + 8, b.head.tag, 8,
+            self.svg.text(bx + inset + cub.width / 2, cy + cub.height / 2 + 10, b.head.tag, 10,
                           fill="#444")
-            last_x = bx + cub.width
-            bx += cub.width + 26
+            last_x = bx + inset + cub.width
+            bx += slot(cub, b) + 26
         self.svg.line(last_x, cy, *merge, "#888", 0.8)
 
 
 def draw(report: Report, style: str = "blocks", labels: tuple[str, ...] = ("name", "shape",
-                                                                         "params")) -> str:
-    """The SVG text of ``report``'s network."""
+                                                                         "params"),
+         width: int = 1600) -> str:
+    """The SVG text of ``report``'s network; the blocks style wraps its rows at ``width``
+    pixels (a single item wider than that keeps its own row)."""
     from ..errors import ConvscopeError, closest
 
+    if not isinstance(width, int) or isinstance(width, bool) or not 200 <= width <= 100_000:
+        raise ConvscopeError(f"the width is in pixels, from 200 to 100,000; received {width!r}")
     for label in labels:
         if label not in LABELS:
             raise ConvscopeError(f"unknown label '{label}'.{closest(label, LABELS)} Labels: "
                                  f"{', '.join(LABELS)}")
     if style == "blocks":
-        return BlocksDrawing(report, labels).render()
+        return BlocksDrawing(report, labels, width).render()
     if style == "graph":
         from .graph_diagram import draw_graph
 

@@ -102,6 +102,16 @@ def plots_svg(report: Report) -> str:
     return "".join(out)
 
 
+def findings_html(graph: Graph, report: Report) -> str:
+    """convscope lint's findings as a list (or a line saying there are none)."""
+    from ..analysis.lint import lint
+
+    found = lint(graph, report)
+    if not found:
+        return "<p class='small'>convscope lint finds nothing to report.</p>"
+    return "<ul class='lint'>" + "".join(f"<li>{escape(str(f))}</li>" for f in found) + "</ul>"
+
+
 def render_html(report: Report, graph: Graph) -> str:
     from ..analysis.explain import explain_layer, rf_table
 
@@ -113,6 +123,7 @@ def render_html(report: Report, graph: Graph) -> str:
         f"<h1>{escape(report.model)}</h1><p class='small'>input {escape(inputs)}; report "
         "written by convscope, exact static analysis (no forward pass)</p>",
         "<h2>Totals</h2><pre>" + escape("\n".join(totals_lines(report))) + "</pre>",
+        "<h2>Design findings</h2>" + findings_html(graph, report),
         "<h2>Diagram</h2><p class='small'>Click a layer to explore its receptive field.</p>",
         f"<div class='diagram'>{draw(report)}</div>",
         "<h2>Receptive field explorer</h2><div id='explorer' class='explorer'>"

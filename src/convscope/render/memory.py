@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..analysis.memory import TrainingMemory
+from ..analysis.memory import Fit, TrainingMemory
 from ..units import human_bytes
 
 STATE = {"sgd": "none", "sgd_momentum": "one momentum buffer per value",
@@ -57,4 +57,24 @@ def memory_table(m: TrainingMemory, measured: dict[str, Any] | None = None, top:
                  "(training mode, no in-place ops); parameters and buffers excluded; a view "
                  "(flatten, slice) shares its input's storage; dropout masks, int64 pooling "
                  "indices and batch-norm statistics included.")
+    return "\n".join(lines) + "\n"
+
+
+def fit_text(fit: Fit) -> str:
+    """``convscope memory --fit``: the largest batch, its peak, and what one more needs."""
+    model = fit.next.model
+    if not fit.batch:
+        return (f"'{model}' does not fit in {human_bytes(fit.budget)} ({fit.budget:,} B) even "
+                f"with batch 1: its estimated peak is {human_bytes(fit.next.peak_bytes)}.\n")
+    lines = [f"Largest batch of '{model}' whose estimated training peak fits in "
+             f"{human_bytes(fit.budget)} ({fit.budget:,} B; {fit.next.dtype}, "
+             f"{fit.next.optimizer}): {fit.batch:,}",
+             f"  batch {fit.batch:,}: peak {human_bytes(fit.fits.peak_bytes)} "  # type: ignore[union-attr]
+             f"({fit.fits.peak_bytes:,} B)",  # type: ignore[union-attr]
+             f"  batch {fit.batch + 1:,}: peak {human_bytes(fit.next.peak_bytes)} "
+             f"({fit.next.peak_bytes:,} B)",
+             "An estimate of tensor bytes (parameters, gradients, optimizer state, saved "
+             "activations, the largest layer output twice); the CUDA caching allocator's "
+             "rounding, fragmentation and library workspaces are not modelled, so leave a "
+             "margin."]
     return "\n".join(lines) + "\n"

@@ -62,3 +62,28 @@ def plot(report: Report, what: str, path: str) -> Path:
     target = save_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format=suffix))
     pyplot().close(fig)
     return target
+
+
+def plot_latency(profile: Any, path: str) -> Path:
+    """Seed 001's operations-versus-latency chart: one point per layer of a measured
+    profile (``convscope profile --plot``), MACs against milliseconds, log scales."""
+    from ..files import save_atomic
+
+    suffix = Path(path).suffix.lower().lstrip(".") or "png"
+    if suffix not in ("png", "svg"):
+        raise ConvscopeError(f"{path}: plots are written as .png or .svg")
+    plt = pyplot()
+    points = [(t.macs, t.ms, t.name) for t in profile.layers if t.macs > 0 and t.ms > 0]
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.scatter([p[0] for p in points], [p[1] for p in points], s=14, color="#4c72b0")
+    for macs, ms, name in sorted(points, key=lambda p: -p[1])[:5]:
+        ax.annotate(name, (macs, ms), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"multiply-adds (MACs, batch {profile.batch})")
+    ax.set_ylabel("measured time (ms, median)")
+    ax.set_title(f"{profile.model}: operations versus latency, {profile.device}")
+    fig.tight_layout()
+    target = save_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format=suffix))
+    plt.close(fig)
+    return target

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from ..analysis import analyze
 from ..description.load import load_description
 from ..errors import ConvscopeError
 from ..files import remove_stale_temporaries
@@ -20,6 +21,7 @@ from .checkpoint import load_checkpoint
 from .data import load_data
 from .loop import Context, begin, describe_mismatch, evaluate_split, fit
 from .outputs import write_curves, write_json, write_safetensors, write_weights
+from .recipe import threads_for
 from .setup import (
     TrainConfig,
     distributed,
@@ -56,14 +58,6 @@ def default_out(config: TrainConfig) -> str:
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in config.model)[:40]
     data = config.data.split(":")[0]
     return str(Path("runs") / f"{name}-{data}-seed{config.seed}")
-
-
-def threads_for(config: TrainConfig, world: int) -> int:
-    """Threads per process: the cores shared out, so that processes do not oversubscribe
-    (which makes small models many times slower on a 2-core machine)."""
-    if config.threads:
-        return config.threads
-    return max(1, (os.cpu_count() or 1) // world)
 
 
 def build_model(config: TrainConfig, trained: Any, device: torch.device,
@@ -146,16 +140,18 @@ def make_run_directory(out: Path, rank: int) -> None:
         remove_stale_temporaries(out)
 
 
-def train(config: TrainConfig, resume: bool = False) -> TrainResult:
-    """Train ``config.model`` on ``config.data``; see the module docstring."""
+def train(config: TrainConfig, resume: bool = False, note: str = "") -> TrainResult:
+    """Train ``config.model`` on ``config.data``; see the module docstring. ``note`` (where
+    the settings came from, trainer/recipe.py) is printed with the run's first line."""
     config.check()
     out = check_run_directory(config, resume)
     rank, world = distributed()
-    torch.set_num_threads(threads_for(config, world))
     if config.batch_size % world:
         raise ConvscopeError(f"--batch-size {config.batch_size} must be divisible by the "
                              f"{world} processes (it is the global batch)")
     graph = load(config.model, config.input)
+    step_macs = 3 * analyze(graph).totals.macs * config.batch_size // world
+    torch.set_num_threads(threads_for(config, world, step_macs))
     trained, loss = training_graph(graph)
     classes = graph.shapes[graph.outputs[0]][0]
     data = load_data(config.data, graph.shapes[graph.inputs[0].name], classes,
@@ -182,6 +178,8 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
                   f"{len(data.train.y)} train / {len(data.val.y)} validation / "
                   f"{len(data.test.y)} test samples, {world} process(es), "
                   f"{torch.get_num_threads()} thread(s) each -> {out}", flush=True)
+            if note:
+                print(note, flush=True)
     state = fit(ctx, extra, begun)
     result = finish(ctx, core, state, params)
     if world > 1:

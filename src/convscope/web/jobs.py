@@ -47,13 +47,16 @@ def graph_of(text: str, input_shape: str | None = None) -> Graph:
 
 def analyze_job(text: str, input_shape: str | None) -> Reply:
     from ..analysis import analyze
+    from ..analysis.lint import lint
     from ..render.data import report_json
     from ..render.diagram import draw
     from ..render.totals import totals_lines
 
-    report = analyze(graph_of(text, input_shape))
+    graph = graph_of(text, input_shape)
+    report = analyze(graph)
     return json_reply({"ok": True, "report": report_json(report), "svg": draw(report),
-                       "totals": "\n".join(totals_lines(report))})
+                       "totals": "\n".join(totals_lines(report)),
+                       "lint": [str(f) for f in lint(graph, report)]})
 
 
 def explain_job(text: str, input_shape: str | None, layer: str) -> Reply:

@@ -107,6 +107,11 @@ async function analyze() {
   document.querySelector(".results").classList.remove("stale");
   current = data;
   $("totals").textContent = data.totals;
+  $("lint").replaceChildren(...(data.lint || []).map((text) => {
+    const item = document.createElement("li");
+    item.textContent = text;  // text, never HTML
+    return item;
+  }));
   $("diagram").replaceChildren(safeSvg(data.svg));
   table(data.report);
   document.querySelectorAll("[data-index]").forEach((e) =>
