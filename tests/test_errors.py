@@ -97,7 +97,7 @@ CASES = [
     pytest.param(
         {"input": "8x8x3", "layer": []},
         "<description>: unknown top-level key 'layer'. Did you mean 'layers'? Known: name, "
-        "description, input, inputs, layers, blocks, outputs, defaults, source, notes",
+        "description, input, inputs, layers, blocks, outputs, defaults, source, notes, train",
         id="unknown-top-level-key"),
     pytest.param(
         {"layers": ["relu"]},
