@@ -22,7 +22,8 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import LayerRuleError, Location, ShapeError, SpecError
-from .layers.base import Layer, Shape, check_shape, shape_str
+from .layers.base import Layer, Shape, shape_str
+from .layers.checks import check_shape
 
 
 @dataclass(frozen=True)

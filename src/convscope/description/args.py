@@ -15,7 +15,8 @@ from typing import Any
 
 from .. import limits
 from ..errors import LayerRuleError, closest
-from ..layers.base import Padding, Pairs, Shape, axis_names, check_shape, shape_str
+from ..layers.base import Padding, Pairs, Shape, axis_names, shape_str
+from ..layers.checks import check_shape
 from ..limits import echo, shown
 
 REQUIRED: Any = object()

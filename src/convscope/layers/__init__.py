@@ -13,19 +13,24 @@ from typing import Any
 
 from .activation import Activation
 from .base import GLOBAL, IDENTITY, Layer, ParamCount, RFStep, Shape, shape_str
+from .concat import Concat
 from .conv import Conv
 from .conv_transpose import ConvTranspose
 from .dense import Dense
 from .dropout import Dropout
+from .embedding import Embedding
 from .global_pool import AdaptivePool, GlobalPool
+from .group_norm import GroupNorm
 from .input import Input
+from .layer_norm import LayerNorm
 from .layer_scale import LayerScale
-from .merge import Concat, Merge
-from .norm import LRN, BatchNorm, GroupNorm, LayerNorm
+from .lrn import LRN
+from .merge import Merge
+from .norm import BatchNorm
 from .opaque import Opaque
 from .padding import ZeroPad
 from .pool import Pool
-from .recurrent import Embedding, Recurrent
+from .recurrent import Recurrent
 from .rescaling import Normalization, Rescaling
 from .reshape import Flatten, Reshape
 from .separable import SeparableConv

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .base import Layer, ParamCount, Saved, Shape, check_declared, prod, same_channels
+from .base import Layer, ParamCount, Saved, Shape, prod
 from .bridge import Item
+from .checks import check_declared, same_channels
 from .fields import DIM, NUMBER, field
 
 
