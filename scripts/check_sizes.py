@@ -16,6 +16,11 @@ FUNCTION_LIMIT = 50
 
 # path under src/ -> (lines allowed, why the module stays one file)
 MODULE_EXCEPTIONS: dict[str, tuple[int, str]] = {
+    "convscope/keras/config.py": (350, "one Reader walks Sequential, functional and nested "
+                                  "Keras models with shared layers; its methods share the "
+                                  "walk's state (names given, tensors seen, the layer budget), "
+                                  "which a split would have to pass around; the wiring it "
+                                  "reads is already in history.py"),
 }
 
 # "path:function" -> (lines allowed, why it stays one function)

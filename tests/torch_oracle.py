@@ -11,7 +11,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 
-from convscope.pytorch.importer import our_shape
+from convscope.pytorch.layout import our_shape
 
 
 class Reads(TorchDispatchMode):

@@ -114,7 +114,7 @@ def load_text(text: str, input_shape: str | Shape | None = None,
     from .description.load import parse_override, read_text
     from .description.oneline import parse_line
     from .description.parse import parse
-    from .keras.config import is_keras_config
+    from .keras.history import is_keras_config
 
     if not text.strip():
         raise SpecError("the description is empty: pick a zoo model or type one")

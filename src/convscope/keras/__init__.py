@@ -17,7 +17,8 @@ from ..ir import Graph
 from ..layers.fields import UnexpectedConfig
 from ..limits import MAX_TEXT_BYTES, echo
 from .archive import read_config
-from .config import description_from_config, is_keras_config
+from .config import description_from_config
+from .history import is_keras_config
 
 __all__ = ["import_config", "is_keras_config", "is_keras_file", "load_keras_file"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ConvscopeError, SpecError
 from ..limits import MAX_TEXT_BYTES, echo
-from .config import is_keras_config, not_a_model
+from .history import is_keras_config, not_a_model
 
 TOO_BIG = f"larger than convscope reads ({MAX_TEXT_BYTES:,} bytes)"
 

@@ -19,10 +19,12 @@ from typing import Any
 
 import torch
 
+from ..description.args import Args
+from ..description.parse import lookup
 from ..layers import LAYER_KINDS
 from ..layers.aten_args import arg
 from ..layers.bridge import ALIAS, our_axis, table
-from .capture import Op
+from .captured import Op
 
 aten = torch.ops.aten
 Result = Any  # tuple[dict, list[torch.Tensor]] | dict | str | None
@@ -101,6 +103,22 @@ def split_items(op: Op, batch: int) -> list[dict[str, Any] | None]:
                       "stop": stop})
         start = stop
     return items
+
+
+def kind_counts(item: dict[str, Any], in_shapes: tuple[tuple[int, ...], ...]) -> Any:
+    """(output shape, trainable, buffers, MACs) by the kind's own rules; None if refused."""
+    entry = lookup(item["type"])
+    if entry is None:
+        return None
+    kind, fixed = entry
+    raw = {k: v for k, v in item.items() if k != "type"}
+    try:
+        layer = kind.from_args(Args(item["type"], raw, fixed), in_shapes)
+        out = layer.output_shape(in_shapes)
+        count = layer.params(in_shapes)
+        return out, count.trainable, count.buffers, layer.macs(in_shapes, out)
+    except Exception:  # noqa: BLE001 - any refusal means: not this kind
+        return None
 
 
 __all__ = ["ALIAS", "ALIASES", "MAPPERS", "SPLITS", "map_op", "split_items"]

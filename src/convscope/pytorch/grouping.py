@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from .aten_map import ALIAS, map_op, split_items
-from .capture import Capture, Op, Source
+from .captured import Capture, Op, Source
 
 LIGHT = {"reshape", "flatten", "permute", "slice", "rescaling", "dropout", "relu", "relu6",
          "gelu", "silu", "sigmoid", "tanh", "hardswish", "hard_sigmoid", "softmax",
@@ -251,3 +251,31 @@ def exposed(units: Units, members: list[Unit]) -> list[Source]:
 
 
 __all__ = ["LIGHT", "Unit", "Units", "exposed"]
+
+
+def import_notes(state: dict[str, int], opaque: dict[str, list[str]], leaves: Any,
+                 owner: dict[str, str]) -> list[str]:
+    """The notes of an import: buffers kept as state, layers without a kind (opaque), and
+    parameters the forward does not use."""
+    notes = []
+    if state:
+        listed = ", ".join(f"'{k}' ({v:,})" for k, v in state.items())
+        notes.append(f"buffers no operation reads, counted as state in layers of their "
+                     f"own (no input, no MACs): {listed}")
+    if opaque:
+        listed = ", ".join(f"{label} x{len(names)} ('{names[0]}')" if len(names) > 1
+                           else f"{label} ('{names[0]}')"
+                           for label, names in opaque.items())
+        count = sum(len(v) for v in opaque.values())
+        notes.append(f"{count} layer(s) have no convscope kind and are shown as opaque "
+                     f"(output shape, parameters and MACs measured, receptive field "
+                     f"global): {listed}")
+    unused: dict[str, int] = {}
+    for leaf in leaves:
+        if leaf.name not in owner:
+            top = leaf.name.split(".")[0] + ("" if leaf.is_param else " buffers")
+            unused[top] = unused.get(top, 0) + leaf.numel
+    if unused:
+        listed = ", ".join(f"{k} ({v:,})" for k, v in sorted(unused.items()))
+        notes.append(f"parameters the forward pass does not use (not counted): {listed}")
+    return notes

@@ -36,43 +36,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..description.args import Args
-from ..description.parse import lookup, parse
+from ..description.parse import parse
 from ..errors import ConvscopeError
 from ..ir import Graph
 from ..layers.base import shape_str
 from ..names import unique_name
-from .aten_map import ALIAS, MAPPERS
-from .capture import Capture, Source, capture
-from .grouping import Unit, Units, exposed
+from .aten_map import ALIAS, MAPPERS, kind_counts
+from .capture import capture
+from .captured import Capture, Source
+from .grouping import Unit, Units, exposed, import_notes
+from .layout import our_shape, torch_shape
 
 BATCH = 2
-
-
-def our_shape(t: torch.Tensor) -> tuple[int, ...]:
-    """(N, C, *S) -> (*S, C); (N, K) -> (K,)."""
-    s = tuple(int(n) for n in t.shape[1:])
-    return s if len(s) <= 1 else (*s[1:], s[0])
-
-
-def torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    return shape if len(shape) == 1 else (shape[-1], *shape[:-1])
-
-
-def kind_counts(item: dict[str, Any], in_shapes: tuple[tuple[int, ...], ...]) -> Any:
-    """(output shape, trainable, buffers, MACs) by the kind's own rules; None if refused."""
-    entry = lookup(item["type"])
-    if entry is None:
-        return None
-    kind, fixed = entry
-    raw = {k: v for k, v in item.items() if k != "type"}
-    try:
-        layer = kind.from_args(Args(item["type"], raw, fixed), in_shapes)
-        out = layer.output_shape(in_shapes)
-        count = layer.params(in_shapes)
-        return out, count.trainable, count.buffers, layer.macs(in_shapes, out)
-    except Exception:  # noqa: BLE001 - any refusal means: not this kind
-        return None
 
 
 class Builder:
@@ -281,28 +256,7 @@ class Builder:
             self.state[name] = self.numel(names, False)
 
     def notes(self, module: nn.Module) -> list[str]:
-        notes = []
-        if self.state:
-            listed = ", ".join(f"'{k}' ({v:,})" for k, v in self.state.items())
-            notes.append(f"buffers no operation reads, counted as state in layers of their "
-                         f"own (no input, no MACs): {listed}")
-        if self.opaque:
-            listed = ", ".join(f"{label} x{len(names)} ('{names[0]}')" if len(names) > 1
-                               else f"{label} ('{names[0]}')"
-                               for label, names in self.opaque.items())
-            count = sum(len(v) for v in self.opaque.values())
-            notes.append(f"{count} layer(s) have no convscope kind and are shown as opaque "
-                         f"(output shape, parameters and MACs measured, receptive field "
-                         f"global): {listed}")
-        unused: dict[str, int] = {}
-        for leaf in self.cap.leaves.values():
-            if leaf.name not in self.owner:
-                top = leaf.name.split(".")[0] + ("" if leaf.is_param else " buffers")
-                unused[top] = unused.get(top, 0) + leaf.numel
-        if unused:
-            listed = ", ".join(f"{k} ({v:,})" for k, v in sorted(unused.items()))
-            notes.append(f"parameters the forward pass does not use (not counted): {listed}")
-        return notes
+        return import_notes(self.state, self.opaque, self.cap.leaves.values(), self.owner)
 
 
 def import_module(module: nn.Module, input_shapes: list[tuple[int, ...]],

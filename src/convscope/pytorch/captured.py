@@ -1,0 +1,93 @@
+"""What a capture records (capture.py): each ATen operation computed from the model's
+inputs (:class:`Op`), the constants it reads, the parameters and buffers (:class:`Leaf`),
+and the whole :class:`Capture` the importer groups into layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils._pytree import tree_leaves
+
+Source = tuple[int, int]  # (data operation index, output position); (-1, i): input i
+
+
+@dataclass
+class Call:
+    """One call of a module: its path in the model (``layer1.0.conv1``; ``""``: the root)."""
+
+    path: str
+    type: str
+    parent: int  # index of the calling module's call; -1 for the root
+
+
+@dataclass
+class Const:
+    """What a constant tensor carries: parameters/buffers read, flops not yet counted."""
+
+    reads: frozenset[str]
+    pending: frozenset[int]  # sequence numbers of constant operations with flops
+    noise: float | None = None  # bernoulli_(p) masks (dropout): the keep probability
+
+
+@dataclass
+class Op:
+    """One ATen operation computed from the model's inputs."""
+
+    index: int
+    func: Any  # torch._ops.OpOverload
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    outputs: list[torch.Tensor]  # the tensors it returned, flattened
+    call: int
+    sources: dict[int, Source]  # id of each data tensor argument -> where it came from
+    consts: dict[int, Const]  # id of each constant tensor argument -> what it carries
+    reads: frozenset[str]  # parameters / buffers read, directly or through constants
+    flops: int  # its own (torch.utils.flop_counter) plus those of the constants it uses
+
+    @property
+    def name(self) -> str:
+        return str(self.func._overloadpacket.__name__)
+
+    @property
+    def overload(self) -> str:
+        """Which overload of the operator ('default', 'Tensor', 'no_stats', ...)."""
+        return str(self.func._overloadname)
+
+    def is_data(self, value: Any) -> bool:
+        return isinstance(value, torch.Tensor) and id(value) in self.sources
+
+    def data_args(self) -> list[torch.Tensor]:
+        seen: list[torch.Tensor] = []
+        for t in tree_leaves((self.args, self.kwargs)):
+            if self.is_data(t):
+                seen.append(t)
+        return seen
+
+
+@dataclass
+class Leaf:
+    """A parameter or buffer of the model."""
+
+    name: str
+    numel: int
+    is_param: bool
+    owner: str  # path of the module that registers it
+
+
+@dataclass
+class Capture:
+    """Everything one meta forward of a module did."""
+
+    model: str
+    batch: int
+    input_names: list[str]
+    inputs: list[torch.Tensor]
+    ops: list[Op]
+    calls: list[Call]
+    outputs: list[Source]
+    output_tensors: list[torch.Tensor]
+    leaves: dict[str, Leaf]
+    used: set[str]  # leaves some data operation reads
+    stray: list[tuple[int, int]] = field(default_factory=list)  # (call, flops) never used
