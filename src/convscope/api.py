@@ -188,6 +188,19 @@ class Model(_Described):
                 "outputs": [names[id(t)] for t in self.outputs]}
 
 
+def _graph_of(model: Any, input_shape: Any, input_size: Any) -> tuple[Graph, int | None]:
+    """The graph of what ``summary`` and ``draw`` take, and the batch torchinfo's
+    ``input_size`` gives (None otherwise)."""
+    from .display import is_torch_module, module_graph
+    from .sources import load
+
+    if is_torch_module(model):
+        return module_graph(model, input_size)
+    if isinstance(model, _Described):
+        return model.graph(input_shape), None
+    return load(model, input_shape), None
+
+
 def summary(model: Any, input_shape: Any = None, fmt: str = "table", columns: str | None = None,
             batch: int = 1, dtype: str = "float32",
             print_fn: Callable[[str], Any] | None = print, depth: int | None = None,
@@ -204,17 +217,11 @@ def summary(model: Any, input_shape: Any = None, fmt: str = "table", columns: st
         depth: one row per module that many levels deep, counts summed (torchinfo's).
         print_fn: None prints nothing (in a notebook the returned value shows itself).
     """
-    from .display import Summary, is_torch_module, module_graph
+    from .display import Summary
     from .render import render
-    from .sources import load
 
-    if is_torch_module(model):
-        graph, batch = module_graph(model, input_size)
-    elif isinstance(model, _Described):
-        graph = model.graph(input_shape)
-    else:
-        graph = load(model, input_shape)
-    report = analyze(graph, batch=batch, dtype=dtype)
+    graph, size_batch = _graph_of(model, input_shape, input_size)
+    report = analyze(graph, batch=size_batch or batch, dtype=dtype)
     if depth is not None:
         from .analysis.rollup import rollup
 
@@ -228,16 +235,10 @@ def draw(model: Any, style: str = "blocks", labels: tuple[str, ...] = ("name", "
          input_shape: Any = None, input_size: Any = None, width: int = 1600) -> Diagram:
     """A drawing of a model (any source ``summary`` takes) that displays itself in notebooks
     and saves as .svg or .png: ``convscope.draw("googlenet").save("g.png")``."""
-    from .display import Diagram, is_torch_module, module_graph
+    from .display import Diagram
     from .render.diagram import draw as draw_svg
-    from .sources import load
 
-    if is_torch_module(model):
-        graph, _ = module_graph(model, input_size)
-    elif isinstance(model, _Described):
-        graph = model.graph(input_shape)
-    else:
-        graph = load(model, input_shape)
+    graph, _ = _graph_of(model, input_shape, input_size)
     return Diagram(draw_svg(analyze(graph), style, tuple(labels), width))
 
 

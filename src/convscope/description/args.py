@@ -147,11 +147,7 @@ class Args:
         items = _split(value)
         if len(items) == 1:
             items = items * ndim
-        if len(items) != ndim:
-            raise LayerRuleError(
-                f"argument '{used}' has {len(items)} values but the input has {ndim} spatial "
-                f"axes ({', '.join(axis_names(ndim))}); received {shown(value)}", rule=used,
-                expected=f"1 or {ndim} values", received=shown(value))
+        check_count(items, ndim, used, value)
         if not all(_is_int(v) and v >= minimum for v in items):
             raise LayerRuleError(f"argument '{used}' must hold integers >= {minimum}; "
                                  f"received {shown(value)}", rule=used,
@@ -211,16 +207,21 @@ def _split(value: Any) -> list[Any]:
     return [value]
 
 
-def pairs(value: Any, ndim: int, used: str) -> Pairs:
-    """Normalise padding-like values to ((before, after), ...) per axis."""
-    items = _split(value)
-    if len(items) == 1 and not isinstance(items[0], (list, tuple)):
-        items = items * ndim
+def check_count(items: list[Any], ndim: int, used: str, value: Any) -> None:
+    """One value per spatial axis (after a single value was repeated)."""
     if len(items) != ndim:
         raise LayerRuleError(
             f"argument '{used}' has {len(items)} values but the input has {ndim} spatial axes "
             f"({', '.join(axis_names(ndim))}); received {shown(value)}", rule=used,
             expected=f"1 or {ndim} values", received=shown(value))
+
+
+def pairs(value: Any, ndim: int, used: str) -> Pairs:
+    """Normalise padding-like values to ((before, after), ...) per axis."""
+    items = _split(value)
+    if len(items) == 1 and not isinstance(items[0], (list, tuple)):
+        items = items * ndim
+    check_count(items, ndim, used, value)
     out = []
     for item in items:
         pair = tuple(item) if isinstance(item, (list, tuple)) else (item, item)
