@@ -314,3 +314,25 @@ def test_cli_python_file_source(tmp_path):
     assert "give the input shape with --input (H x W x C" in proc.stderr
     proc = run("summary", f"{path}:Nett", "--input", "32x32x3")
     assert proc.stderr.strip().endswith("has no 'Nett'. Did you mean 'Net'?")
+
+
+def test_a_learned_per_channel_factor_is_a_layer_scale():
+    """x * gamma with one learned factor per channel (torchvision's ConvNeXt, timm's
+    LayerScale): a layer_scale layer with its C parameters and a local receptive field,
+    not an opaque one."""
+
+    class Scaled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 8, 3)
+            self.gamma = torch.nn.Parameter(torch.full((8, 1, 1), 0.1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv(x) * self.gamma
+
+    graph = import_module(Scaled(), [(16, 16, 3)])
+    report = convscope.analyze(graph)
+    scale = [s for s in report.layers if s.kind == "layer_scale"]
+    assert len(scale) == 1 and scale[0].params == 8 and not graph.notes
+    assert not report.totals.receptive_field.is_global
+    assert report.totals.params == 3 * 3 * 3 * 8 + 8 + 8  # conv weights, bias, gamma

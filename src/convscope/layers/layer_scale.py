@@ -27,8 +27,6 @@ class LayerScale(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"layerscale": {}}
     keras_classes: ClassVar[tuple[str, ...]] = ("LayerScale",)  # keras.applications.convnext's
     refused: ClassVar[dict[str, str]] = {
-        "pytorch": "ATen multiplies by the parameter (mul), which Merge's reader keeps "
-                   "opaque, with its C parameters: no reader tells a layer scale apart",
         "onnx": "ONNX multiplies by the stored tensor (Mul), which Merge's reader keeps "
                 "opaque, with its C parameters: no reader tells a layer scale apart"}
     summary: ClassVar[str] = "y = x * gamma, one learned factor per channel (C params)"

@@ -40,6 +40,15 @@ ONNX_MERGES = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Max": "maxim
                "Min": "minimum", "Mean": "average", "Sum": "add"}
 
 
+def per_channel(factor: tuple[int, ...], x: tuple[int, ...]) -> bool:
+    """``factor`` broadcasts over a channels-first ``x`` (N, C, *S) as one value per channel:
+    (C,) for (N, C), (C, 1, 1) or (1, C, 1, 1) for (N, C, H, W)."""
+    if len(x) < 2 or len(factor) > len(x):
+        return False
+    padded = (1,) * (len(x) - len(factor)) + factor
+    return padded[1] == x[1] and all(n == 1 for i, n in enumerate(padded) if i != 1)
+
+
 def broadcast(inputs: tuple[Shape, ...], op: str) -> Shape:
     """NumPy broadcasting, aligned on the right (channels): sizes equal or 1."""
     rank = max(len(s) for s in inputs)
@@ -157,7 +166,10 @@ class Merge(Layer):
             const = op.consts.get(id(other))
             if name == "multiply" and const is not None and const.noise is not None:
                 return {"type": "dropout", "rate": 1.0 - const.noise}
-            return None  # a learned or constant tensor: opaque, with its parameters
+            if name == "multiply" and const is not None and len(const.reads) == 1 and \
+                    per_channel(tuple(other.shape), tuple(x.shape)):
+                return {"type": "layer_scale"}  # x * gamma, one learned factor per channel
+            return None  # another learned or constant tensor: opaque, with its parameters
         if not isinstance(other, (int, float)) or isinstance(other, bool):
             return None
         c, first = float(other), op.is_data(a)
