@@ -95,9 +95,13 @@ def test_input_size_is_torchinfos_batch_first_channels_first():
             torchinfo_shapes(bad)
 
 
-def test_an_executed_notebook_shows_the_table(tmp_path):
+def test_an_executed_notebook_shows_the_table(tmp_path, monkeypatch):
     """nbclient runs a two-cell notebook in a real IPython kernel; the outputs are the
-    reprs above, as a notebook front end receives them."""
+    reprs above, as a notebook front end receives them. Jupyter's and IPython's own files
+    (connection files, profile, history) go to the test's folder, not the home folder."""
+    for name in ("JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR", "IPYTHONDIR",
+                 "MPLCONFIGDIR"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
     import nbformat
     from nbclient import NotebookClient
 
