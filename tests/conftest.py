@@ -11,9 +11,22 @@ A module's tier is given here, by its file name, in one table; a test that uses 
 ``browser`` fixture is a browser test wherever it is.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+if "CONVSCOPE_TEST_HOME" not in os.environ:
+    # Tests run as root in CI and must write nothing outside temporary folders: the caches
+    # and settings that libraries keep in the home folder (matplotlib's font cache, Keras's
+    # keras.json, torch's and IPython's folders, the trainer's mnist1d cache) go to one
+    # folder made for this run, inherited by the pytest-xdist workers and every subprocess,
+    # and removed at the end.
+    home = tempfile.mkdtemp(prefix="convscope-tests-home-")
+    os.environ.update(CONVSCOPE_TEST_HOME=home, HOME=home, XDG_CACHE_HOME=f"{home}/.cache",
+                      XDG_CONFIG_HOME=f"{home}/.config", MPLCONFIGDIR=f"{home}/.matplotlib")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # ``make test`` runs one pytest worker per core (pytest-xdist): one thread each, so the
     # workers do not fight over the cores (set before anything imports torch)

@@ -64,3 +64,19 @@ def test_layer_names_that_are_module_attributes_build():
     model = build("8x8x3 | conv3-4 name=eval | relu name=keys | fc3 name=training")
     assert model(torch.zeros(1, 3, 8, 8)).shape == (1, 3)
     assert sum(p.numel() for p in model.parameters()) == 3 * 3 * 3 * 4 + 4 + 6 * 6 * 4 * 3 + 3
+
+
+def test_avg_pool_3d_padded_around_an_input_smaller_than_its_kernel():
+    """PyTorch's CPU AvgPool3d refuses an unpadded input smaller than the kernel even when
+    the padding makes the window fit (AvgPool2d accepts it); convscope's build pads
+    explicitly then, with the same values (found by tests/test_properties.py)."""
+    import torch
+
+    from convscope.pytorch import build
+
+    graph = convscope.load({"input": [1, 1, 1, 2],
+                            "layers": [{"type": "avgpool", "kernel_size": 2, "padding": 1}]})
+    out = build(graph).eval()(torch.ones(1, 2, 1, 1, 1))
+    assert tuple(out.shape[2:]) == (1, 1, 1)
+    # one value of 1 in a 2x2x2 window, the padding counted (count_include_pad): 1/8
+    assert out.flatten().tolist() == [0.125, 0.125]

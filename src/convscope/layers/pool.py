@@ -193,7 +193,12 @@ class Pool(Layer):
         spatial = inputs[0][:-1]
         n = len(spatial)
         pads = self.pads(spatial)
-        native = self._torch_native(pads)
+        # PyTorch's CPU AvgPool3d refuses an unpadded input smaller than the kernel even
+        # when its padding makes the window fit: pad explicitly then (zeros, which average
+        # pooling counts as its own padding does)
+        small = self.mode == "avg" and n == 3 and any(
+            size < k for size, k in zip(spatial, self.kernel_size, strict=True))
+        native = self._torch_native(pads) and not small
         padding: Any = symmetric(pads) if native else 0
         if native:
             pre = None
