@@ -42,7 +42,8 @@ def cmd_summary(args: argparse.Namespace) -> None:
 
     graph = load(args.model, args.input)
     report = analyze(graph, batch=args.batch, dtype=args.dtype)
-    findings = lint(graph, report)
+    shown = args.lint or (args.format == "table" and args.output is None)
+    findings = lint(graph, report) if shown else ()  # only where they are printed
     if args.depth is not None:
         from .analysis.rollup import rollup
 

@@ -74,12 +74,13 @@ def unread(n: int, k: int, s: int, d: int, before: int, out: int) -> tuple[int, 
     """Input positions (of ``n``) that no window reads, and how many of them are at the
     end: windows start at j*s - before (j < out) and read every d-th of k positions."""
     seen = bytearray(n)
-    for j in range(out):
-        for t in range(k):
-            i = j * s - before + t * d
-            if 0 <= i < n:
-                seen[i] = 1
-    missing = n - sum(seen)
+    for t in range(k):  # tap t of every window: positions t*d - before + j*s, one slice
+        first = t * d - before
+        j0 = max(0, -(first // s))  # the first window whose tap lies at 0 or after
+        start, stop = first + j0 * s, min(n, first + out * s)
+        if j0 < out and start < n:
+            seen[start:stop:s] = b"\1" * len(range(start, stop, s))
+    missing = n - seen.count(1)
     tail = len(seen) - len(bytes(seen).rstrip(b"\0"))
     return missing, tail
 

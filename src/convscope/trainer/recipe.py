@@ -8,7 +8,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..description.load import load_description
 from ..description.recipe import read_recipe
+from ..errors import ConvscopeError
+from ..sources import is_code_source, is_file_model
 from .setup import TrainConfig
 
 # below this many multiply-adds per training step and process, one thread is faster: the
@@ -18,10 +21,19 @@ from .setup import TrainConfig
 SMALL_STEP_MACS = 200_000_000
 
 
+def description_of(source: str) -> dict[str, Any] | None:
+    """The description mapping behind ``source`` (for config.json), when it has one."""
+    if is_code_source(source) or is_file_model(source) or source.startswith("keras:"):
+        return None  # Python, Keras or ONNX: not a convscope description
+    try:
+        description, _ = load_description(source)
+    except ConvscopeError:
+        return None
+    return description if isinstance(description, dict) else None
+
+
 def configure(model: str, data: str, given: dict[str, Any]) -> tuple[TrainConfig, str]:
     """The run's configuration and a line saying where its settings came from."""
-    from .run import description_of
-
     recipe = read_recipe(description_of(model))
     made_for = recipe.pop("data", None)
     if made_for is not None and made_for.split(":")[0] != data.split(":")[0]:

@@ -12,16 +12,15 @@ from typing import Any
 import torch
 
 from ..analysis import analyze
-from ..description.load import load_description
 from ..errors import ConvscopeError
 from ..files import remove_stale_temporaries
 from ..pytorch.build import GraphModule
-from ..sources import is_code_source, is_file_model, load
+from ..sources import load
 from .checkpoint import load_checkpoint
 from .data import load_data
 from .loop import Context, begin, describe_mismatch, evaluate_split, fit
 from .outputs import write_curves, write_json, write_safetensors, write_weights
-from .recipe import threads_for
+from .recipe import description_of, threads_for
 from .setup import (
     TrainConfig,
     distributed,
@@ -41,17 +40,6 @@ class TrainResult:
     train_seconds: float
     params: int
     history: list[dict[str, Any]]
-
-
-def description_of(source: str) -> dict[str, Any] | None:
-    """The description mapping behind ``source`` (for config.json), when it has one."""
-    if is_code_source(source) or is_file_model(source) or source.startswith("keras:"):
-        return None  # Python, Keras or ONNX: not a convscope description
-    try:
-        description, _ = load_description(source)
-    except ConvscopeError:
-        return None
-    return description if isinstance(description, dict) else None
 
 
 def default_out(config: TrainConfig) -> str:
