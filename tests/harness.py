@@ -74,6 +74,8 @@ def _check(item: dict[str, Any], *shapes: tuple[int, ...]) -> dict[str, int]:
                 "buffers": count.buffers, "flops": 2 * BATCH * macs}
     assert measured == expected, f"{item} on {shapes}: convscope {expected} != torch {measured}"
     check_saved(node.layer, in_shapes, out, module)
+    with torch.backends.mkldnn.flags(enabled=True):  # what autocast runs on the CPU
+        check_saved_amp(graph, module, torch.bfloat16)
     return {"macs": macs, "params": count.total}
 
 
@@ -107,3 +109,58 @@ def check_saved(layer, in_shapes, out, module) -> None:
     assert measured == expected, f"{layer}: saved {measured} B, rule says {expected} B"
     if rule.view:
         assert storage(y) == storage(xs[0]), f"{layer}: the output is not a view"
+
+
+def is_cast_parameter(t: torch.Tensor, params: set[int]) -> bool:
+    """A 16-bit copy autocast made of a parameter, or a view of one (its grad_fn leads
+    to the parameter through a cast and views only)."""
+    fn, cast = t.grad_fn, False
+    while fn is not None and type(fn).__name__ != "AccumulateGrad":
+        if type(fn).__name__ not in ("ToCopyBackward0", "TBackward0", "ViewBackward0",
+                                     "PermuteBackward0", "UnsqueezeBackward0"):
+            return False
+        cast = cast or type(fn).__name__ == "ToCopyBackward0"
+        fn = fn.next_functions[0][0]
+    return cast and fn is not None and id(fn.variable) in params
+
+
+def check_saved_amp(graph, module, low: torch.dtype) -> None:
+    """Under ``torch.autocast('cpu', low)``, from float32 and from 16-bit inputs: the
+    output dtype is the one the kind's autocast policy gives, and what autograd keeps
+    (parameters, buffers and autocast's copies of parameters excluded) is what
+    ``analysis.saved`` computes for the layer."""
+    from convscope.analysis.saved import kept
+
+    layer = graph.nodes[-1].layer
+    in_shapes = graph.input_shapes(graph.nodes[-1])
+    policy = layer.autocast("cpu")
+    if policy is None:
+        return
+    module.train()
+    exclude = {storage(t) for t in [*module.parameters(), *module.buffers()]}
+    params = {id(p) for p in module.parameters()}
+    low_name = str(low).removeprefix("torch.")
+    for in_dtype in (torch.float32, low):
+        xs = [example(layer, s, grad=not layer.reads_indices) for s in in_shapes]
+        xs = [x if layer.reads_indices else x.detach().to(in_dtype).requires_grad_()
+              for x in xs]
+        kept_bytes: dict[int, int] = {}
+
+        def pack(t: torch.Tensor, kept_bytes: dict[int, int] = kept_bytes) -> torch.Tensor:
+            if storage(t) not in exclude and not is_cast_parameter(t, params):
+                kept_bytes[storage(t)] = t.untyped_storage().nbytes()
+            return t
+
+        with torch.autocast("cpu", dtype=low), \
+                torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            y = module(*xs)
+        estimate = kept(graph, BATCH, 4, low_name, "cpu", input_itemsize=in_dtype.itemsize,
+                        inputs_need_grad=True)
+        expected_size = estimate.itemsizes[graph.nodes[-1].name]
+        assert y.dtype.itemsize == expected_size, (
+            f"{layer} ({policy}) from {in_dtype}: output {y.dtype}, rule says {expected_size} B")
+        expected = sum(estimate.forward.values())
+        assert sum(kept_bytes.values()) == expected, (
+            f"{layer} ({policy}) from {in_dtype}: saved {sum(kept_bytes.values())} B under "
+            f"autocast, rule says {expected} B")
+

@@ -127,26 +127,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_memory(args: argparse.Namespace) -> None:
-    from .analysis.memory import training_memory
-    from .render.memory import memory_json, memory_table
+    from .analysis.memory import largest_batch, parse_bytes, training_memory
+    from .render.memory import fit_text, memory_json, memory_table
     from .sources import load
 
     graph = load(args.model, args.input)
+    options = {"amp": args.amp, "checkpointing": args.checkpointing, "target": args.target}
     if args.fit:
-        from .analysis.memory import largest_batch, parse_bytes
-        from .render.memory import fit_text
-
         write_output(fit_text(largest_batch(graph, parse_bytes(args.fit), args.dtype,
-                                            args.optimizer)), args.output)
+                                            args.optimizer, **options)), args.output)
         return
-    estimate = training_memory(graph, args.batch, args.dtype, args.optimizer)
+    estimate = training_memory(graph, args.batch, args.dtype, args.optimizer, **options)
     measured = None
     if args.measure:
         need_torch()
         from .pytorch.memory import measure_training_memory
 
         measured = measure_training_memory(graph, args.batch, args.dtype, args.optimizer,
-                                           device=args.device)
+                                           args.device or ("cpu" if args.amp else "meta"),
+                                           amp=args.amp, checkpointing=args.checkpointing,
+                                           target=args.target)
     text = memory_json(estimate, measured) if args.format == "json" else \
         memory_table(estimate, measured)
     write_output(text, args.output)

@@ -159,9 +159,18 @@ def _torch_parsers(sub: Any) -> None:
                    help="sgd, sgd_momentum, adam (default) or adamw")
     m.add_argument("--fit", metavar="SIZE", help="the largest batch whose estimated peak fits "
                    "in SIZE (16GB; KB = 1024 B)")
+    m.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision as torch.autocast "
+                   "runs it: 16-bit activations, float32 weights and optimizer state")
+    m.add_argument("--checkpointing", action="store_true", help="activation checkpointing, "
+                   "one checkpoint per block (residual / Inception blocks)")
+    m.add_argument("--target", default="cpu", choices=("cpu", "cuda"), help="the device the "
+                   "estimate is for: cpu (default; exact tensor bytes, the CPU's autocast "
+                   "lists) or cuda (CUDA's autocast lists, allocations rounded up to 512 B, "
+                   "Adam's step counters on the CPU)")
     m.add_argument("--measure", action="store_true", help="also measure with PyTorch")
-    m.add_argument("--device", default="meta", choices=("meta", "cpu"),
-                   help="where --measure runs: meta (no memory used, default) or cpu")
+    m.add_argument("--device", default=None, choices=("meta", "cpu"),
+                   help="where --measure runs: meta (no memory used; the default) or cpu "
+                   "(the default with --amp: autocast runs on the CPU)")
     m.add_argument("--format", "-f", default="table", choices=("table", "json"))
     m.add_argument("-o", "--output", help="write to this file instead of stdout")
 

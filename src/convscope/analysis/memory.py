@@ -22,13 +22,16 @@ What is counted (all in bytes, KB = 1024 B):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import SpecError, closest
 from ..ir import Graph
 from ..layers.base import prod
 from .report import dtype_size
+from .saved import LOW_PRECISION, TARGETS, kept
 
 # optimizer -> (state values per trainable value, float32 'step' scalar per tensor)
+AMP_NAMES = {"bf16": "bfloat16", "fp16": "float16"}
 OPTIMIZERS = {"sgd": (0, False), "sgd_momentum": (1, False), "adam": (2, True),
               "adamw": (2, True)}
 
@@ -52,61 +55,79 @@ class TrainingMemory:
     activation_bytes: int  # saved for the backward pass
     transient_bytes: int
     layers: tuple[LayerMemory, ...]
+    amp: str | None = None  # autocast's 16-bit dtype
+    checkpointing: bool = False
+    target: str = "cpu"
+    cast_bytes: int = 0  # autocast's 16-bit copies of the weights
+    recompute_bytes: int = 0  # the largest checkpointed block, recomputed in backward
+    blocks: int = 0  # checkpointed blocks
 
     @property
     def peak_bytes(self) -> int:
         return (self.param_bytes + self.buffer_bytes + self.gradient_bytes +
-                self.optimizer_bytes + self.activation_bytes + self.transient_bytes)
+                self.optimizer_bytes + self.activation_bytes + self.transient_bytes +
+                self.cast_bytes + self.recompute_bytes)
 
 
-def training_memory(graph: Graph, batch: int = 1, dtype: str = "float32",
-                    optimizer: str = "adam") -> TrainingMemory:
-    """Memory needed to train ``graph`` (see the module docstring for what is counted)."""
+def allocation(nbytes: int, target: str) -> int:
+    """Bytes a tensor takes: the CUDA caching allocator rounds every allocation up to a
+    multiple of 512 B (``kMinBlockSize`` in c10/cuda/CUDACachingAllocator.cpp)."""
+    return -(-nbytes // 512) * 512 if target == "cuda" else nbytes
+
+
+def check_options(batch: int, dtype: str, optimizer: str, amp: str | None,
+                  target: str) -> None:
     if optimizer not in OPTIMIZERS:
         raise SpecError(f"unknown optimizer '{optimizer}'; choose one of "
                         f"{', '.join(OPTIMIZERS)}.{closest(optimizer, list(OPTIMIZERS))}")
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise SpecError(f"batch must be an integer >= 1; received {batch!r}")
+    if amp is not None and amp not in LOW_PRECISION:
+        raise SpecError(f"mixed precision is bfloat16 or float16 (bf16, fp16); received {amp!r}")
+    if amp is not None and dtype != "float32":
+        raise SpecError(f"mixed precision keeps float32 weights: use --dtype float32 with "
+                        f"--amp (received --dtype {dtype})")
+    if target not in TARGETS:
+        raise SpecError(f"the target device is one of {', '.join(TARGETS)}; received {target!r}")
+
+
+def training_memory(graph: Graph, batch: int = 1, dtype: str = "float32",
+                    optimizer: str = "adam", *, amp: str | None = None,
+                    checkpointing: bool = False, target: str = "cpu") -> TrainingMemory:
+    """Memory needed to train ``graph`` (see the module docstring for what is counted)."""
+    amp = AMP_NAMES.get(amp, amp) if amp else None
+    check_options(batch, dtype, optimizer, amp, target)
     itemsize = dtype_size(dtype)
-    base: dict[str, str] = {}  # node -> the node whose storage its output is
-    needs_grad: dict[str, bool] = {}
-    kept: dict[str, str] = {}  # storage -> first layer keeping it
-    extras: dict[str, int] = {}
-    trainable = buffers = tensors = 0
+    trainable = buffers = tensors = cast = 0
     for node in graph.nodes:
-        in_shapes = graph.input_shapes(node)
-        out = graph.shapes[node.name]
-        count = node.layer.params(in_shapes)
+        count = node.layer.params(graph.input_shapes(node))
         if not node.shares:
             trainable += count.torch_params
             buffers += count.buffers
             tensors += count.tensors
-        rule = node.layer.saved(in_shapes, out, itemsize)
-        base[node.name] = base[node.inputs[0]] if rule.view and node.inputs else node.name
-        needs_grad[node.name] = count.trainable > 0 or any(needs_grad[r] for r in node.inputs)
-        if not needs_grad[node.name]:
-            continue
-        for i in rule.inputs:
-            kept.setdefault(base[node.inputs[i]], node.name)
-        if rule.output:
-            kept.setdefault(base[node.name], node.name)
-        extras[node.name] = batch * rule.extra_bytes + rule.fixed_bytes
-
-    def size(name: str) -> int:
-        return batch * prod(graph.shapes[name]) * itemsize
-
-    per_layer = dict(extras)
-    for storage, keeper in kept.items():
-        per_layer[keeper] = per_layer.get(keeper, 0) + size(storage)
+            if amp and node.layer.autocast(target) == "lower":
+                cast += count.torch_params * LOW_PRECISION[amp]
+    saved = kept(graph, batch, itemsize, amp, target, checkpointing)
+    per_layer: dict[str, int] = {}
+    for storage, keeper in saved.keeper.items():
+        per_layer[keeper] = per_layer.get(keeper, 0) + allocation(saved.forward[storage],
+                                                                  target)
     per_state, step = OPTIMIZERS[optimizer]
+    step_bytes = 4 * tensors if step and target == "cpu" else 0  # CUDA: steps stay on the CPU
+    largest = max(batch * prod(graph.shapes[n.name]) * saved.itemsizes[n.name]
+                  for n in graph.nodes)
     return TrainingMemory(
         model=graph.name, batch=batch, dtype=dtype, optimizer=optimizer,
         param_bytes=trainable * itemsize, buffer_bytes=buffers * itemsize,
         gradient_bytes=trainable * itemsize,
-        optimizer_bytes=per_state * trainable * itemsize + (4 * tensors if step else 0),
+        optimizer_bytes=per_state * trainable * itemsize + step_bytes,
         activation_bytes=sum(per_layer.values()),
-        transient_bytes=2 * max(size(n.name) for n in graph.nodes),
-        layers=tuple(LayerMemory(n.name, per_layer.get(n.name, 0)) for n in graph.nodes))
+        transient_bytes=2 * allocation(largest, target),
+        layers=tuple(LayerMemory(n.name, per_layer.get(n.name, 0)) for n in graph.nodes),
+        amp=amp, checkpointing=checkpointing, target=target, cast_bytes=cast,
+        recompute_bytes=max((sum(allocation(b, target) for b in block)
+                             for block in saved.recompute), default=0),
+        blocks=len(saved.recompute))
 
 
 UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4,
@@ -137,19 +158,22 @@ class Fit:
 
 
 def largest_batch(graph: Graph, budget: int, dtype: str = "float32",
-                  optimizer: str = "adam") -> Fit:
+                  optimizer: str = "adam", **options: Any) -> Fit:
     """The largest batch whose estimated peak is at most ``budget`` bytes. The peak is
     affine in the batch (weights, gradients and optimizer state are fixed; activations
-    and the transient grow with each sample), so two estimates give the answer, which the
-    exact estimate then confirms on both sides."""
-    one = training_memory(graph, 1, dtype, optimizer)
-    per_sample = training_memory(graph, 2, dtype, optimizer).peak_bytes - one.peak_bytes
-    fixed = one.peak_bytes - per_sample
-    batch = max(0, (budget - fixed) // per_sample) if per_sample > 0 else 0
+    and the transient grow with each sample) up to the allocator's rounding, so two
+    estimates give the answer, which exact estimates then confirm on both sides."""
+    def peak(batch: int) -> TrainingMemory:
+        return training_memory(graph, batch, dtype, optimizer, **options)
+
+    one = peak(1)
+    per_sample = peak(2).peak_bytes - one.peak_bytes
     if per_sample <= 0:  # nothing grows with the batch: any batch fits, or none
         batch = 1 if one.peak_bytes <= budget else 0
-    fits = training_memory(graph, batch, dtype, optimizer) if batch else None
-    after = training_memory(graph, batch + 1, dtype, optimizer)
-    assert (fits is None or fits.peak_bytes <= budget) and (
-        per_sample <= 0 or after.peak_bytes > budget)
-    return Fit(budget, batch, fits, after)
+        return Fit(budget, batch, one if batch else None, peak(batch + 1))
+    batch = max(0, (budget - one.peak_bytes + per_sample) // per_sample)
+    while batch and peak(batch).peak_bytes > budget:
+        batch -= 1
+    while peak(batch + 1).peak_bytes <= budget:
+        batch += 1
+    return Fit(budget, batch, peak(batch) if batch else None, peak(batch + 1))

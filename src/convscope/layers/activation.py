@@ -52,6 +52,7 @@ SYNONYMS = {"swish": "silu", "hard_swish": "hardswish", "hard_silu": "hardswish"
             "hardshrink": "hard_shrink"}
 NAMES = tuple(sorted(set(FUNCTIONS) | set(SYNONYMS)))
 # what PyTorch's autograd keeps for each function (measured with saved_tensors_hooks)
+CUDA_FLOAT32 = {"softmax", "log_softmax", "softplus"}  # autocast_mode.h
 KEEPS_OUTPUT = {"relu", "sigmoid", "tanh", "softmax", "log_softmax"}
 KEEPS_NOTHING = {"linear"}  # nn.Identity returns its input
 # ATen operators that are one function whatever their settings (and their in-place forms)
@@ -146,6 +147,11 @@ class Activation(Layer):
     def explain(self, inputs: tuple[Shape, ...], output: Shape) -> list[str]:
         return [f"{self.function} is applied to each of the {prod(output):,} values; "
                 "output shape = input shape", "params = 0"]
+
+    def autocast(self, device: str) -> str:
+        """CUDA's autocast runs softmax, log-softmax and softplus in float32; the rest
+        follow their input."""
+        return "float32" if device == "cuda" and self.function in CUDA_FLOAT32 else "follow"
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         return activation_module(self.function, self)

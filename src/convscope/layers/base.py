@@ -158,6 +158,7 @@ class Layer(ABC):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     summary: ClassVar[str] = ""
+    autocast_policy: ClassVar[str | None] = "follow"  # on every device (see autocast())
 
     # ---- construction -------------------------------------------------
     @classmethod
@@ -187,6 +188,20 @@ class Layer(ABC):
     def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
         """What autograd keeps for the backward pass (see :class:`Saved`). Default: nothing."""
         return NOTHING_SAVED
+
+    def saved_under_autocast(self, inputs: tuple[Shape, ...], output: Shape,
+                             itemsize: int) -> Saved:
+        """What autograd keeps under ``torch.autocast``, computing in ``itemsize`` bytes while
+        the weights stay float32. Default: the same as :meth:`saved`."""
+        return self.saved(inputs, output, itemsize)
+
+    def autocast(self, device: str) -> str | None:
+        """How ``torch.autocast`` runs this layer on ``device`` ('cuda' or 'cpu'), from
+        PyTorch's autocast lists: 'lower' (in 16 bit: inputs and weights cast down),
+        'float32' (inputs cast up), 'follow' (in its inputs' dtype), 'promote' (as
+        'follow', float32 weights taking part), or None (not modelled: mixed-precision
+        memory is then refused with the layer named). Default: ``autocast_policy``."""
+        return self.autocast_policy
 
     def linear(self) -> Layer:
         """This layer in the *linearised copy* that measures receptive fields empirically

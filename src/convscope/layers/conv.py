@@ -68,6 +68,7 @@ class Conv(Layer):
     """Convolution over 1, 2 or 3 spatial axes (cross-correlation, as the seeds note)."""
 
     kind: ClassVar[str] = "conv"
+    autocast_policy = "lower"  # a matrix product: 16 bit under autocast
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "conv1d": {"ndim": 1}, "conv2d": {"ndim": 2}, "conv3d": {"ndim": 3},
         "convolution": {}, "depthwise_conv": {"depthwise": True},

@@ -43,6 +43,7 @@ class ConvTranspose(Layer):
     """Transposed ("fractionally strided") convolution, used to upsample (DCGAN)."""
 
     kind: ClassVar[str] = "conv_transpose"
+    autocast_policy = "lower"  # a matrix product: 16 bit under autocast
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "deconv": {}, "convtranspose": {}, "transposed_conv": {},
         **{f"conv_transpose{n}d": {"ndim": n} for n in (1, 2, 3)},

@@ -32,6 +32,7 @@ class Dense(Layer):
     """Fully connected layer (matrix multiply plus bias)."""
 
     kind: ClassVar[str] = "dense"
+    autocast_policy = "lower"  # a matrix product: 16 bit under autocast
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "linear": {}, "fc": {"flatten_input": True}, "fully_connected": {"flatten_input": True}}
     aten_ops: ClassVar[tuple[str, ...]] = ("addmm", "mm")

@@ -24,6 +24,7 @@ class Embedding(Layer):
     """A lookup table: token index -> a learned vector of ``output_dim`` values."""
 
     kind: ClassVar[str] = "embedding"
+    autocast_policy = "promote"  # float32 rows: a float32 output under autocast
     keras_classes: ClassVar[tuple[str, ...]] = ("Embedding",)
     refused: ClassVar[dict[str, str]] = {
         "pytorch": "no reader for aten.embedding: imported opaque, with its vocab x D params"}

@@ -100,6 +100,11 @@ class GlobalPool(Layer):
         return [f"each of the {channels} channels is reduced over its {'x'.join(map(str, spatial))}"
                 f" positions -> {shape_str(output)}", "params = 0"]
 
+    def autocast(self, device: str) -> str:
+        """The CPU's autocast runs 3-d adaptive pooling in float32 (AdaptiveAvgPool3d,
+        AdaptiveMaxPool3d); the rest follow their input."""
+        return "float32" if device == "cpu" and self.ndim == 3 else "follow"
+
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         word = "Avg" if self.mode == "avg" else "Max"
         pool = getattr(nn(), f"Adaptive{word}Pool{self.ndim}d")(1)
@@ -217,6 +222,10 @@ class AdaptivePool(Layer):
     def type_label(self) -> str:
         word = "Avg" if self.mode == "avg" else "Max"
         return f"Adaptive{word}Pool{len(self.output_size)}D"
+
+    def autocast(self, device: str) -> str:
+        """The CPU's autocast runs 3-d adaptive pooling in float32; the rest follow."""
+        return "float32" if device == "cpu" and len(self.output_size) == 3 else "follow"
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         word = "Avg" if self.mode == "avg" else "Max"

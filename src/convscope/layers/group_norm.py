@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
@@ -12,7 +12,6 @@ from .base import (
     ParamCount,
     Saved,
     Shape,
-    acc_bytes,
     prod,
 )
 from .bridge import Item, Unsupported
@@ -70,11 +69,24 @@ class GroupNorm(Layer):
         return Activation(function="linear")
 
     def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
-        """The input, and a mean and an inverse deviation per group."""
-        return Saved(inputs=(0,), extra_bytes=2 * self.groups * acc_bytes(itemsize))
+        """The input, and a mean and an inverse deviation per group, in the input's dtype
+        (2 bytes each for 16-bit inputs on the CPU)."""
+        return Saved(inputs=(0,), extra_bytes=2 * self.groups * itemsize)
+
+    def saved_under_autocast(self, inputs: tuple[Shape, ...], output: Shape,
+                             itemsize: int) -> Saved:
+        """With float32 weights on a 16-bit input (autocast), the statistics are float32."""
+        rule = self.saved(inputs, output, itemsize)
+        if not self.affine or itemsize != 2:
+            return rule
+        return replace(rule, extra_bytes=rule.extra_bytes * 2)
 
     def type_label(self) -> str:
         return "GroupNormalization"
+
+    def autocast(self, device: str) -> str:
+        """CUDA's autocast runs group norm in float32; on the CPU it follows its input."""
+        return "float32" if device == "cuda" else "follow"
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         return nn().GroupNorm(self.groups, self.channels, eps=self.eps, affine=self.affine)

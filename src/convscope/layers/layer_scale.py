@@ -24,6 +24,7 @@ class LayerScale(Layer):
     """A learned per-channel scale."""
 
     kind: ClassVar[str] = "layer_scale"
+    autocast_policy = "promote"  # times a float32 parameter: float32 under autocast
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"layerscale": {}}
     keras_classes: ClassVar[tuple[str, ...]] = ("LayerScale",)  # keras.applications.convnext's
     refused: ClassVar[dict[str, str]] = {

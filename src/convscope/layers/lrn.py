@@ -19,6 +19,7 @@ class LRN(Layer):
     """Local response normalisation across neighbouring channels (AlexNet's 'Norm')."""
 
     kind: ClassVar[str] = "lrn"
+    autocast_policy = None  # pieces in different dtypes (pooled squares, power): not modelled
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "local_response_norm": {}, "localresponsenorm": {}}
     onnx_ops: ClassVar[tuple[str, ...]] = ("LRN",)

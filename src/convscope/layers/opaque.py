@@ -23,6 +23,7 @@ class Opaque(Layer):
     """An unmapped operation with a measured output shape, parameter count and MACs."""
 
     kind: ClassVar[str] = "opaque"
+    autocast_policy = None  # which operations it runs is not known: not modelled under autocast
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"unmapped": {}}
     refused: ClassVar[dict[str, str]] = {
         "keras": "Keras has no layer for an operation convscope could not read",

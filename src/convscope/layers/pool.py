@@ -189,6 +189,11 @@ class Pool(Layer):
         return self.mode != "lp" and all(2 * p <= k for p, k in zip(sym, self.kernel_size,
                                                                       strict=True))
 
+    def autocast(self, device: str) -> str | None:
+        """3-d pooling in float32 on the CPU (autocast_mode.cpp); Lp pooling: not modelled."""
+        cpu3d = device == "cpu" and len(self.kernel_size) == 3
+        return None if self.mode == "lp" else "float32" if cpu3d else "follow"
+
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         spatial = inputs[0][:-1]
         n = len(spatial)

@@ -53,6 +53,7 @@ class Recurrent(Layer):
     """SimpleRNN, LSTM or GRU over a (T, F) sequence, optionally bidirectional."""
 
     kind: ClassVar[str] = "recurrent"
+    autocast_policy = None  # cuDNN's and oneDNN's kernels keep workspaces: not modelled
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "rnn": {"cell": "simple"}, "simple_rnn": {"cell": "simple"},
         "simplernn": {"cell": "simple"}, "lstm": {"cell": "lstm"}, "gru": {"cell": "gru"}}

@@ -65,6 +65,7 @@ class Normalization(Layer):
     """
 
     kind: ClassVar[str] = "normalization"
+    autocast_policy = "promote"  # float32 buffers: float32 under autocast
     keras_classes: ClassVar[tuple[str, ...]] = ("Normalization",)
     refused: ClassVar[dict[str, str]] = {
         "pytorch": "ATen subtracts and divides by buffers, which no reader maps (opaque); "

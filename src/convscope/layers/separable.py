@@ -29,6 +29,7 @@ class SeparableConv(Layer):
     """Depthwise k x k convolution, then a pointwise 1 x 1 convolution with the bias."""
 
     kind: ClassVar[str] = "separable_conv"
+    autocast_policy = "lower"  # matrix products: 16 bit under autocast
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "separable_conv1d": {"ndim": 1}, "separable_conv2d": {"ndim": 2},
         "separableconv2d": {"ndim": 2}, "sepconv": {}}

@@ -87,6 +87,11 @@ class Upsample(Layer):
                 f"{'x'.join(map(str, self.scale_factor))} ({self.mode}): "
                 f"{shape_str(inputs[0])} -> {shape_str(output)}", "params = 0"]
 
+    def autocast(self, device: str) -> str:
+        """CUDA's autocast runs upsampling (nearest, linear, cubic) in float32; on the CPU
+        it follows its input."""
+        return "float32" if device == "cuda" else "follow"
+
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         n = len(self.scale_factor)
         mode = "nearest" if self.mode == "nearest" else LINEAR_MODES[n]
