@@ -6,7 +6,13 @@ storages counted once, parameters and buffers excluded) and the Adam state after
 step are compared with the static estimate. Prints one row per model and batch and the
 worst relative error. Each measurement runs in a fresh process (about 6 GB of RAM at most).
 
-Run: ``python benchmarks/memory_accuracy.py [--batches 1 32] [--device cpu] [MODEL ...]``
+With ``--target cuda`` (a CUDA device needed) it compares instead the estimated peak of
+``convscope memory --target cuda`` with ``torch.cuda.max_memory_allocated`` over one
+training step (``pytorch/cuda_memory.py``): the estimate is meant as a bound; the median
+and worst differences are printed. (The development machine has no GPU.)
+
+Run: ``python benchmarks/memory_accuracy.py [--batches 1 32] [--device cpu] [--target cpu|cuda]
+[MODEL ...]``
 """
 
 from __future__ import annotations
@@ -23,9 +29,32 @@ from convscope.analysis.memory import training_memory
 from convscope.pytorch.memory import measure_training_memory
 
 
-def measure_one(name: str, batch: int, optimizer: str, device: str) -> dict[str, Any]:
+def measure_one(name: str, batch: int, optimizer: str, device: str,
+                target: str = "cpu") -> dict[str, Any]:
     """In a fresh process each time: freed CPU tensors fragment the heap of a long run."""
-    return measure_training_memory(convscope.load(name), batch, "float32", optimizer, device)
+    return measure_training_memory(convscope.load(name), batch, "float32", optimizer, device,
+                                   target=target)
+
+
+def cuda_peaks(models: list[str], batches: list[int], optimizer: str) -> None:
+    """Estimated peak (--target cuda) against the allocator's measured peak."""
+    import torch
+
+    if not torch.cuda.is_available():
+        print("no CUDA device here (torch.cuda.is_available() is False): nothing measured")
+        return
+    errors = []
+    print(f"{'model':22} {'batch':>5} {'estimate B':>16} {'measured B':>16} {'estimate':>9}")
+    for name in models:
+        for batch in batches:
+            est = training_memory(convscope.load(name), batch, "float32", optimizer,
+                                  target="cuda").peak_bytes
+            got = measure_one(name, batch, optimizer, "cuda", "cuda")["peak_bytes"]
+            errors.append(est / got - 1)
+            print(f"{name:22} {batch:5} {est:16,} {got:16,} {errors[-1]:+9.2%}", flush=True)
+    errors.sort()
+    print(f"median {errors[len(errors) // 2]:+.2%}, lowest {errors[0]:+.2%} (below 0: the "
+          f"estimate is not a bound there), highest {errors[-1]:+.2%}")
 
 
 def main() -> None:
@@ -34,7 +63,11 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--device", default="cpu", choices=("cpu", "meta"))
     parser.add_argument("--optimizer", default="adam")
+    parser.add_argument("--target", default="cpu", choices=("cpu", "cuda"))
     args = parser.parse_args()
+    if args.target == "cuda":
+        cuda_peaks(args.models, args.batches, args.optimizer)
+        return
     worst = (0.0, "")
     print(f"{'model':22} {'batch':>5} {'convscope B':>16} {'PyTorch B':>16} {'error':>9}  "
           f"optimizer state")

@@ -71,9 +71,10 @@ def measure_training_memory(graph: Graph, batch: int = 1, dtype: str = "float32"
                             amp: str | None = None,
                             checkpointing: bool = False, target: str = "cpu") -> dict[str, Any]:
     """PyTorch's own numbers for one training step of ``graph``."""
-    if target != "cpu":
-        raise ConvscopeError("--measure compares with a run on this machine's CPU (no CUDA "
-                             "device here): use --target cpu with --measure")
+    if target == "cuda":
+        from .cuda_memory import measure_cuda_peak
+
+        return measure_cuda_peak(graph, batch, dtype, optimizer, amp, checkpointing)
     amp = AMP_NAMES.get(amp, amp) if amp else None
     if amp is not None and device != "cpu":
         raise ConvscopeError("mixed precision is measured on the CPU (autocast does not run "

@@ -58,8 +58,12 @@ def memory_table(m: TrainingMemory, measured: dict[str, Any] | None = None, top:
         lines += [f"  {x.name:30} {human_bytes(x.saved_bytes):>12}" for x in biggest[:top]]
     lines.append(f"Optimizer state of {m.optimizer}: {STATE[m.optimizer]}.")
     if measured is not None:
-        lines.append("Measured by PyTorch (saved_tensors_hooks, optimizer state after one step):")
-        for key, label in (("activation_bytes", "saved activations"),
+        lines.append("Measured by PyTorch (" + (
+            "torch.cuda.max_memory_allocated over one training step after the first; the "
+            "estimate is a bound: its parts' maxima do not all coincide in time):"
+            if "peak_bytes" in measured else
+            "saved_tensors_hooks, optimizer state after one step):"))
+        for key, label in (("peak_bytes", "peak"), ("activation_bytes", "saved activations"),
                            ("optimizer_bytes", "optimizer state"),
                            ("param_bytes", "parameters"), ("gradient_bytes", "gradients"),
                            ("cast_bytes", "weight copies"), ("recompute_bytes", "recomputed")):
