@@ -134,3 +134,71 @@ def test_a_narrow_width_wraps_into_more_rows():
     assert len(wraps) >= 2
     with pytest.raises(convscope.ConvscopeError, match="width is in pixels"):
         draw(report, width=10)
+
+
+def torchvision_resnet18():
+    torchvision = pytest.importorskip("torchvision")  # installed by the test set-up
+    model = torchvision.models.resnet18()
+    report = convscope.summary(model, input_size=(1, 3, 224, 224), print_fn=None)
+    return model, report
+
+
+def test_graph_edges_carry_the_shapes_pytorch_computes():
+    """Each edge label names the layer it leaves; PyTorch's forward gives that module's
+    output (N, C, H, W), written H x W x C as convscope writes shapes."""
+    import torch
+
+    model, report = torchvision_resnet18()
+    root = ET.fromstring(draw(report, "graph"))
+    labels = {t.get("data-from"): t.text for t in root.iter(f"{SVG}text")
+              if t.get("class") == "edge-shape"}
+    modules = dict(model.named_modules())
+    measured = {}
+
+    def keep(name):
+        def hook(module, inputs, out):
+            measured[name] = tuple(out.shape)
+        return hook
+
+    hooks = [modules[name].register_forward_hook(keep(name)) for name in labels
+             if name in modules]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, 224, 224))
+    for h in hooks:
+        h.remove()
+    assert len(measured) >= 10
+    for name, shape in measured.items():
+        n, c, *spatial = shape
+        expected = "x".join(map(str, [*spatial, c])) if spatial else str(c)
+        assert labels[name] == expected, name
+
+
+def test_graph_groups_boxes_by_module_and_rolls_modules_up_to_a_depth():
+    """Frames name the top-level modules holding submodules (PyTorch's named_children);
+    at every depth the drawn boxes carry all of the model's parameters and batch-norm
+    statistics (numel; convscope counts the running mean and variance as non-trainable
+    parameters, as Keras does)."""
+    model, report = torchvision_resnet18()
+    root = ET.fromstring(draw(report, "graph"))
+    frames = {g.get("data-name") for g in root.iter(f"{SVG}g") if g.get("class") == "module"}
+    assert frames == {n for n, m in model.named_children() if any(True for _ in m.children())}
+    numel = sum(p.numel() for p in model.parameters()) + sum(
+        b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked"))
+    for depth in (None, 1, 2, 3):
+        _, boxes = layer_groups(draw(report, "graph", depth=depth))
+        assert sum(int(g.get("data-params")) * int(g.get("data-repeat")) for g in boxes) == numel
+    _, top = layer_groups(draw(report, "graph", depth=1))
+    children = {n for n, _ in model.named_children()}
+    inputs = {name for name, _ in report.inputs}
+    assert {g.get("data-name") for g in top} - inputs <= children | {"flatten"}
+    with pytest.raises(convscope.ConvscopeError, match="graph style"):
+        draw(report, "blocks", depth=1)
+
+
+def test_html_report_offers_the_graph_at_each_module_depth():
+    graph, report = analysis("resnet18")
+    html = render_html(report, graph)
+    depths = re.findall(r"class='diagram module-view' data-depth='(\w+)'", html)
+    assert depths == ["1", "2", "3", "all"]  # names as deep as layer2.0.downsample.0
+    graph, report = analysis("lenet5")  # names that are not module paths: no such section
+    assert "module-view" not in render_html(report, graph)

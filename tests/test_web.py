@@ -160,3 +160,29 @@ def test_report_renders_in_the_browser(browser, tmp_path, artifacts):
     assert not errors
     assert all(u.startswith(("file:", "data:")) for u in requests)  # nothing fetched
     page.screenshot(path=str(artifacts / "report.png"), full_page=False)
+
+
+def test_report_opens_modules_one_depth_at_a_time(browser, tmp_path, artifacts):
+    graph = convscope.load("resnet18")
+    path = tmp_path / "report.html"
+    path.write_text(render_html(convscope.analyze(graph), graph))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+
+    def shown():
+        return page.eval_on_selector_all(".module-view", "vs => vs.filter(v => !v.hidden)"
+                                                         ".map(v => v.dataset.depth)")
+
+    assert shown() == ["1"]  # the top-level modules first
+    page.click(".module-view[data-depth='1'] g.layer[data-name='layer2']")
+    assert shown() == ["2"]  # layer2 opened: its blocks layer2.0 and layer2.1
+    assert page.is_visible(".module-view[data-depth='2'] g.layer[data-name='layer2.0']")
+    page.click(".depths button[data-depth='all']")
+    assert shown() == ["all"]
+    assert page.is_visible(".module-view[data-depth='all'] text.edge-shape")
+    page.click(".module-view[data-depth='all'] g.layer[data-name='layer3.0.conv1']")
+    page.wait_for_function("document.querySelector('.rf-info').textContent.length > 0")
+    assert not errors
+    page.screenshot(path=str(artifacts / "report_modules.png"), full_page=False)

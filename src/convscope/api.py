@@ -232,14 +232,16 @@ def summary(model: Any, input_shape: Any = None, fmt: str = "table", columns: st
 
 
 def draw(model: Any, style: str = "blocks", labels: tuple[str, ...] = ("name", "shape", "params"),
-         input_shape: Any = None, input_size: Any = None, width: int = 1600) -> Diagram:
+         input_shape: Any = None, input_size: Any = None, width: int = 1600,
+         depth: int | None = None) -> Diagram:
     """A drawing of a model (any source ``summary`` takes) that displays itself in notebooks
-    and saves as .svg or .png: ``convscope.draw("googlenet").save("g.png")``."""
+    and saves as .svg or .png: ``convscope.draw("googlenet").save("g.png")``; ``depth``
+    (graph style) draws each module that many levels deep as one box."""
     from .display import Diagram
     from .render.diagram import draw as draw_svg
 
     graph, _ = _graph_of(model, input_shape, input_size)
-    return Diagram(draw_svg(analyze(graph), style, tuple(labels), width))
+    return Diagram(draw_svg(analyze(graph), style, tuple(labels), width, depth))
 
 
 # ------------------------------------------------------------ layer factories ---

@@ -217,7 +217,7 @@ def cmd_draw(args: argparse.Namespace) -> None:
 
     report = analyze(load(args.model, args.input))
     labels = tuple(x.strip() for x in args.labels.split(",") if x.strip())
-    svg = draw(report, args.style, labels, args.width)
+    svg = draw(report, args.style, labels, args.width, args.depth)
     if args.output is None or args.output.endswith(".svg"):
         write_output(svg, args.output)
         return

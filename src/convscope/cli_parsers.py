@@ -234,6 +234,8 @@ def _picture_parsers(sub: Any) -> None:
     d.add_argument("--input", help="override the input shape (H x W x C)")
     d.add_argument("--width", type=int, default=1600, help="blocks style: wrap rows at this "
                    "many pixels (default 1600)")
+    d.add_argument("--depth", type=int, metavar="N", help="graph style: one box per module "
+                   "N levels deep (layer1 at 1, layer1.0 at 2), its counts summed")
     p = sub.add_parser("plot", help="bar charts of parameters, MACs, memory; receptive-field "
                        "growth (matplotlib)", epilog=EPILOG)
     p.add_argument("model", metavar="MODEL")

@@ -241,10 +241,18 @@ class BlocksDrawing:
 
 def draw(report: Report, style: str = "blocks", labels: tuple[str, ...] = ("name", "shape",
                                                                          "params"),
-         width: int = 1600) -> str:
+         width: int = 1600, depth: int | None = None) -> str:
     """The SVG text of ``report``'s network; the blocks style wraps its rows at ``width``
-    pixels (a single item wider than that keeps its own row)."""
+    pixels (a single item wider than that keeps its own row); with ``depth`` (graph style)
+    each module that many levels deep is one box."""
     from ..errors import ConvscopeError, closest
+
+    if depth is not None:
+        from ..analysis.rollup import rollup
+
+        if style != "graph":
+            raise ConvscopeError("a module depth is drawn in the graph style: add --style graph")
+        report = rollup(report, depth)
 
     if not isinstance(width, int) or isinstance(width, bool) or not 200 <= width <= 100_000:
         raise ConvscopeError(f"the width is in pixels, from 200 to 100,000; received {width!r}")

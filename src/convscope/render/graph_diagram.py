@@ -3,13 +3,18 @@
 Nodes are the boxes of analysis/topology.py (element-wise layers merged into the layer before,
 runs of identical blocks folded into one drawn block marked "x N"); ranks are the longest
 path from the input; within a rank, nodes keep the order of their branches. Edges are
-the graph's own connections between boxes.
+the graph's own connections between boxes, each labelled with the shape it carries (once
+per source, beside its first edge). Layer names that are module paths (``layer1.0.conv1``,
+as imported models have) group the boxes: each top-level module of two boxes or more is
+drawn as a shaded frame named after it. ``convscope draw --style graph --depth N`` draws
+the modules N levels deep as single boxes instead (analysis/rollup.py).
 """
 
 from __future__ import annotations
 
 from ..analysis.report import Report
 from ..analysis.topology import Block, Box, topology
+from ..layers.base import shape_str
 from .svg import FILL, FONT, Svg, box_attrs, escape, label_lines
 
 NODE_W, NODE_H, GAP_X, GAP_Y = 190, 46, 24, 34
@@ -98,13 +103,52 @@ def draw_node(svg: Svg, box: Box, at: tuple[float, float], n: int,
     svg.parts.append("</g>")
 
 
+def module_frames(drawn: list[Box], pos: dict[int, tuple[float, float]]) -> list[str]:
+    """A shaded frame around the boxes of each top-level module that has two or more."""
+    members: dict[str, list[int]] = {}
+    for i, box in enumerate(drawn):
+        if "." in box.name:
+            members.setdefault(box.name.split(".")[0], []).append(i)
+    parts = []
+    for module, boxes in members.items():
+        if len(boxes) < 2:
+            continue
+        xs = [pos[i][0] for i in boxes]
+        ys = [pos[i][1] for i in boxes]
+        x, y = min(xs) - 8, min(ys) - 15
+        w, h = max(xs) + NODE_W + 8 - x, max(ys) + NODE_H + 5 - y
+        parts.append(f"<g class='module' data-name='{escape(module, True)}'><rect x='{x:.1f}' "
+                     f"y='{y:.1f}' width='{w:.1f}' height='{h:.1f}' rx='8' fill='#f3f5fa' "
+                     f"stroke='#c5cde0'/><text x='{x + 6:.1f}' y='{y + 11:.1f}' "
+                     f"font-size='10' fill='#556'>{escape(module)}</text></g>")
+    return parts
+
+
+def edge_labels(drawn: list[Box], edges: set[tuple[int, int]],
+                pos: dict[int, tuple[float, float]]) -> list[str]:
+    """The shape each box passes on, beside the first of its edges to the next rank."""
+    parts, done = [], set()
+    for a, b in sorted(edges):
+        if a in done or pos[b][1] - pos[a][1] > NODE_H + GAP_Y:  # one label; not long edges
+            continue
+        done.add(a)
+        x = (pos[a][0] + pos[b][0] + NODE_W) / 2 + 5
+        y = pos[a][1] + NODE_H + GAP_Y / 2 + 4
+        source = drawn[a].last
+        parts.append(f"<text class='edge-shape' data-from='{escape(source.name, True)}' "
+                     f"x='{x:.1f}' y='{y:.1f}' font-size='10' fill='#666'>"
+                     f"{shape_str(source.output_shape)}</text>")
+    return parts
+
+
 def draw_graph(report: Report, labels: tuple[str, ...]) -> str:
     drawn, owner, repeat = boxes_and_owner(report)
     edges = connections(drawn, owner)
     rank, pos, width, height = layout(len(drawn), edges)
-    svg = Svg([])
+    svg = Svg(module_frames(drawn, pos))
     for a, b in sorted(edges):
         svg.parts.append(edge_path(pos[a], pos[b], rank[b] - rank[a] > 1))
+    svg.parts += edge_labels(drawn, edges, pos)
     for i, box in enumerate(drawn):
         draw_node(svg, box, pos[i], repeat[id(box)], labels)
     svg.text(10, 18, f"{report.model}: {report.totals.params:,} parameters", 12, "start",

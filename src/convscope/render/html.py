@@ -36,6 +36,7 @@ pre { background: #f6f8fa; padding: 8px 10px; overflow-x: auto; font-size: 12px;
 .explorer canvas { border: 1px solid #ccc; image-rendering: pixelated; }
 .small { color: #666; font-size: 12px; }
 .plots svg { max-width: 100%; height: auto; }
+.depths button { font: inherit; margin-right: 4px; } .depths button.on { font-weight: bold; }
 """
 
 GLUE = """
@@ -50,6 +51,45 @@ document.querySelectorAll('[data-index]').forEach(e =>
   e.addEventListener('click', () => selectLayer(Number(e.dataset.index))));
 selectLayer(REPORT.layers.length > 1 ? 1 : 0);
 """
+
+
+MODULES_JS = """
+function showDepth(depth) {
+  document.querySelectorAll('.module-view').forEach(v => { v.hidden = v.dataset.depth !== depth; });
+  document.querySelectorAll('.depths button').forEach(b =>
+    b.classList.toggle('on', b.dataset.depth === depth));
+}
+document.querySelectorAll('.depths button').forEach(b =>
+  b.addEventListener('click', () => showDepth(b.dataset.depth)));
+document.querySelectorAll('.module-view').forEach(view => view.addEventListener('click', e => {
+  const box = e.target.closest('g.layer');
+  const deeper = view.nextElementSibling;
+  if (!box || !deeper || !deeper.classList.contains('module-view')) return;
+  const inner = deeper.querySelector(`g.layer[data-name^="${CSS.escape(box.dataset.name)}."]`);
+  if (inner) { showDepth(deeper.dataset.depth); inner.scrollIntoView({block: 'center'}); }
+}));
+if (document.querySelector('.module-view')) showDepth('1');
+"""
+
+
+def module_views(report: Report) -> str:
+    """The graph style with each module 1, 2, ... levels deep as one box (up to 4, and
+    with every layer), one shown at a time: buttons choose the depth, and a click on a
+    module's box opens it one level deeper. Empty when layer names are not module paths."""
+    deepest = max((s.name.count(".") + 1 for s in report.layers if s.kind != "input"),
+                  default=1)
+    if deepest < 2:
+        return ""
+    depths = [*map(str, range(1, min(deepest, 5))), "all"]
+    buttons = "".join(f"<button data-depth='{d}'>{'every layer' if d == 'all' else d}"
+                      "</button>" for d in depths)
+    views = []
+    for d in depths:
+        svg = draw(report, "graph") if d == "all" else \
+            draw(report, "graph", depth=int(d)).replace(" data-index=", " data-row=")
+        views.append(f"<div class='diagram module-view' data-depth='{d}'>{svg}</div>")
+    return ("<h2>Graph by module</h2><p class='small depths'>Module depth: " + buttons +
+            " (click a module to open it)</p>" + "".join(views))
 
 
 def static(name: str) -> str:
@@ -126,6 +166,7 @@ def render_html(report: Report, graph: Graph) -> str:
         "<h2>Design findings</h2>" + findings_html(graph, report),
         "<h2>Diagram</h2><p class='small'>Click a layer to explore its receptive field.</p>",
         f"<div class='diagram'>{draw(report)}</div>",
+        modules := module_views(report),
         "<h2>Receptive field explorer</h2><div id='explorer' class='explorer'>"
         "<div><div class='small'>input (the region a cell sees, in orange)</div>"
         "<canvas class='rf-input'></canvas></div><div><div class='small'>output of the "
@@ -139,6 +180,7 @@ def render_html(report: Report, graph: Graph) -> str:
                                               conventions_lines(report)) + "</ul>",
         f"<script>const REPORT = {script_json(report_json(report))};\n"
         f"const EXPLAIN = {script_json(explanations)};\n{static('explorer.js')}\n{GLUE}"
+        f"{MODULES_JS if modules else ''}"
         "</script></body></html>",
     ]
     return "\n".join(parts) + "\n"
