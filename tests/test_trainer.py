@@ -250,3 +250,27 @@ def test_settings_come_from_defaults_then_the_recipe_then_the_user():
     assert threads_for(replace(config, threads=3), 1, 10**12) == 3
     assert threads_for(config, 1, SMALL_STEP_MACS - 1) == 1
     assert threads_for(config, 2, SMALL_STEP_MACS) == max(1, (os.cpu_count() or 1) // 2)
+
+
+def test_a_large_step_keeps_the_faster_thread_count_and_changes_nothing():
+    """The probe (trainer/threads.py) times each count, keeps the fastest, and leaves the
+    model as it found it: no gradients, batch-norm statistics untouched, training mode."""
+    import torch
+
+    from convscope.trainer.threads import fastest_threads, probe_text
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
+                                torch.nn.Flatten(), torch.nn.Linear(8 * 14 * 14, 10)).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    previous = torch.get_num_threads()
+    try:
+        best, times = fastest_threads(model, torch.randn(4, 3, 16, 16), (1, 2))
+        assert set(times) == {1, 2} and all(t > 0 for t in times.values())
+        assert times[best] == min(times.values()) and torch.get_num_threads() == best
+    finally:
+        torch.set_num_threads(previous)
+    assert model.training and all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert probe_text({1: 0.25, 2: 0.5}).startswith("threads: 1,")
+    assert "1 thread 0.250 s, 2 threads 0.500 s" in probe_text({1: 0.25, 2: 0.5})

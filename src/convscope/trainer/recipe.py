@@ -51,7 +51,8 @@ def configure(model: str, data: str, given: dict[str, Any]) -> tuple[TrainConfig
 def threads_for(config: TrainConfig, world: int, step_macs: int) -> int:
     """Threads per process: ``--threads`` when given; one for small steps (forward and
     backward multiply-adds, about 3x the forward's, below SMALL_STEP_MACS); else the cores
-    shared out, so that processes do not oversubscribe them."""
+    shared out, so that processes do not oversubscribe them (a single process then times
+    one thread against them and keeps the faster: trainer/threads.py)."""
     if config.threads:
         return config.threads
     if step_macs < SMALL_STEP_MACS:

@@ -29,6 +29,7 @@ from .setup import (
     pick_device,
     training_graph,
 )
+from .threads import timed
 
 
 @dataclass
@@ -147,6 +148,9 @@ def train(config: TrainConfig, resume: bool = False, note: str = "") -> TrainRes
     describe_mismatch(data, graph, classes)
     device = pick_device(config.device, rank)
     core, model = build_model(config, trained, device, world)
+    if world == 1 and device.type == "cpu" and torch.get_num_threads() > 1 and \
+            not config.threads:  # a large step: time it with one thread and with all
+        note = "\n".join(filter(None, [note, timed(model, data.train.x[:config.batch_size])]))
     optimizer = make_optimizer(config, core.parameters())
     scheduler, per_batch = make_schedule(config, optimizer,
                                          -(-len(data.train.y) // config.batch_size))
