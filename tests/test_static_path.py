@@ -277,6 +277,10 @@ def test_json_lines_of_unusual_values():
              dataclasses.replace(stats[3], macs=2.5),
              dataclasses.replace(stats[3], receptive_field=Field(
                  "input", (8, 8), (AxisField(Fraction(3, 2), 1, Fraction(1, 2), -1),) * 2))]
+    for description in ({"input": "10", "layers": ["dense4", "relu"]},  # no spatial axis
+                        {"input": "16x3", "layers": ["conv3-2", "conv2-2"]},  # 1-D, even
+                        {"input": "6x6x6x1", "layers": ["conv3-2 s=2", "relu"]}):  # 3-D
+        extra += convscope.analyze(convscope.load(description)).layers
     lines = layer_lines((*stats, *extra))
     assert lines == [json.dumps(layer_json(s)) for s in (*stats, *extra)]
     assert any('"center": [1.5' in line or "0.5" in line for line in lines)

@@ -20,14 +20,17 @@ from ..analysis.receptive_field import Field
 from ..analysis.report import LayerStats
 from .data import field_json, layer_json
 
-LINE = ('{"index": %s, "name": %s, "type": %s, "kind": %s, "inputs": [%s], '
-        '"input_shape": %s, "input_shapes": [%s], "output_shape": %s, "params": %s, '
-        '"trainable_params": %s, "non_trainable_params": %s, "buffers": %s, '
-        '"torch_params": %s, "formula": %s, "param_bytes": %s, "macs": %s, "flops": %s, '
-        '"other_ops": %s, "activation_elements": %s, "activation_bytes": %s, '
-        '"receptive_field": %s, "hyper": %s}')
+LINE = '{"index": %s, "name": %s, %s"inputs": [%s], %s"receptive_field": %s, "hyper": %s}'
+KIND = '"type": %s, "kind": %s, '
+COUNTS = ('"input_shape": %s, "input_shapes": [%s], "output_shape": %s, "params": %s, '
+          '"trainable_params": %s, "non_trainable_params": %s, "buffers": %s, '
+          '"torch_params": %s, "formula": %s, "param_bytes": %s, "macs": %s, "flops": %s, '
+          '"other_ops": %s, "activation_elements": %s, "activation_bytes": %s, ')
 FIELD = ('{"global": false, "size": [%s], "min_size": [%s], "stride": [%s], '
          '"padding": [%s], "start": [%s], "center": [%s], "aligned": %s}')
+
+
+FIELD2 = FIELD % (*("%d, %d",) * 6, "%s")
 
 
 class Unusual(Exception):  # noqa: N818 - not an error: json.dumps writes this layer
@@ -50,16 +53,19 @@ def text(value: Any) -> str:
 
 def axes_text(field: Field) -> str:
     """A receptive field whose values are all plain ints (centres whole), in JSON."""
-    columns: list[list[int]] = [[], [], [], [], [], []]
+    rows = []
     for a in field.axes:
         size, low, stride, start = a.size, a.min_size, a.stride, a.start
         if type(size) is not int or type(low) is not int or type(stride) is not int or \
-                type(start) is not int or size % 2 == 0:  # an even size: a centre x.5
+                type(start) is not int or not size & 1:  # an even size: a centre x.5
             raise Unusual(a)
-        for column, value in zip(columns, (size, low, stride, -start, start,
-                                           start + (size - 1) // 2), strict=True):
-            column.append(value)
-    return FIELD % (*(", ".join(map(int.__repr__, c)) for c in columns),
+        rows.append((size, low, stride, -start, start, start + (size - 1) // 2))
+    if len(rows) == 2:  # the usual case, in one step
+        (a0, a1, a2, a3, a4, a5), (b0, b1, b2, b3, b4, b5) = rows
+        return FIELD2 % (a0, b0, a1, b1, a2, b2, a3, b3, a4, b4, a5, b5,
+                         "true" if field.aligned else "false")
+    columns = list(zip(*rows, strict=True)) or [()] * 6  # no spatial axis: six empty lists
+    return FIELD % (*(", ".join(map(int.__repr__, column)) for column in columns),
                     "true" if field.aligned else "false")
 
 
@@ -71,6 +77,8 @@ class LineWriter:
         self.shapes: dict[Any, str] = {}
         self.hypers: dict[Any, str] = {}
         self.fields: dict[int, tuple[Field, str]] = {}
+        self.kinds: dict[Any, str] = {}
+        self.segments: dict[Any, str] = {}
 
     def shape(self, shape: Any) -> str:
         found = self.shapes.get(shape)
@@ -115,14 +123,32 @@ class LineWriter:
                 and type(s.other_ops) is int and type(s.activation_elements) is int
                 and type(s.activation_bytes) is int):
             raise Unusual(s)
-        shapes = [self.shape(x) for x in s.input_shapes]
-        return LINE % (
-            s.index, text(s.name), text(s.type), text(s.kind),
-            ", ".join([text(n) for n in s.inputs]), shapes[0] if shapes else "null",
-            ", ".join(shapes), self.shape(s.output_shape), s.params, s.trainable_params,
-            s.non_trainable_params, s.buffers, s.torch_params, text(s.formula),
-            s.param_bytes, s.macs, s.flops, s.other_ops, s.activation_elements,
-            s.activation_bytes, self.field(s.receptive_field), self.hyper(s.hyper))
+        return LINE % (s.index, text(s.name), self.kind(s),
+                       ", ".join([text(n) for n in s.inputs]), self.counts(s),
+                       self.field(s.receptive_field), self.hyper(s.hyper))
+
+    def kind(self, s: LayerStats) -> str:
+        key = (s.type, s.kind)
+        found = self.kinds.get(key)
+        if found is None:
+            found = self.kinds[key] = KIND % (text(s.type), text(s.kind))
+        return found
+
+    def counts(self, s: LayerStats) -> str:
+        """From input_shape to activation_bytes, the same for every layer that shares a
+        layer, its shapes and its trainability (the types were checked by ``direct``)."""
+        key = (s.input_shapes, s.output_shape, s.params, s.trainable_params,
+               s.non_trainable_params, s.buffers, s.torch_params, s.formula, s.param_bytes,
+               s.macs, s.other_ops, s.activation_elements, s.activation_bytes)
+        found = self.segments.get(key)
+        if found is None:
+            shapes = [self.shape(x) for x in s.input_shapes]
+            found = self.segments[key] = COUNTS % (
+                shapes[0] if shapes else "null", ", ".join(shapes), self.shape(s.output_shape),
+                s.params, s.trainable_params, s.non_trainable_params, s.buffers,
+                s.torch_params, text(s.formula), s.param_bytes, s.macs, s.flops, s.other_ops,
+                s.activation_elements, s.activation_bytes)
+        return found
 
 
 def layer_lines(layers: tuple[LayerStats, ...]) -> list[str]:
