@@ -98,13 +98,15 @@ def _apply(field: Field, step: RFStep | str) -> Field:
         return field
     if step == GLOBAL or not isinstance(step, RFStep) or len(step.kernel) != len(field.axes):
         return Field(field.source, field.extent, is_global=True, aligned=field.aligned)
-    axes = tuple(  # AxisField(...) and Field(...) without a setattr per field (frozen.py)
-        assemble(AxisField, {"size": a.size + (k - 1) * a.stride,
-                             "min_size": a.min_size + (k - 1) * a.stride,
-                             "stride": a.stride * s, "start": a.start + o * a.stride})
-        for a, k, s, o in zip(field.axes, step.kernel, step.stride, step.offset, strict=True))
-    return assemble(Field, {"source": field.source, "extent": field.extent, "axes": axes,
-                            "is_global": False, "aligned": field.aligned})
+    axes = []  # AxisField(...) and Field(...) without a setattr per field (frozen.py)
+    for a, k, s, o in zip(field.axes, step.kernel, step.stride, step.offset, strict=True):
+        jump = a.stride
+        axes.append(assemble(AxisField, {"size": a.size + (k - 1) * jump,
+                                         "min_size": a.min_size + (k - 1) * jump,
+                                         "stride": jump * s, "start": a.start + o * jump}))
+    return assemble(Field, {"source": field.source, "extent": field.extent,
+                            "axes": tuple(axes), "is_global": False,
+                            "aligned": field.aligned})
 
 
 def receptive_fields(graph: Graph, rules: LayerRules | None = None) -> dict[str, Field]:
