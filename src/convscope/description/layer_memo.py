@@ -24,6 +24,7 @@ from .oneline import parse_token
 from .yaml_plain import copy
 
 _SCALARS = (str, int, bool, type(None))
+_FLAT = frozenset(_SCALARS)  # types whose values are equal only when they are the same
 
 
 class Unkeyed(Exception):  # noqa: N818 - a value the memo does not compare: build it afresh
@@ -71,10 +72,15 @@ class LayerMemo:
               build: Callable[[], Layer]) -> Layer:
         """``build()``, the layer of ``type_name`` with arguments ``raw`` reading
         ``in_shapes``, called once per distinct (type, arguments, shapes)."""
-        try:
-            key = (type_name, typed(raw), in_shapes)
-        except Unkeyed:
-            return build()
+        values = tuple(raw.values())
+        kinds = (*map(type, raw), *map(type, values))
+        if _FLAT.issuperset(kinds):  # text, whole numbers, booleans, null: equal if ==
+            key: Any = (type_name, tuple(raw), values, kinds, in_shapes)
+        else:
+            try:
+                key = (type_name, typed(raw), in_shapes)
+            except Unkeyed:
+                return build()
         found = self.layers.get(key)
         if found is None:
             found = self.layers[key] = build()
