@@ -131,14 +131,19 @@ def random_value(rng: random.Random, depth: int) -> str:
     return rng.choice(TRICKY if rng.random() < 0.05 else SCALARS)
 
 
-def random_block(rng: random.Random, indent: int, depth: int) -> list[str]:
+def random_block(rng: random.Random, indent: int, depth: int,
+                 dash: bool | None = None) -> list[str]:
     pad = " " * indent
     lines: list[str] = []
-    dash = rng.random() < 0.5
+    dash = rng.random() < 0.5 if dash is None else dash
     for _ in range(rng.randint(1, 4)):
         key = rng.choice(KEYS[:8] if rng.random() < 0.95 else KEYS)
         head = f"{pad}- " if dash else f"{pad}{key}:"
-        if depth < 4 and rng.random() < 0.3:
+        if dash and depth < 4 and rng.random() < 0.25:  # - key: value, then its siblings
+            step = rng.choice((2, 3))
+            block = random_block(rng, indent + step, depth + 1, dash=False)
+            lines += [f"{pad}-{' ' * (step - 1)}{block[0].lstrip(' ')}", *block[1:]]
+        elif depth < 4 and rng.random() < 0.3:
             lines.append(head.rstrip())
             step = rng.choice((0, 2, 4)) if not dash else rng.choice((2, 4))
             lines += random_block(rng, indent + step, depth + 1)
