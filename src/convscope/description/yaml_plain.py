@@ -25,6 +25,7 @@ null), so a value reads as the full loader reads it.
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -260,7 +261,9 @@ def read_plain(text: str) -> Any:
     stack: list[_Frame] = []
     root: Any = None
     try:
-        for raw in text.split("\n"):
+        for raw in io.StringIO(text):  # one line at a time: no list of every line
+            if raw[-1:] == "\n":
+                raw = raw[:-1]
             content = raw.lstrip(" ")
             if not content or content[0] == "#":
                 continue
