@@ -97,7 +97,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 # The package's layers, bottom first (README, "Architecture"). A package may import the
 # packages of its own layer and of the layers below, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "limits", "version", "names", "files", "units", "gc_pause"},  # leaves
+    {"errors", "limits", "version", "names", "files", "units", "gc_pause", "frozen"},  # leaves
     {"layers"},                                          # one file per layer kind
     {"ir"},                                              # the frozen graph
     {"description", "zoo"},                              # YAML / JSON / one-line -> Graph

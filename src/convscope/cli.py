@@ -36,14 +36,15 @@ def refuse_overwriting_the_input(args: argparse.Namespace) -> None:
 # ------------------------------------------------------------------ commands ---
 def cmd_summary(args: argparse.Namespace) -> None:
     from .analysis import analyze
-    from .analysis.lint import lint
     from .render import render
     from .sources import load
 
     graph = load(args.model, args.input)
     report = analyze(graph, batch=args.batch, dtype=args.dtype)
     shown = args.lint or (args.format == "table" and args.output is None)
-    findings = lint(graph, report) if shown else ()  # only where they are printed
+    if shown:  # lint only where its findings are printed, and imported only then
+        from .analysis.lint import lint
+    findings = lint(graph, report) if shown else ()
     if args.depth is not None:
         from .analysis.rollup import rollup
 

@@ -99,6 +99,10 @@ class GraphBuilder:
         self.nodes: list[Node] = []
         self.shapes: dict[str, Shape] = {}
         self.index: dict[str, int] = {}
+        # output shapes inferred so far, per (id of a layer, input shapes): a layer shared by
+        # many nodes (the description parser builds equal layers once) is inferred once;
+        # the layer is kept beside its shape, so its id is not reused while the key lives
+        self.inferred: dict[tuple[int, tuple[Shape, ...]], tuple[Layer, Shape]] = {}
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -124,7 +128,14 @@ class GraphBuilder:
         for ref in node.inputs:
             if ref not in self.index:
                 raise SpecError(f"input '{ref}' is not an earlier layer", **node.at())
-        shape = infer_shape(node, tuple(self.shapes[ref] for ref in node.inputs), node.inputs)
+        in_shapes = tuple(self.shapes[ref] for ref in node.inputs)
+        key = (id(node.layer), in_shapes)
+        found = self.inferred.get(key)
+        if found is None:
+            shape = infer_shape(node, in_shapes, node.inputs)
+            self.inferred[key] = (node.layer, shape)
+        else:
+            shape = found[1]
         self.index[node.name] = len(self.nodes)
         self.nodes.append(node)
         self.shapes[node.name] = shape

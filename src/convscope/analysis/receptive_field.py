@@ -26,8 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ..frozen import assemble
 from ..ir import Graph
 from ..layers.base import GLOBAL, IDENTITY, RFStep, Shape
+from .layer_rules import LayerRules
 
 Number = Fraction | int  # ints while exact (fast); Fractions after upsampling
 
@@ -96,30 +98,39 @@ def _apply(field: Field, step: RFStep | str) -> Field:
         return field
     if step == GLOBAL or not isinstance(step, RFStep) or len(step.kernel) != len(field.axes):
         return Field(field.source, field.extent, is_global=True, aligned=field.aligned)
-    axes = tuple(
-        AxisField(size=a.size + (k - 1) * a.stride, min_size=a.min_size + (k - 1) * a.stride,
-                  stride=a.stride * s, start=a.start + o * a.stride)
-        for a, k, s, o in zip(field.axes, step.kernel, step.stride, step.offset, strict=True))
-    return Field(field.source, field.extent, axes, aligned=field.aligned)
+    axes = []  # AxisField(...) and Field(...) without a setattr per field (frozen.py)
+    for a, k, s, o in zip(field.axes, step.kernel, step.stride, step.offset, strict=True):
+        jump = a.stride
+        axes.append(assemble(AxisField, {"size": a.size + (k - 1) * jump,
+                                         "min_size": a.min_size + (k - 1) * jump,
+                                         "stride": jump * s, "start": a.start + o * jump}))
+    return assemble(Field, {"source": field.source, "extent": field.extent,
+                            "axes": tuple(axes), "is_global": False,
+                            "aligned": field.aligned})
 
 
-def receptive_fields(graph: Graph) -> dict[str, Field]:
-    """The receptive field of every node (a pure function of the graph)."""
+def receptive_fields(graph: Graph, rules: LayerRules | None = None) -> dict[str, Field]:
+    """The receptive field of every node (a pure function of the graph); ``rules``: the
+    steps of layers already asked (see layer_rules.py)."""
+    rules = rules or LayerRules()
     fields: dict[str, Field] = {}
     indices = graph.index_inputs
+    unseen: Field | None = None  # the field of a node that reads no input (found once)
     for node in graph.nodes:
         if node.layer.kind == "input":
             fields[node.name] = _start(node.name, graph.shapes[node.name],
                                        node.name in indices)
             continue
         if not node.inputs:  # e.g. an imported constant: it sees no input at all
-            first = graph.inputs[0]
-            fields[node.name] = Field(first.name, graph.shapes[first.name][:-1], is_global=True)
+            if unseen is None:  # graph.inputs scans every node: once, not per constant
+                first = graph.inputs[0]
+                unseen = Field(first.name, graph.shapes[first.name][:-1], is_global=True)
+            fields[node.name] = unseen
             continue
         incoming = [fields[ref] for ref in node.inputs]
         merged = incoming[0] if len(incoming) == 1 else _merge(incoming)
-        if len(incoming) == 1:
+        if len(incoming) == 1 and not merged.aligned:  # one path: aligned by definition
             merged = Field(merged.source, merged.extent, merged.axes, merged.is_global)
-        step = node.layer.rf_step(graph.input_shapes(node), graph.shapes[node.name])
+        step = rules.rf_step(node.layer, graph.input_shapes(node), graph.shapes[node.name])
         fields[node.name] = _apply(merged, step)
     return fields

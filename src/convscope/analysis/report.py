@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import SpecError, closest
+from ..frozen import assemble
 from ..gc_pause import paused
 from ..ir import Graph
 from ..layers.base import ParamCount, Shape
+from .layer_rules import LayerRules
 from .receptive_field import Field, receptive_fields
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
@@ -138,13 +140,15 @@ def dtype_size(dtype: str) -> int:
     return DTYPE_BYTES[dtype]
 
 
-def layer_stats(graph: Graph, i: int, fields: dict[str, Field], batch: int, size: int
-                ) -> LayerStats:
-    """The numbers of ``graph.nodes[i]`` for ``batch`` samples of ``size`` bytes each."""
+def layer_stats(graph: Graph, i: int, fields: dict[str, Field], batch: int, size: int,
+                rules: LayerRules | None = None) -> LayerStats:
+    """The numbers of ``graph.nodes[i]`` for ``batch`` samples of ``size`` bytes each
+    (``rules``: the answers of layers already asked, see layer_rules.py)."""
     node = graph.nodes[i]
     in_shapes = graph.input_shapes(node)
     out = graph.shapes[node.name]
-    count = node.layer.params(in_shapes)
+    said = (rules or LayerRules()).of(node.layer, in_shapes, out)
+    count = said.count
     if node.shares:  # tied weights are counted once, at the layer that owns them
         count = shared_count(count, node.shares, node.shared_params)
     if node.repeated_params:  # so are tensors it reads again (an ONNX file's shared ones)
@@ -154,16 +158,16 @@ def layer_stats(graph: Graph, i: int, fields: dict[str, Field], batch: int, size
     elements = 1
     for n in out:
         elements *= n
-    return LayerStats(
-        index=i, name=node.name, kind=node.layer.kind, type=node.layer.type_label(),
-        where=node.where, inputs=node.inputs, input_shapes=in_shapes, output_shape=out,
-        params=count.total, trainable_params=trainable, non_trainable_params=non_trainable,
-        buffers=count.buffers, formula=count.formula, param_bytes=count.total * size,
-        macs=batch * node.layer.macs(in_shapes, out),
-        other_ops=batch * node.layer.other_ops(in_shapes, out),
-        activation_elements=batch * elements, activation_bytes=batch * elements * size,
-        receptive_field=fields[node.name], hyper=node.layer.hyper(in_shapes, out),
-        window=node.layer.window(), tag=node.layer.tag(), torch_params=count.torch_params)
+    return assemble(LayerStats, {  # LayerStats(...) without 23 setattr (see frozen.py)
+        "index": i, "name": node.name, "kind": node.layer.kind, "type": said.type,
+        "where": node.where, "inputs": node.inputs, "input_shapes": in_shapes,
+        "output_shape": out, "params": count.total, "trainable_params": trainable,
+        "non_trainable_params": non_trainable, "buffers": count.buffers,
+        "formula": count.formula, "param_bytes": count.total * size,
+        "macs": batch * said.macs, "other_ops": batch * said.other_ops,
+        "activation_elements": batch * elements, "activation_bytes": batch * elements * size,
+        "receptive_field": fields[node.name], "hyper": dict(said.hyper),
+        "window": said.window, "tag": said.tag, "torch_params": count.torch_params})
 
 
 def totals_of(layers: list[LayerStats], field: Field, size: int) -> Totals:
@@ -199,8 +203,10 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise SpecError(f"batch must be an integer >= 1; received {batch!r}")
     size = dtype_size(dtype)
-    fields = receptive_fields(graph)
-    layers = [layer_stats(graph, i, fields, batch, size) for i in range(len(graph.nodes))]
+    rules = LayerRules()  # a layer shared by many nodes is asked once
+    fields = receptive_fields(graph, rules)
+    layers = [layer_stats(graph, i, fields, batch, size, rules)
+              for i in range(len(graph.nodes))]
     totals = totals_of(layers, fields[graph.outputs[0]], size)
     warnings = graph.notes + tuple(
         f"{s.where} '{s.name}' ({s.kind}): the paths merged here have different receptive-field "

@@ -22,7 +22,10 @@ Text that passes is loaded by libyaml's loader (which expands aliases itself, as
 objects: a file with one alias loads as fast as one with none). PyYAML's pure-Python
 ``SafeLoader`` extended with the same alias and depth checks is used only where libyaml
 is not installed. Both refuse duplicate keys and oversized integers in the (Python)
-constructor.
+constructor. Before all this, the plain subset most descriptions are written in is read
+line by line (:mod:`.yaml_plain`, issue 16), giving up to the loaders above on anything
+outside it (aliases, duplicate keys, long numbers, deep nesting among others), so that their
+budgets and errors apply unchanged.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from yaml.events import AliasEvent
 
 from .. import limits
 from ..errors import SpecError
+from .yaml_plain import read_plain
 
 
 def _error(message: str, source: str, mark: Any) -> SpecError:
@@ -233,6 +237,9 @@ def check_size(text: str, source: str) -> None:
 def yaml_load(text: str, source: str) -> Any:
     """YAML text -> data, every problem a SpecError naming file:line:column."""
     check_size(text, source)
+    data = read_plain(text)  # the plain subset, one line at a time (yaml_plain.py)
+    if data is not None:
+        return data
     try:
         loader = _FAST if scan_yaml(text) else SafeDescriptionLoader
         return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader

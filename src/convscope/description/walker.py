@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import errors, limits
 from ..errors import LayerRuleError, Location, SpecError, closest, path_str
+from ..frozen import assemble
 from ..ir import GraphBuilder, Node
 from ..layers import REGISTRY, Layer
 from ..limits import echo, shown
@@ -21,6 +22,7 @@ from .args import Args
 from .blocks import STRUCTURES, Block
 from .budget import LayerCounter, check_layers, check_repeat
 from .kinds import base_name, lookup
+from .layer_memo import LayerMemo
 from .names import Names, check_name
 from .oneline import parse_token
 from .structures import expand_block, structure
@@ -37,6 +39,8 @@ class Walker:
         self.expanding: list[str] = []  # the blocks being expanded, outermost first
         self.counter = LayerCounter(blocks)
         self.level = 0  # nesting of structures and blocks being built
+        self.memo = LayerMemo()  # equal tokens parse once, equal layers build once
+        self.budget = limits.max_layers()
 
     # ---- lists and items ------------------------------------------------------
     def sequence(self, items: Any, current: str, scope: str, where: Location,
@@ -56,7 +60,7 @@ class Walker:
     def item(self, raw: Any, current: str, scope: str, where: Location,
              trainable: bool) -> str:
         """One item of a layer list: skipped ('when: false'), once, or repeated."""
-        item = as_mapping(raw, where)
+        item = as_mapping(self.memo.token(raw, where) if isinstance(raw, str) else raw, where)
         when = item.pop("when", True)
         if not isinstance(when, bool):
             raise SpecError(f"'when' must be true or false (e.g. \"${{expand != 1}}\" in a "
@@ -128,16 +132,20 @@ class Walker:
         if not name:
             self.names.auto_named.add(node_name)
         at: dict[str, Any] = {"path": where, "layer": node_name, "kind": kind.kind}
-        if len(self.graph) >= limits.max_layers():
+        if len(self.graph) >= self.budget:
             check_layers(1, len(self.graph))
         check_arity(kind, len(inputs), at)
+        args = {**self.defaults.get(kind.kind, {}), **raw}
         try:
-            layer = kind.from_args(Args(type_name, {**self.defaults.get(kind.kind, {}), **raw},
-                                        fixed), in_shapes)
+            layer = self.memo.layer(type_name, args, in_shapes,
+                                    lambda: kind.from_args(Args(type_name, args, fixed),
+                                                           in_shapes))
         except LayerRuleError as err:
             raise SpecError(err.message, **at, **err.details()) from None
-        node = Node(node_name, layer, tuple(inputs), path_str(where), trainable, shares,
-                    shared_params, where, repeated)
+        node = assemble(Node, {  # Node(...) without a setattr per field (frozen.py)
+            "name": node_name, "layer": layer, "inputs": tuple(inputs),
+            "where": path_str(where), "trainable": trainable, "shares": shares,
+            "shared_params": shared_params, "path": where, "repeated_params": repeated})
         if self.names.taken(node_name):
             raise SpecError(f"the name '{node_name}' is already used; layer names must be "
                             "unique", **at)

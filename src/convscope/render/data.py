@@ -48,7 +48,9 @@ def layer_json(s: LayerStats) -> dict[str, Any]:
     }
 
 
-def report_json(report: Report) -> dict[str, Any]:
+def report_json(report: Report, layers: bool = True) -> dict[str, Any]:
+    """The report as JSON-ready values; ``layers=False`` leaves the list of layers empty
+    (render_json writes them, see json_lines.py)."""
     t = report.totals
     return {
         "convscope_version": __version__,
@@ -57,7 +59,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "inputs": {name: list(shape) for name, shape in report.inputs},
         "outputs": {name: list(shape) for name, shape in report.outputs},
         "batch": report.batch, "dtype": report.dtype, "dtype_bytes": report.dtype_bytes,
-        "layers": [layer_json(s) for s in report.layers],
+        "layers": [layer_json(s) for s in report.layers] if layers else [],
         "totals": {
             "params": t.params, "trainable_params": t.trainable_params,
             "non_trainable_params": t.non_trainable_params, "buffers": t.buffers,
@@ -74,10 +76,12 @@ def report_json(report: Report) -> dict[str, Any]:
 
 def render_json(report: Report) -> str:
     """Indented at the top level, one compact line per layer: readable and fast."""
-    data = report_json(report)
-    layers = data.pop("layers")
+    from .json_lines import layer_lines
+
+    data = report_json(report, layers=False)
+    del data["layers"]
     body = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in data.items()]
-    rows = ",\n".join(f"    {json.dumps(layer)}" for layer in layers)
+    rows = ",\n".join(f"    {line}" for line in layer_lines(report.layers))
     body.insert(list(data).index("dtype_bytes") + 1, f'  "layers": [\n{rows}\n  ]')
     return "{\n" + ",\n".join(body) + "\n}\n"
 
