@@ -66,15 +66,15 @@ def memory_data(graph: Graph, batch: int, dtype: str, optimizer: str) -> dict[st
             "peak_bytes": m.peak_bytes}
 
 
-def analyze_job(job: dict[str, Any]) -> Reply:
+def analyze_job(text: str, input_shape: str | None, batch: int = 1, dtype: str = "float32",
+                optimizer: str = "adam") -> Reply:
     from ..analysis import analyze
     from ..analysis.lint import lint
     from ..render.data import report_json
     from ..render.diagram import draw
     from ..render.totals import totals_lines
 
-    batch, dtype, optimizer = settings(job)
-    graph = graph_of(job.get("text", ""), job.get("input"))
+    graph = graph_of(text, input_shape)
     report = analyze(graph, batch, dtype)
     return json_reply({"ok": True, "report": report_json(report), "svg": draw(report),
                        "totals": "\n".join(totals_lines(report)),
@@ -164,7 +164,7 @@ def run_job(job: dict[str, Any]) -> Reply:
     try:
         kind = job["kind"]
         if kind == "analyze":
-            reply = analyze_job(job)
+            reply = analyze_job(text, job.get("input"), *settings(job))
         elif kind == "compare":
             reply = compare_job(job)
         elif kind == "explain":
