@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..analysis import Report, analyze
+from ..analysis.stages import Stage, stages
 from ..errors import ConvscopeError, closest
 from ..layers.base import shape_str
 from ..sources import load
@@ -76,6 +77,56 @@ def compare_table(items: list[Entry]) -> str:
                        for i, (c, w) in enumerate(zip(r, widths, strict=True)))
              for r in [header, *rows]]
     return "\n".join(lines) + "\nMACs and FLOPs per sample; memory in float32, KB = 1024 B.\n"
+
+
+def ratio(first: Any, other: Any) -> float | None:
+    """``other / first`` for two numbers (None when there is no ratio to show)."""
+    if not isinstance(first, int) or not isinstance(other, int) or not first:
+        return None
+    return other / first
+
+
+def ratio_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}x"
+
+
+def _stage_side(stage: Stage | None) -> dict[str, Any] | None:
+    if stage is None:
+        return None
+    return {"first": stage.first, "last": stage.last, "layers": stage.layers,
+            "params": stage.params, "trainable_params": stage.trainable_params,
+            "macs": stage.macs}
+
+
+def compare_stages(first: Report, other: Report) -> list[dict[str, Any]]:
+    """Each stage of either network (analysis/stages.py) with its numbers in both and the
+    ratios other / first; a stage only one network has shows None on the other side."""
+    ours = {s.name: s for s in stages(first)}
+    theirs = {s.name: s for s in stages(other)}
+    names = [*ours, *(n for n in theirs if n not in ours)]
+    rows = []
+    for name in names:
+        a, b = ours.get(name), theirs.get(name)
+        sides = [_stage_side(a), _stage_side(b)]
+        ratios = {key: ratio(getattr(a, key, None), getattr(b, key, None))
+                  for key in ("params", "trainable_params", "macs")}
+        rows.append({"name": name, "sides": sides, "ratios": ratios,
+                     "ratio_text": {k: ratio_text(v) for k, v in ratios.items()}})
+    return rows
+
+
+def compare_data(first: Entry, other: Entry) -> dict[str, Any]:
+    """compare_table's numbers for two models as data (the web page's comparison): each
+    metric's value and text in both, the ratio other / first, and the stages."""
+    rows = []
+    for name, get, numeric in METRICS:
+        values = [get(first.report), get(other.report)]
+        value = ratio(*values) if numeric else None
+        rows.append({"name": name, "values": values,
+                     "cells": [_cell(name, v) for v in values], "ratio": value,
+                     "ratio_text": ratio_text(value) if numeric else ""})
+    return {"labels": [first.label, other.label], "rows": rows,
+            "stages": compare_stages(first.report, other.report)}
 
 
 # ----------------------------------------------------------------- demos ---

@@ -38,8 +38,9 @@ from .jobs import DOWNLOADS, graph_of  # noqa: F401  (graph_of: for callers of t
 from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, DEFAULT_WORKERS, Pool
 
 MAX_BODY = 256 * 1024
-STATIC = {"explorer.js": "text/javascript", "app.js": "text/javascript",
-          "style.css": "text/css"}
+STATIC = {name: "text/javascript" for name in ("explorer.js", "share.js", "editor.js",
+                                             "zoom.js", "compare.js", "app.js")}
+STATIC["style.css"] = "text/css"
 
 
 def static_text(name: str) -> str:
@@ -70,7 +71,7 @@ async def zoo_text(request: Request) -> JSONResponse:
 
 async def run(request: Request, kind: str) -> Response:
     """Read and check the request here, do the work in a worker process."""
-    fields = ("layer",) if kind == "explain" else ()
+    fields = {"explain": ("layer",), "compare": ("other",)}.get(kind, ())
     try:
         data = await read_json(request, MAX_BODY, fields)
     except RequestError as err:
@@ -79,7 +80,9 @@ async def run(request: Request, kind: str) -> Response:
             response.headers["connection"] = "close"
         return response
     job = {"kind": kind, "text": data["text"], "input": data.get("input") or None,
-           "layer": data.get("layer") or ""}
+           "layer": data.get("layer") or "", "other": data.get("other") or "",
+           "batch": data.get("batch") or 1, "dtype": data.get("dtype") or None,
+           "optimizer": data.get("optimizer") or None}
     pool: Pool = request.app.state.pool
     reply = await pool.run(job)
     headers = ({"content-disposition": f"attachment; filename={reply.filename}"}
@@ -94,6 +97,10 @@ async def analyze_text(request: Request) -> Response:
 
 async def explain(request: Request) -> Response:
     return await run(request, "explain")
+
+
+async def compare(request: Request) -> Response:
+    return await run(request, "compare")
 
 
 async def download(request: Request) -> Response:
@@ -125,6 +132,7 @@ def create_app(host: str = "127.0.0.1", workers: int = DEFAULT_WORKERS,
         Route("/api/zoo/{name}", zoo_text),
         Route("/api/analyze", analyze_text, methods=["POST"]),
         Route("/api/explain", explain, methods=["POST"]),
+        Route("/api/compare", compare, methods=["POST"]),
         Route("/api/download/{kind}", download, methods=["POST"]),
     ], lifespan=lifespan)
     app.state.pool = pool

@@ -12,6 +12,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+MAX_BATCH = 1_000_000  # samples per batch in a what-if analysis
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 #: the page's scripts and style sheet are static files of the same origin: no inline
 #: script or style, no plugins, no framing, no form posts, no fetch elsewhere
@@ -125,7 +126,8 @@ def _check_headers(request: Request, limit: int) -> None:
 async def read_json(request: Request, limit: int, fields: tuple[str, ...] = ()) -> dict[str, Any]:
     """The request's JSON object, read at most ``limit`` bytes into memory: a longer body
     is refused (413) as soon as it passes the limit, before the rest is read. ``text`` must
-    be a string; ``input`` and the names in ``fields`` strings or null."""
+    be a string; ``input``, ``dtype``, ``optimizer`` and the names in ``fields`` strings or
+    null; ``batch`` a whole number from 1 to ``MAX_BATCH`` or null."""
     _check_headers(request, limit)
     raw = bytearray()
     try:
@@ -153,11 +155,16 @@ def _check_fields(data: Any, fields: tuple[str, ...]) -> None:
         raise RequestError(400, "the request must be a JSON object with a 'text' string")
     if not isinstance(data.get("text"), str):
         raise RequestError(400, "the request needs a 'text' string (the description)")
-    for name in ("input", *fields):
+    strings = ("input", "dtype", "optimizer", *fields)
+    for name in strings:
         if data.get(name) is not None and not isinstance(data[name], str):
             raise RequestError(400, f"'{name}' must be a string, like \"64x64x3\""
                                if name == "input" else f"'{name}' must be a string")
-    for name in ("text", "input", *fields):
+    batch = data.get("batch")
+    if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool)
+                              or not 1 <= batch <= MAX_BATCH):
+        raise RequestError(400, f"'batch' must be a whole number from 1 to {MAX_BATCH:,}")
+    for name in ("text", *strings):
         try:
             (data.get(name) or "").encode("utf-8")
         except UnicodeEncodeError:

@@ -45,7 +45,29 @@ def graph_of(text: str, input_shape: str | None = None) -> Graph:
     return load_text(text, input_shape, "editor")
 
 
-def analyze_job(text: str, input_shape: str | None) -> Reply:
+def settings(job: dict[str, Any]) -> tuple[int, str, str]:
+    """The what-if settings of a job: batch, dtype, optimizer (checked by the analysis)."""
+    return (job.get("batch") or 1, job.get("dtype") or "float32",
+            job.get("optimizer") or "adam")
+
+
+def memory_data(graph: Graph, batch: int, dtype: str, optimizer: str) -> dict[str, Any]:
+    """analysis.memory.training_memory in bytes, or the reason it cannot be estimated."""
+    from ..analysis.memory import training_memory
+
+    try:
+        m = training_memory(graph, batch, dtype, optimizer)
+    except (ConvscopeError, LayerRuleError) as err:
+        return {"error": str(err)}
+    return {"batch": m.batch, "dtype": m.dtype, "optimizer": m.optimizer,
+            "param_bytes": m.param_bytes, "buffer_bytes": m.buffer_bytes,
+            "gradient_bytes": m.gradient_bytes, "optimizer_bytes": m.optimizer_bytes,
+            "activation_bytes": m.activation_bytes, "transient_bytes": m.transient_bytes,
+            "peak_bytes": m.peak_bytes}
+
+
+def analyze_job(text: str, input_shape: str | None, batch: int = 1, dtype: str = "float32",
+                optimizer: str = "adam") -> Reply:
     from ..analysis import analyze
     from ..analysis.lint import lint
     from ..render.data import report_json
@@ -53,10 +75,29 @@ def analyze_job(text: str, input_shape: str | None) -> Reply:
     from ..render.totals import totals_lines
 
     graph = graph_of(text, input_shape)
-    report = analyze(graph)
+    report = analyze(graph, batch, dtype)
     return json_reply({"ok": True, "report": report_json(report), "svg": draw(report),
                        "totals": "\n".join(totals_lines(report)),
+                       "memory": memory_data(graph, batch, dtype, optimizer),
                        "lint": [str(f) for f in lint(graph, report)]})
+
+
+def compare_job(job: dict[str, Any]) -> Reply:
+    """The description against a second one (``other``), as ``convscope compare``: both at
+    the job's input size, batch and dtype."""
+    from ..analysis import analyze
+    from ..teach.compare import Entry, compare_data
+
+    batch, dtype, _ = settings(job)
+    first = graph_of(job.get("text", ""), job.get("input"))
+    try:
+        other = graph_of(job.get("other") or "", job.get("input"))
+    except (ConvscopeError, LayerRuleError) as err:
+        return error_reply(f"the second description: {err}", 400,
+                           line_of(job.get("other") or "", err))
+    data = compare_data(Entry(first.name, analyze(first, batch, dtype)),
+                        Entry(other.name, analyze(other, batch, dtype)))
+    return json_reply({"ok": True, **data})
 
 
 def explain_job(text: str, input_shape: str | None, layer: str) -> Reply:
@@ -123,7 +164,9 @@ def run_job(job: dict[str, Any]) -> Reply:
     try:
         kind = job["kind"]
         if kind == "analyze":
-            reply = analyze_job(text, job.get("input"))
+            reply = analyze_job(text, job.get("input"), *settings(job))
+        elif kind == "compare":
+            reply = compare_job(job)
         elif kind == "explain":
             reply = explain_job(text, job.get("input"), job.get("layer") or "")
         else:

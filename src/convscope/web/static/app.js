@@ -1,4 +1,5 @@
-// convscope's web page: analyse the description as it is typed.
+// convscope's web page: analyse the description as it is typed, with what-if settings
+// (input size, batch, dtype, optimizer), training memory, a comparison and a shareable link.
 // Every text that comes from the description (layer names, types, formulas, messages)
 // reaches the page through textContent or attributes, never as HTML; the diagram is SVG
 // made by the server, parsed as XML and stripped of anything active before it is shown.
@@ -8,6 +9,8 @@ const $ = (id) => document.getElementById(id);
 let current = null;  // the last good analysis
 let timer = null;
 let latest = 0;  // number of the latest analysis asked for (older answers are dropped)
+const editor = new Editor($("text"), $("highlight"), $("gutter"));
+const diagram = new Zoom($("diagram"));
 
 // An element with text (never parsed as HTML) and attributes.
 function el(tag, text, attrs) {
@@ -17,17 +20,29 @@ function el(tag, text, attrs) {
   return e;
 }
 
-function gutter(badLine) {
-  const lines = $("text").value.split("\n").length;
-  const parts = [];
-  for (let i = 1; i <= lines; i++) {
-    if (i > 1) parts.push(document.createTextNode("\n"));
-    parts.push(i === badLine ? el("span", i, {class: "bad"}) : document.createTextNode(i));
-  }
-  $("gutter").replaceChildren(...parts);
+function fmt(n) { return Number(n).toLocaleString("en-US"); }
+
+// Bytes as convscope prints them (KB = 1024 B, two decimals).
+function humanBytes(n) {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = Number(n), i = 0;
+  while (Math.abs(value) >= 1024 && i < units.length - 1) { value /= 1024; i++; }
+  return `${value.toFixed(2)} ${units[i]}`;
 }
 
-function fmt(n) { return Number(n).toLocaleString("en-US"); }
+// The what-if settings and the texts: what the API is asked and what a link holds.
+function settings() {
+  const batch = Number($("batch").value);
+  return {input: $("input").value.trim(),
+          batch: Number.isInteger(batch) && batch >= 1 ? Math.min(batch, 1000000) : 1,
+          dtype: $("dtype").value, optimizer: $("optimizer").value};
+}
+
+function state() {
+  const s = {text: $("text").value, ...settings()};
+  if ($("other").value) s.other = $("other").value;
+  return s;
+}
 
 function field(rf) {
   return rf.global ? "global" : (rf.size || []).join("x");
@@ -45,6 +60,28 @@ function table(report) {
     return tr;
   });
   $("table").replaceChildren(head, ...rows);
+}
+
+const MEMORY_ROWS = [["param_bytes", "weights (parameters)"], ["buffer_bytes", "buffers (BN statistics)"],
+                     ["gradient_bytes", "gradients"], ["optimizer_bytes", "optimizer state"],
+                     ["activation_bytes", "saved activations"],
+                     ["transient_bytes", "transient (2 x the largest output)"],
+                     ["peak_bytes", "peak (estimate: the sum)"]];
+
+function memoryTable(m) {
+  if (!m || m.error) {
+    $("memory").replaceChildren(el("caption", `training memory: ${m ? m.error : "-"}`));
+    return;
+  }
+  const rows = MEMORY_ROWS.map(([key, label]) => {
+    const tr = el("tr", null, {"data-key": key});
+    tr.append(el("td", label), el("td", humanBytes(m[key]), {class: "num"}),
+              el("td", `${fmt(m[key])} B`, {class: "num bytes", "data-bytes": m[key]}));
+    return tr;
+  });
+  const caption = el("caption", `Training memory: batch ${m.batch}, ${m.dtype}, ${m.optimizer} ` +
+                     "(KB = 1024 B)");
+  $("memory").replaceChildren(caption, ...rows);
 }
 
 // The server's SVG as a node of this page, without scripts, event handlers, styles,
@@ -70,7 +107,7 @@ function safeSvg(text) {
 
 function showError(message, line) {
   $("error").textContent = message + (line ? `  (line ${line})` : "");
-  gutter(line || null);
+  editor.mark(line || null, message);
   document.querySelector(".results").classList.add("stale");
 }
 
@@ -92,8 +129,7 @@ async function analyze() {
   const mine = ++latest;
   let data;
   try {
-    data = await answer(await post("/api/analyze", {text: $("text").value,
-                                                    input: $("input").value.trim()}));
+    data = await answer(await post("/api/analyze", {text: $("text").value, ...settings()}));
   } catch (e) {
     data = {ok: false, error: {message: `the server cannot be reached (${e})`}};
   }
@@ -103,16 +139,13 @@ async function analyze() {
     return;
   }
   $("error").textContent = "";
-  gutter(null);
+  editor.mark(null);
   document.querySelector(".results").classList.remove("stale");
   current = data;
   $("totals").textContent = data.totals;
-  $("lint").replaceChildren(...(data.lint || []).map((text) => {
-    const item = document.createElement("li");
-    item.textContent = text;  // text, never HTML
-    return item;
-  }));
-  $("diagram").replaceChildren(safeSvg(data.svg));
+  memoryTable(data.memory);
+  $("lint").replaceChildren(...(data.lint || []).map((text) => el("li", text)));
+  diagram.show(safeSvg(data.svg));
   table(data.report);
   document.querySelectorAll("[data-index]").forEach((e) =>
     e.addEventListener("click", () => select(Number(e.dataset.index))));
@@ -132,23 +165,51 @@ async function select(index) {
   $("explanation").textContent = data.ok ? data.text : data.error.message;
 }
 
-function schedule() { clearTimeout(timer); timer = setTimeout(analyze, 250); gutter(null); }
+// ------------------------------------------------------------------ the link ---
+let linked = 0;
+async function updateLink() {
+  const mine = ++linked;
+  const fragment = await Share.encode(state());
+  if (mine === linked) history.replaceState(null, "", "#" + fragment);
+}
+
+async function openLink() {
+  const s = await Share.decode(location.hash);
+  if (!s) return false;
+  editor.set(s.text);
+  $("input").value = s.input || "";
+  $("batch").value = s.batch || 1;
+  for (const key of ["dtype", "optimizer"])
+    if (s[key] && [...$(key).options].some((o) => o.value === s[key])) $(key).value = s[key];
+  if (s.other) { $("compare").open = true; comparison.editor.set(s.other); }
+  return true;
+}
+
+function schedule() {
+  clearTimeout(timer);
+  timer = setTimeout(() => { analyze(); comparison.run(); updateLink(); }, 250);
+  editor.mark(null);
+}
 
 async function loadZoo() {
   const names = await (await fetch("/api/zoo")).json();
   for (const {id} of names) {
-    const option = el("option", id, {value: id});
-    $("zoo").appendChild(option);
+    $("zoo").appendChild(el("option", id, {value: id}));
+    $("zoo2").appendChild(el("option", id, {value: id}));
   }
 }
 
-async function pickTemplate() {
-  const name = $("zoo").value;
-  if (!name) return;
+async function zooText(name) {
   const data = await answer(await fetch(`/api/zoo/${encodeURIComponent(name)}`));
-  if (typeof data.text !== "string") return;
-  $("text").value = data.text;
-  analyze();
+  return typeof data.text === "string" ? data.text : null;
+}
+
+async function pickTemplate(select, target) {
+  if (!select.value) return;
+  const text = await zooText(select.value);
+  if (text === null) return;
+  target.set(text);
+  schedule();
 }
 
 async function download(kind) {
@@ -169,11 +230,29 @@ async function download(kind) {
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
-$("text").addEventListener("input", schedule);
-$("input").addEventListener("input", schedule);
-$("zoo").addEventListener("change", pickTemplate);
+async function copyLink() {
+  await updateLink();
+  try {
+    await navigator.clipboard.writeText(location.href);
+    $("share-note").textContent = "link copied (it holds the description; nothing is uploaded)";
+  } catch (e) {
+    $("share-note").textContent = "copy the address bar: it holds the description";
+  }
+}
+
+const comparison = new Comparison({editor: new Editor($("other"), $("highlight2"), $("gutter2")),
+                                   error: $("compare-error"), out: $("comparison"),
+                                   request: () => ({text: $("text").value, ...settings()})});
+
+for (const id of ["text", "input", "batch", "dtype", "optimizer", "other"])
+  $(id).addEventListener(id === "dtype" || id === "optimizer" ? "change" : "input", schedule);
+$("zoo").addEventListener("change", () => pickTemplate($("zoo"), editor));
+$("zoo2").addEventListener("change", () => pickTemplate($("zoo2"), comparison.editor));
+$("copy-link").addEventListener("click", copyLink);
+window.addEventListener("hashchange", async () => {
+  if (await openLink()) { analyze(); comparison.run(); }
+});
 document.querySelectorAll(".downloads button").forEach((b) =>
   b.addEventListener("click", () => download(b.dataset.kind)));
 loadZoo();
-gutter(null);
-analyze();
+openLink().then(() => { analyze(); comparison.run(); });
