@@ -457,3 +457,48 @@ def test_workers_never_import_the_users_files(tmp_path, monkeypatch):
         assert c.post("/api/analyze", json={"text": "input: 8x8x3\nlayers: [{type: relu}]"}
                       ).status_code == 200
     assert not list(tmp_path.glob("*.imported"))
+
+
+STALLED = """
+import resource, sys, time
+from multiprocessing.connection import Connection
+conn = Connection(int(sys.argv[1]))
+size = int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmSize:')))
+resource.setrlimit(resource.RLIMIT_AS, (size * 1024 + 16 * 1024**2, resource.RLIM_INFINITY))
+mode = sys.argv[2]
+if mode == 'answer':
+    conn.send('done')
+held = []
+while mode == 'stall':  # at the cap, never answering (what a stuck worker looks like)
+    try:
+        held.append(bytearray(256 * 1024))
+    except MemoryError:
+        pass
+time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("answer", "reply"), ("stall", "memory"),
+                                                ("sleep", "time")])
+def test_a_worker_stalled_at_its_memory_cap_is_told_apart(mode, expected):
+    import socket
+    import subprocess
+    import sys
+    from multiprocessing.connection import Connection
+
+    from convscope.web.memory_watch import wait_for_reply
+
+    ours, theirs = socket.socketpair()
+    proc = subprocess.Popen([sys.executable, "-c", STALLED, str(theirs.fileno()), mode],
+                            pass_fds=(theirs.fileno(),))
+    theirs.close()
+    conn = Connection(ours.detach())
+    try:
+        start = time.perf_counter()
+        assert wait_for_reply(conn, proc.pid, 6.0) == expected
+        if expected == "memory":  # told apart well before the time limit
+            assert time.perf_counter() - start < 5.5
+    finally:
+        proc.kill()  # only the process this test started
+        proc.wait()
+        conn.close()

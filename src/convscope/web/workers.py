@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from .jobs import Reply, error_reply
+from .memory_watch import wait_for_reply
 
 DEFAULT_WORKERS = 2
 DEFAULT_TIME_LIMIT = 10.0
@@ -131,14 +132,18 @@ def worker_main(conn: Any, memory_limit: int, time_limit: float) -> None:
             reply = error_reply(f"internal error: {type(err).__name__}: {str(err)[:200]}",
                                 500)
         if retire:  # the job's memory is free again
-            reply = error_reply("the description needs more memory than the server allows "
-                                f"({memory_limit // 1024**2:,} MB per analysis)", 400)
+            reply = memory_reply(memory_limit)
         try:
             conn.send((reply, retire))
         except (OSError, ValueError):
             return
         if retire:
             return
+
+
+def memory_reply(memory_limit: int) -> Reply:
+    return error_reply("the description needs more memory than the server allows "
+                       f"({memory_limit // 1024**2:,} MB per analysis)", 400)
 
 
 def child_main(fd: int, memory_limit: int, time_limit: float) -> None:
@@ -171,6 +176,7 @@ class Worker:
             theirs.close()
         self.conn = Connection(ours.detach())
         self.ready = False
+        self.memory_limit = memory_limit
 
     def call(self, job: dict[str, Any], time_limit: float) -> tuple[Reply, bool]:
         """The reply to a job and whether this worker may be used again."""
@@ -180,7 +186,10 @@ class Worker:
                     return error_reply("the analysis worker did not start", 503), False
                 self.ready = True
             self.conn.send(job)
-            if not self.conn.poll(time_limit):
+            waited = wait_for_reply(self.conn, self.process.pid, time_limit)
+            if waited == "memory":
+                return memory_reply(self.memory_limit), False
+            if waited == "time":
                 return error_reply(f"the analysis took longer than {time_limit:g} s (the "
                                    "server's limit per request) and was stopped", 504), False
             reply, retire = self.conn.recv()
