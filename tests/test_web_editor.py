@@ -309,3 +309,32 @@ def test_diagram_zoom_pan_fit_and_the_explorer_zoom(server, browser, artifacts):
     assert "zoomed to the region" in page.text_content(".rf-view")
     page.locator("#explorer").screenshot(path=str(artifacts / "web_explorer_zoom.png"))
     assert not errors
+
+
+def test_the_table_folds_by_block(server, browser, artifacts):
+    """Consecutive layers of one module sit under a row that folds them; its sums are
+    PyTorch's numel of that module (and of its batch-norm statistics)."""
+    errors: list[str] = []
+    page = new_page(browser, errors)
+    page.goto(server)
+    page.select_option("#zoo", "resnet18")
+    wait_text(page, "#totals", "11,699,112")
+    with torch.device("meta"):
+        layer2 = torchvision.models.resnet18().layer2
+    expected = sum(p.numel() for p in layer2.parameters()) + sum(
+        b.numel() for n, b in layer2.named_buffers() if not n.endswith("num_batches_tracked"))
+    row = page.locator("tr.block", has=page.locator("button[data-block='layer2']"))
+    assert f"{expected:,}" in row.text_content()
+    inside = "#table tr[data-in-block='layer2']"
+    count = page.locator(inside).count()
+    assert count >= 10 and page.locator(f"{inside}:visible").count() == count
+    page.click("button[data-block='layer2']")
+    assert page.locator(f"{inside}:visible").count() == 0
+    assert page.locator("#table tr[data-in-block='layer3']:visible").count() > 0
+    page.fill("#batch", "3")  # a new analysis keeps the fold
+    page.wait_for_timeout(1500)
+    assert page.locator(f"{inside}:visible").count() == 0
+    page.click("button[data-block='layer2']")
+    assert page.locator(f"{inside}:visible").count() == count
+    assert not errors
+    page.locator("#table").screenshot(path=str(artifacts / "web_table_folded.png"))

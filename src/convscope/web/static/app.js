@@ -48,18 +48,67 @@ function field(rf) {
   return rf.global ? "global" : (rf.size || []).join("x");
 }
 
+// The module a layer belongs to: its name up to the first '.' or '/' (layer1.0.conv1 ->
+// layer1, inception3a/1x1 -> inception3a); null for a name without one.
+function blockOf(name) {
+  const cut = String(name).search(/[./]/);
+  return cut > 0 ? String(name).slice(0, cut) : null;
+}
+
+const collapsed = new Set();  // the blocks whose rows are folded (kept across analyses)
+
+function setFolded(key, folded) {
+  if (folded) collapsed.add(key); else collapsed.delete(key);
+  for (const tr of $("table").querySelectorAll("tr[data-in-block]"))
+    if (tr.dataset.inBlock === key) tr.hidden = folded;
+  for (const b of $("table").querySelectorAll("tr.block button"))
+    if (b.dataset.block === key) {
+      b.setAttribute("aria-expanded", String(!folded));
+      b.textContent = `${folded ? "\u25b8" : "\u25be"} ${key}`;
+    }
+}
+
+// A block's own row: its name as a fold button, its layer count and its sums.
+function blockRow(key, members) {
+  const sum = (f) => members.reduce((a, l) => a + Number(l[f]), 0);
+  const button = el("button", "", {type: "button", "data-block": key});
+  button.addEventListener("click", () => setFolded(key, !collapsed.has(key)));
+  const tr = el("tr", null, {class: "block"});
+  tr.append(el("td"), el("td", `${members.length} layers`), el("td", fmt(sum("params")),
+            {class: "num"}), el("td", "sum of its layers"), el("td", fmt(sum("macs")),
+            {class: "num"}), el("td", field(members[members.length - 1].receptive_field)));
+  tr.firstChild.appendChild(button);
+  return tr;
+}
+
+function layerRow(l, key) {
+  const tr = el("tr", null, {class: "layer", "data-index": l.index});
+  if (key) tr.setAttribute("data-in-block", key);
+  tr.append(el("td", `${l.name} (${l.type})`), el("td", l.output_shape.join("x")),
+            el("td", fmt(l.params), {class: "num"}), el("td", l.params ? l.formula : ""),
+            el("td", fmt(l.macs), {class: "num"}), el("td", field(l.receptive_field)));
+  return tr;
+}
+
+// The layer table; consecutive layers of one module (two or more) sit under a row that
+// folds them.
 function table(report) {
   const head = el("tr");
   for (const h of ["Layer (type)", "Output Shape", "Param #", "Formula", "MACs", "RF"])
     head.appendChild(el("th", h));
-  const rows = report.layers.map((l) => {
-    const tr = el("tr", null, {class: "layer", "data-index": l.index});
-    tr.append(el("td", `${l.name} (${l.type})`), el("td", l.output_shape.join("x")),
-              el("td", fmt(l.params), {class: "num"}), el("td", l.params ? l.formula : ""),
-              el("td", fmt(l.macs), {class: "num"}), el("td", field(l.receptive_field)));
-    return tr;
-  });
+  const rows = [], layers = report.layers;
+  for (let i = 0; i < layers.length;) {
+    const key = blockOf(layers[i].name);
+    let j = i + 1;
+    while (key && j < layers.length && blockOf(layers[j].name) === key) j++;
+    const block = key && j - i >= 2 ? key : null;
+    if (block) rows.push(blockRow(block, layers.slice(i, j)));
+    for (const l of layers.slice(i, j)) rows.push(layerRow(l, block));
+    i = j;
+  }
   $("table").replaceChildren(head, ...rows);
+  for (const b of $("table").querySelectorAll("tr.block button"))
+    setFolded(b.dataset.block, collapsed.has(b.dataset.block));
 }
 
 const MEMORY_ROWS = [["param_bytes", "weights (parameters)"], ["buffer_bytes", "buffers (BN statistics)"],
