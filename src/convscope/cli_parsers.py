@@ -166,7 +166,7 @@ def _torch_parsers(sub: Any) -> None:
     m.add_argument("--target", default="cpu", choices=("cpu", "cuda"), help="the device the "
                    "estimate is for: cpu (default; exact tensor bytes, the CPU's autocast "
                    "lists) or cuda (CUDA's autocast lists, allocations rounded up to 512 B, "
-                   "Adam's step counters on the CPU)")
+                   "Adam's step counters on the CPU; --measure reads the GPU's peak)")
     m.add_argument("--measure", action="store_true", help="also measure with PyTorch")
     m.add_argument("--device", default=None, choices=("meta", "cpu"),
                    help="where --measure runs: meta (no memory used; the default) or cpu "
