@@ -79,3 +79,48 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_golden(request):
     return request.config.getoption("--update-golden")
+
+
+# ------------------------------------------------ the web tests' shared fixtures ---
+# (a module that needs another app, test_web_hostile.py, defines its own client / server)
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    """Where screenshots go: the folder named by CONVSCOPE_ARTIFACTS, else a temporary one."""
+    from pathlib import Path
+
+    chosen = os.environ.get("CONVSCOPE_ARTIFACTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def client():
+    """The app through Starlette's test client, with the Host a browser sends to a server on
+    127.0.0.1 (others are refused); the ``with`` runs the app's lifespan, which starts and
+    then stops its worker processes."""
+    from starlette.testclient import TestClient
+
+    from convscope.web.app import create_app
+
+    with TestClient(create_app(), base_url="http://127.0.0.1:8000") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A real uvicorn server on 127.0.0.1: its base URL with a trailing slash."""
+    from convscope.web.app import create_app
+    from webserver import running
+
+    with running(create_app()) as base:
+        yield f"{base}/"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (never a browser download)."""
+    from webserver import chromium
+
+    with chromium() as b:
+        yield b

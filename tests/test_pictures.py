@@ -137,7 +137,8 @@ def test_a_narrow_width_wraps_into_more_rows():
 
 
 def torchvision_resnet18():
-    torchvision = pytest.importorskip("torchvision")  # installed by the test set-up
+    import torchvision  # a dev dependency (make test installs it): never skipped
+
     model = torchvision.models.resnet18()
     report = convscope.summary(model, input_size=(1, 3, 224, 224), print_fn=None)
     return model, report

@@ -7,35 +7,13 @@ nowhere else)."""
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
-from pathlib import Path
-
-import pytest
-from starlette.testclient import TestClient
 
 import convscope
 from convscope.render.html import render_html
-from convscope.web.app import MAX_BODY, create_app
-from webserver import chromium, running
+from convscope.web.app import MAX_BODY
 
 LENET = convscope.zoo.text("lenet5")
-
-
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory) -> Path:
-    chosen = os.environ.get("CONVSCOPE_ARTIFACTS")
-    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("artifacts")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def client():
-    # the Host a browser sends to a server on 127.0.0.1 (others are refused); the `with`
-    # runs the app's lifespan, which starts and then stops its worker processes
-    with TestClient(create_app(), base_url="http://127.0.0.1:8000") as c:
-        yield c
 
 
 def test_zoo_endpoints(client):
@@ -91,18 +69,7 @@ def test_explain_and_downloads(client):
 
 
 # ------------------------------------------------------------- a real browser ---
-@pytest.fixture(scope="module")
-def server():
-    with running(create_app()) as base:
-        yield f"{base}/"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
+# (the fixtures client, server, browser and artifacts: conftest.py)
 def test_web_page_end_to_end(server, browser, tmp_path, artifacts):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     errors: list[str] = []
@@ -145,16 +112,22 @@ def test_web_page_end_to_end(server, browser, tmp_path, artifacts):
     assert not errors
 
 
-def test_report_renders_in_the_browser(browser, tmp_path, artifacts):
-    graph = convscope.load("googlenet")
+def open_report(browser, tmp_path, model: str, errors: list[str]):
+    """A new page on the HTML report of zoo model ``model`` (not yet loaded)."""
+    graph = convscope.load(model)
     path = tmp_path / "report.html"
     path.write_text(render_html(convscope.analyze(graph), graph))
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, path.as_uri()
+
+
+def test_report_renders_in_the_browser(browser, tmp_path, artifacts):
+    errors: list[str] = []
+    page, url = open_report(browser, tmp_path, "googlenet", errors)
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    page.goto(path.as_uri())
+    page.goto(url)
     page.click("tr.layer[data-index='5']")
     page.wait_for_function("document.querySelector('.rf-info').textContent.length > 0")
     assert not errors
@@ -163,13 +136,9 @@ def test_report_renders_in_the_browser(browser, tmp_path, artifacts):
 
 
 def test_report_opens_modules_one_depth_at_a_time(browser, tmp_path, artifacts):
-    graph = convscope.load("resnet18")
-    path = tmp_path / "report.html"
-    path.write_text(render_html(convscope.analyze(graph), graph))
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(path.as_uri())
+    page, url = open_report(browser, tmp_path, "resnet18", errors)
+    page.goto(url)
 
     def shown():
         return page.eval_on_selector_all(".module-view", "vs => vs.filter(v => !v.hidden)"

@@ -10,49 +10,17 @@ folder named by CONVSCOPE_ARTIFACTS, else to pytest's temporary folder."""
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from starlette.testclient import TestClient
+import torch  # a dev dependency (make test installs it): never skipped
+import torchvision
 
 import convscope
-from convscope.web.app import create_app
-from webserver import chromium, running
-
-torch = pytest.importorskip("torch")
-torchvision = pytest.importorskip("torchvision")
 
 LENET = convscope.zoo.text("lenet5")
 SMALL = "32x32x3 | conv3-8 | bn | relu | maxpool2 | conv3-16 | gap | fc10\n"
-
-
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory) -> Path:
-    chosen = os.environ.get("CONVSCOPE_ARTIFACTS")
-    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("artifacts")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app(), base_url="http://127.0.0.1:8000") as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running(create_app()) as base:
-        yield f"{base}/"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def measured(source: str, batch: int, dtype: str, optimizer: str) -> dict[str, int]:
@@ -79,6 +47,15 @@ def new_page(browser, errors: list[str]):
 def wait_text(page, selector: str, text: str) -> None:
     page.wait_for_function("([s, t]) => (document.querySelector(s) || {}).textContent"
                            "?.includes(t)", arg=[selector, text], timeout=30000)
+
+
+def open_zoo_model(server, browser, errors: list[str], name: str, total: str):
+    """The page with zoo model ``name`` chosen, once its totals show ``total``."""
+    page = new_page(browser, errors)
+    page.goto(server)
+    page.select_option("#zoo", name)
+    wait_text(page, "#totals", total)
+    return page
 
 
 # -------------------------------------------------------------------- the API ---
@@ -210,10 +187,7 @@ def test_changing_the_batch_changes_the_memory(server, browser, artifacts):
 
 def test_compare_two_zoo_models(server, browser, artifacts):
     errors: list[str] = []
-    page = new_page(browser, errors)
-    page.goto(server)
-    page.select_option("#zoo", "resnet18")
-    wait_text(page, "#totals", "11,699,112")
+    page = open_zoo_model(server, browser, errors, "resnet18", "11,699,112")
     page.click("#compare summary")
     page.select_option("#zoo2", "resnet34")
     row = "#comparison tr[data-metric='trainable params']"
@@ -270,10 +244,7 @@ def view_box(page) -> list[float]:
 
 def test_diagram_zoom_pan_fit_and_the_explorer_zoom(server, browser, artifacts):
     errors: list[str] = []
-    page = new_page(browser, errors)
-    page.goto(server)
-    page.select_option("#zoo", "resnet18")
-    wait_text(page, "#totals", "11,699,112")
+    page = open_zoo_model(server, browser, errors, "resnet18", "11,699,112")
     fit = view_box(page)
     panel = page.locator("#diagram").bounding_box()
     svg = page.locator("#diagram svg").bounding_box()
@@ -315,10 +286,7 @@ def test_the_table_folds_by_block(server, browser, artifacts):
     """Consecutive layers of one module sit under a row that folds them; its sums are
     PyTorch's numel of that module (and of its batch-norm statistics)."""
     errors: list[str] = []
-    page = new_page(browser, errors)
-    page.goto(server)
-    page.select_option("#zoo", "resnet18")
-    wait_text(page, "#totals", "11,699,112")
+    page = open_zoo_model(server, browser, errors, "resnet18", "11,699,112")
     with torch.device("meta"):
         layer2 = torchvision.models.resnet18().layer2
     expected = sum(p.numel() for p in layer2.parameters()) + sum(

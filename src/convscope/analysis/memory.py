@@ -21,6 +21,7 @@ What is counted (all in bytes, KB = 1024 B):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +164,7 @@ def largest_batch(graph: Graph, budget: int, dtype: str = "float32",
     affine in the batch (weights, gradients and optimizer state are fixed; activations
     and the transient grow with each sample) up to the allocator's rounding, so two
     estimates give the answer, which exact estimates then confirm on both sides."""
+    @functools.cache
     def peak(batch: int) -> TrainingMemory:
         return training_memory(graph, batch, dtype, optimizer, **options)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -108,6 +108,14 @@ def acc_bytes(itemsize: int) -> int:
     return 8 if itemsize == 8 else 4
 
 
+def float32_statistics(rule: Saved, affine: bool, itemsize: int) -> Saved:
+    """A layer or group norm under autocast: with float32 weights on a 16-bit input, the
+    mean and inverse deviation it keeps are float32, twice the input's 2 bytes."""
+    if not affine or itemsize != 2:
+        return rule
+    return replace(rule, extra_bytes=rule.extra_bytes * 2)
+
+
 IDENTITY = "identity"  # every output position reads exactly its own input position
 GLOBAL = "global"  # every output value reads the whole input
 RFRule = RFStep | str
@@ -158,7 +166,8 @@ class Layer(ABC):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     summary: ClassVar[str] = ""
-    autocast_policy: ClassVar[str | None] = "follow"  # on every device (see autocast())
+    # on every device, or per device ({"cuda": ..., "cpu": ...}); see autocast()
+    autocast_policy: ClassVar[str | None | dict[str, str]] = "follow"
 
     # ---- construction -------------------------------------------------
     @classmethod
@@ -201,7 +210,8 @@ class Layer(ABC):
         'float32' (inputs cast up), 'follow' (in its inputs' dtype), 'promote' (as
         'follow', float32 weights taking part), or None (not modelled: mixed-precision
         memory is then refused with the layer named). Default: ``autocast_policy``."""
-        return self.autocast_policy
+        policy = self.autocast_policy
+        return policy[device] if isinstance(policy, dict) else policy
 
     def linear(self) -> Layer:
         """This layer in the *linearised copy* that measures receptive fields empirically

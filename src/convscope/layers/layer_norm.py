@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
@@ -12,6 +12,7 @@ from .base import (
     ParamCount,
     Saved,
     Shape,
+    float32_statistics,
     prod,
 )
 from .bridge import Item, Unsupported
@@ -26,6 +27,7 @@ class LayerNorm(Layer):
     """Layer normalisation over the channels (Keras's default) or over all axes."""
 
     kind: ClassVar[str] = "layernorm"
+    autocast_policy = {"cuda": "float32", "cpu": "follow"}  # CUDA: layer norm in float32
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "layer_norm": {}, "layer_normalization": {}, "layernormalization": {}, "ln": {}}
     aten_ops: ClassVar[tuple[str, ...]] = ("native_layer_norm",)
@@ -77,17 +79,10 @@ class LayerNorm(Layer):
     def saved_under_autocast(self, inputs: tuple[Shape, ...], output: Shape,
                              itemsize: int) -> Saved:
         """With float32 weights on a 16-bit input (autocast), the statistics are float32."""
-        rule = self.saved(inputs, output, itemsize)
-        if not self.affine or itemsize != 2:
-            return rule
-        return replace(rule, extra_bytes=rule.extra_bytes * 2)
+        return float32_statistics(self.saved(inputs, output, itemsize), self.affine, itemsize)
 
     def type_label(self) -> str:
         return "LayerNormalization"
-
-    def autocast(self, device: str) -> str:
-        """CUDA's autocast runs layer norm in float32; on the CPU it follows its input."""
-        return "float32" if device == "cuda" else "follow"
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         shape = inputs[0]

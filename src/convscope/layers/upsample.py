@@ -30,6 +30,7 @@ class Upsample(Layer):
     """Repeats (nearest) or interpolates (bilinear) to a larger map."""
 
     kind: ClassVar[str] = "upsample"
+    autocast_policy = {"cuda": "float32", "cpu": "follow"}  # CUDA: upsampling in float32
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "upsampling": {}, **{f"{w}{n}d": {"ndim": n} for w in ("upsample", "upsampling")
                             for n in (1, 2, 3)}}
@@ -86,11 +87,6 @@ class Upsample(Layer):
         return [f"each spatial axis is multiplied by its factor "
                 f"{'x'.join(map(str, self.scale_factor))} ({self.mode}): "
                 f"{shape_str(inputs[0])} -> {shape_str(output)}", "params = 0"]
-
-    def autocast(self, device: str) -> str:
-        """CUDA's autocast runs upsampling (nearest, linear, cubic) in float32; on the CPU
-        it follows its input."""
-        return "float32" if device == "cuda" else "follow"
 
     def to_torch(self, inputs: tuple[Shape, ...]) -> Any:
         n = len(self.scale_factor)

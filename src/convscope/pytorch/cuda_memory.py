@@ -19,7 +19,6 @@ from typing import Any
 
 import torch
 
-from ..analysis.memory import AMP_NAMES
 from ..analysis.saved import blocks
 from ..errors import ConvscopeError
 from ..ir import Graph
@@ -30,12 +29,12 @@ from .memory import DTYPES, _optimizer, run
 def measure_cuda_peak(graph: Graph, batch: int, dtype: str = "float32",
                       optimizer: str = "adam", amp: str | None = None,
                       checkpointing: bool = False) -> dict[str, int]:
-    """``{"peak_bytes": ...}``: the allocator's peak over one steady training step."""
+    """``{"peak_bytes": ...}``: the allocator's peak over one steady training step
+    (``amp``: 'bfloat16', 'float16' or None)."""
     if not torch.cuda.is_available():
         raise ConvscopeError("--measure with --target cuda runs a training step on a CUDA "
                              "device; torch.cuda.is_available() is False here. Drop --measure "
                              "for the estimate, or use --target cpu to measure on the CPU")
-    amp = AMP_NAMES.get(amp, amp) if amp else None
     with torch.device("cuda"):
         module = GraphModule(graph).to(DTYPES[dtype]).train()
     opt = _optimizer(optimizer, list(module.parameters()))

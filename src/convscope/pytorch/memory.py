@@ -71,11 +71,11 @@ def measure_training_memory(graph: Graph, batch: int = 1, dtype: str = "float32"
                             amp: str | None = None,
                             checkpointing: bool = False, target: str = "cpu") -> dict[str, Any]:
     """PyTorch's own numbers for one training step of ``graph``."""
+    amp = AMP_NAMES.get(amp, amp) if amp else None
     if target == "cuda":
         from .cuda_memory import measure_cuda_peak
 
         return measure_cuda_peak(graph, batch, dtype, optimizer, amp, checkpointing)
-    amp = AMP_NAMES.get(amp, amp) if amp else None
     if amp is not None and device != "cpu":
         raise ConvscopeError("mixed precision is measured on the CPU (autocast does not run "
                              "on the meta device): use --device cpu")
