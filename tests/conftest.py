@@ -52,7 +52,7 @@ TIERS = {
     "test_notebook_torch.py": "bridge", "test_profile.py": "bridge",
     "test_trainer.py": "train", "test_hostile_files.py": "train",
     "test_zoo.py": "bridge", "test_teach.py": "bridge", "test_memory_amp.py": "bridge",
-    "test_web_editor.py": "bridge",
+    "test_web_editor.py": "bridge", "test_attention.py": "bridge",
     "test_hostile_corpus.py": "slow", "test_web_hostile.py": "slow",
 }
 

@@ -170,6 +170,14 @@ SWEEPS = {
     "embedding": lambda: [({"type": "embedding", "input_dim": v, "output_dim": d}, (t,))
                           for v, d, t in ((10, 4, 7), (100, 16, 1), (3, 1, 5))],
     "recurrent": recurrent_cases,
+    "matmul": lambda: [({"type": "matmul"}, a, b) for a, b in (
+        ((7, 5), (5, 6)), ((9, 4), (4, 9)), ((7, 5, 3), (5, 6, 3)), ((7, 5, 1), (5, 6, 3)),
+        ((7, 5, 2), (5, 6, 1)))],
+    "attention": lambda: [({"type": "attention", **extra}, q, k, v) for extra, q, k, v in (
+        ({}, (7, 8), (6, 8), (6, 4)), ({"heads": 2}, (7, 8), (6, 8), (6, 4)),
+        ({"heads": 4, "causal": True, "scale": 0.5}, (6, 8), (6, 8), (6, 8)),
+        ({}, (7, 8, 3), (6, 8, 3), (6, 4, 3)), ({"causal": True}, (5, 4, 2), (5, 4, 2),
+                                                 (5, 6, 2)))],
     "opaque": lambda: [({"type": "opaque", "op": "mystery", "shape": sh, "params": p,
                          "buffers": b}, SHAPES[2]) for sh, p, b in (([3, 4], 10, 0),
                                                                     ([2, 2, 5], 0, 7))],

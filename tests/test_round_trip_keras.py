@@ -86,7 +86,10 @@ def test_the_refused_set():
     """The kinds Keras cannot carry, and why (each says so in its own file)."""
     assert {k.kind: k.refused["keras"] for k in LAYER_KINDS if "keras" in k.refused} == {
         "lrn": "Keras has no LocalResponseNorm layer", "slice": "Keras has no Slice layer",
-        "opaque": "Keras has no layer for an operation convscope could not read"}
+        "opaque": "Keras has no layer for an operation convscope could not read",
+        "attention": "Keras's Attention layer scales scores by a learned scalar or not at all "
+                     "(never 1 / sqrt(d)) and takes [query, value, key]: no layer computes "
+                     "this"}
 
 
 def test_keras_classes_are_read_by_one_kind_each():

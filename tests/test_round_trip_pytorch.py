@@ -24,6 +24,7 @@ from torch import nn
 import convscope
 from convscope.errors import ConvscopeError
 from convscope.layers import LAYER_KINDS
+from convscope.layers.attention_torch import MatMul
 from convscope.layers.bridge import table
 from convscope.layers.torch_modules import ChannelLayerNorm, Pad
 from convscope.pytorch import aten_map
@@ -54,8 +55,13 @@ GAPS = {
                           "a layer norm over the channels of H x W x C permutes to channels "
                           "last and normalises the last dim, which native_layer_norm's reader "
                           "does not take (only all non-batch dims)"),
+    "matmul_heads": (lambda m: any(isinstance(x, MatMul) and x.rank == 3 for x in m.modules()),
+                     "a product per head: torch.matmul folds the batch and the heads into "
+                     "bmm's one batch dim (a view to (N*H, m, k)), which no per-sample kind "
+                     "reads: one opaque layer with the same totals"),
 }
-GAP_KINDS = ("pool", "conv_transpose", "layernorm")  # whose first case of each gap is tested
+# the kinds whose first case of each gap is tested
+GAP_KINDS = ("pool", "conv_transpose", "layernorm", "matmul")
 
 # Cases that come back as other kinds computing the same: (kind, test, kinds, reason).
 # Besides those, only AROUND may come back: the explicit padding or inline activation a case

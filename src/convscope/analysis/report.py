@@ -34,9 +34,10 @@ CONVENTIONS = (
     "Params follow Keras: batch-norm moving mean/variance are non-trainable params; "
     "trainable params = PyTorch's parameters() (LSTM/SimpleRNN: PyTorch adds a second bias "
     "vector, shown in the PyTorch view); PyTorch buffers are listed separately.",
-    "MACs = multiply-adds of conv, transposed conv, dense and recurrent layers, bias excluded; "
-    "imported layers convscope has no kind for (opaque) add torch.utils.flop_counter's count "
-    "/ 2 (matmul; attention as its math decomposition); FLOPs = 2 x MACs.",
+    "MACs = multiply-adds of conv, transposed conv, dense, recurrent, matmul and attention "
+    "layers, bias excluded; imported layers convscope has no kind for (opaque) add "
+    "torch.utils.flop_counter's count / 2 (attention as its math decomposition); FLOPs = 2 x "
+    "MACs.",
     "Other ops = element-wise work of bias, normalisation, pooling, activation and merge "
     "layers (one per value touched), not included in FLOPs.",
     "Memory: KB = 1024 B, MB = 1024 KB. Activation memory = output values of every layer.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .activation import Activation
+from .attention import Attention
 from .base import GLOBAL, IDENTITY, Layer, ParamCount, RFStep, Shape, shape_str
 from .concat import Concat
 from .conv import Conv
@@ -25,6 +26,7 @@ from .input import Input
 from .layer_norm import LayerNorm
 from .layer_scale import LayerScale
 from .lrn import LRN
+from .matmul import MatMul
 from .merge import Merge
 from .norm import BatchNorm
 from .opaque import Opaque
@@ -41,7 +43,7 @@ LAYER_KINDS: tuple[type[Layer], ...] = (
     Input, Conv, SeparableConv, ConvTranspose, Pool, GlobalPool, AdaptivePool, Dense, Flatten,
     Reshape, ZeroPad, Upsample, BatchNorm, LayerNorm, GroupNorm, LRN, Dropout, Activation,
     Concat, Merge, Rescaling, Normalization, Slice, Permute, Embedding, Recurrent, Opaque,
-    LayerScale,
+    LayerScale, MatMul, Attention,
 )
 
 

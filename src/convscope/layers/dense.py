@@ -175,8 +175,13 @@ class Dense(Layer):
 
 
 def onnx_matmul(reader: Any, node: Any, index: int) -> None:
+    if reader.is_data(node.input[0]) and reader.is_data(node.input[1]):
+        from .matmul import MatMul
+
+        MatMul.from_onnx(reader, node, index)  # of two computed tensors: a matmul
+        return
     if reader.is_data(node.input[1]) or len(reader.shape(node.input[1])) != 2:
-        raise Unsupported("MatMul of two computed tensors")
+        raise Unsupported("MatMul of a constant and a computed tensor")
     x = reader.values[node.input[0]]
     if x.rank > 2 and x.layout != "last":
         raise Unsupported("MatMul over a channels-first tensor's last axis")
