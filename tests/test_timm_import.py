@@ -75,9 +75,11 @@ def test_timm_import_is_exact(name):
 def test_opaque_layers_read_like_the_model():
     graph = convscope.load("timm:vit_tiny_patch16_224")
     report = convscope.analyze(graph)
-    attn = report.layer("blocks.0.attn")
-    assert (attn.type, attn.params) == ("Opaque[Attention]", 0)
+    # timm's F.scaled_dot_product_attention call is read whole: an attention layer on
+    # 3 heads of 197 tokens x 64 channels (PyTorch's (N, 3, 197, 64))
+    attn = report.layer("blocks.0.attn.attention")
     n, d, heads = 197, 64, 3
+    assert (attn.type, attn.params, attn.output_shape) == ("Attention", 0, (n, d, heads))
     assert attn.macs == 2 * heads * n * n * d  # QK^T and AV
     qkv = report.layer("blocks.0.attn.qkv")
     assert (qkv.params, qkv.macs) == (192 * 576 + 576, n * 192 * 576)

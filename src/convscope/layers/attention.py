@@ -11,8 +11,10 @@ it are dense layers of their own).
 * ``scale`` defaults to 1 / sqrt(E / heads); ``causal`` lets position i attend to
   positions <= i only (L x S mask).
 * Receptive field: global (every output position reads every key and value).
-* Autograd keeps the scaled q, k, v and the softmax weights (H x L x S); causal, the
-  mask (L x S bytes, once per batch).
+* Built as PyTorch's ``F.scaled_dot_product_attention`` on its math backend; autograd then
+  keeps q and k scaled (by sqrt(scale) each), v and the softmax weights (H x L x S).
+* Read from PyTorch: a model's own ``F.scaled_dot_product_attention`` call on heads
+  (N, H, L, E) (pytorch/composite.py, which sees the call before it decomposes).
 """
 
 from __future__ import annotations
@@ -36,9 +38,6 @@ class Attention(Layer):
     min_inputs: ClassVar[int] = 3
     max_inputs: ClassVar[int | None] = 3
     refused: ClassVar[dict[str, str]] = {
-        "pytorch": "PyTorch has no attention operator below autograd: scaled dot-product "
-                   "attention runs as its math (two batched products and a softmax), read "
-                   "back as matmul and softmax layers with the same totals",
         "onnx": "torch.onnx writes attention as its math (MatMul, Mul, Softmax nodes), read "
                 "back as matmul, rescaling and softmax layers with the same totals",
         "keras": "Keras's Attention layer scales scores by a learned scalar or not at all "
@@ -87,18 +86,20 @@ class Attention(Layer):
         return heads * length * s * (e + ev)
 
     def other_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
-        """Scaling q, and the softmax: exp, sum and divide per score (and, causal, the mask)."""
+        """Scaling q and k, and the softmax: exp, sum and divide per score (and, causal, the
+        mask)."""
         heads, length, s, _, _ = self._split(inputs)
-        return prod(inputs[0]) + (3 + int(self.causal)) * heads * length * s
+        return prod(inputs[0]) + prod(inputs[1]) + (3 + int(self.causal)) * heads * length * s
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         return GLOBAL
 
     def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
-        """k and v themselves, the scaled q and the softmax weights; the causal mask."""
+        """v itself; q and k scaled, and the softmax weights (PyTorch's math backend)."""
         heads, length, s, _, _ = self._split(inputs)
-        return Saved(inputs=(1, 2), extra_bytes=(prod(inputs[0]) + heads * length * s) * itemsize,
-                     fixed_bytes=length * s if self.causal else 0)
+        scores = heads * length * s
+        return Saved(inputs=(2,), extra_bytes=(prod(inputs[0]) + prod(inputs[1]) + scores)
+                     * itemsize)
 
     def scale_of(self, inputs: tuple[Shape, ...]) -> float:
         return self.scale if self.scale is not None else 1 / math.sqrt(self._split(inputs)[3])

@@ -9,7 +9,9 @@ Both work on channels-first tensors, as every module convscope builds: a per-sam
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F  # noqa: N812 - PyTorch's own spelling
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 
 class MatMul(nn.Module):
@@ -29,10 +31,11 @@ class MatMul(nn.Module):
 
 
 class Attention(nn.Module):
-    """Scaled dot-product attention, softmax(q k^T * scale) v, written as its formula (what
-    PyTorch's math backend computes, so every device keeps the same tensors and
-    FlopCounterMode sees both products). Sequences (N, E, L) are split into ``heads``; with
-    heads already apart, (N, H, L, E), ``heads`` is 1."""
+    """Scaled dot-product attention, softmax(q k^T * scale) v: PyTorch's own
+    ``F.scaled_dot_product_attention`` on its math backend (what every device can run, so
+    the tensors kept for the backward pass and FlopCounterMode's count never depend on the
+    kernel chosen). Sequences (N, E, L) are split into ``heads``; with heads already apart,
+    (N, H, L, E), ``split`` is False."""
 
     def __init__(self, heads: int = 1, scale: float = 1.0, causal: bool = False,
                  split: bool = True) -> None:
@@ -46,9 +49,7 @@ class Attention(nn.Module):
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         if self.split:  # (N, E, L) -> (N, H, L, E / H)
             q, k, v = (t.unflatten(1, (self.heads, -1)).transpose(-1, -2) for t in (q, k, v))
-        scores = torch.matmul(q * self.scale, k.transpose(-1, -2))
-        if self.causal:
-            mask = torch.ones(scores.shape[-2:], dtype=torch.bool, device=q.device).triu(1)
-            scores = scores.masked_fill(mask, float("-inf"))
-        out = torch.matmul(scores.softmax(-1), v)
+        with sdpa_kernel(SDPBackend.MATH):
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal,
+                                                 scale=self.scale)
         return out.transpose(-1, -2).flatten(1, 2) if self.split else out

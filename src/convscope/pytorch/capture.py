@@ -42,6 +42,7 @@ from torch.utils.flop_counter import flop_registry
 
 from ..errors import ConvscopeError
 from .captured import Call, Capture, Const, Leaf, Op, Source
+from .composite import Composites
 from .meta_cache import MetaCache
 
 aten = torch.ops.aten
@@ -198,6 +199,13 @@ class Recorder(TorchDispatchMode):
         self.calls.append(Call(path, type(module).__name__, self.call))
         self.stack.append(len(self.calls) - 1)
 
+    def push_composite(self, label: str, found: Any) -> None:
+        """A function read whole (composite.py): a call of its own inside the current one."""
+        parent = self.calls[self.call].path if self.call >= 0 else ""
+        self.calls.append(Call(f"{parent}.attention" if parent else "attention", label,
+                               self.call, found))
+        self.stack.append(len(self.calls) - 1)
+
     def pop(self) -> None:
         if self.stack:
             self.stack.pop()
@@ -254,7 +262,7 @@ def capture(module: nn.Module, torch_shapes: list[tuple[int, ...]],
                                               always_call=True)
     model = type(module).__name__
     try:
-        with torch.no_grad(), recorder:
+        with torch.no_grad(), recorder, Composites(recorder):
             result = functional_call(module, state, tuple(xs), strict=False)
     except ConvscopeError as err:
         raise ConvscopeError(f"cannot analyse {model}: {err}") from None

@@ -15,11 +15,13 @@ Source = tuple[int, int]  # (data operation index, output position); (-1, i): in
 
 @dataclass
 class Call:
-    """One call of a module: its path in the model (``layer1.0.conv1``; ``""``: the root)."""
+    """One call of a module: its path in the model (``layer1.0.conv1``; ``""``: the root),
+    or of a function convscope reads whole (composite.py: ``path.attention``)."""
 
     path: str
     type: str
     parent: int  # index of the calling module's call; -1 for the root
+    composite: Any = None  # a function call: (item, sources of its data inputs) or None
 
 
 @dataclass

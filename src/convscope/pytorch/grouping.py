@@ -11,6 +11,8 @@ kind stays a layer of its own; the others are joined into opaque groups:
 * light mapped operations (views, permutes, activations, rescalings) issued by the same
   call and sandwiched with an unmapped group join it, so a module's shuffling of
   its tensors is not shown as a dozen rows around one opaque layer;
+* the operations of a function call read whole (composite.py: scaled dot-product
+  attention) are one group, whatever they map to;
 * finally every group is made convex (an operation between two members on a path is a
   member), so that the layer graph stays acyclic.
 """
@@ -134,6 +136,7 @@ class Units:
 
     # ---- the rules of the module docstring ------------------------------------------
     def group(self) -> list[list[Unit]]:
+        self.join_composites()
         while self.join_unmapped() | self.absorb_light():
             pass
         self.make_convex()
@@ -141,6 +144,18 @@ class Units:
         for u in self.units:
             groups.setdefault(self.find(u.index), []).append(u)
         return self.ordered(groups)
+
+    def join_composites(self) -> None:
+        """The operations of a function call read whole (composite.py) are one group; a
+        tensor with no values (an empty slice) is no layer boundary: its producer and
+        consumers join."""
+        first: dict[int, int] = {}
+        for u in self.units:
+            if u.op.call >= 0 and self.cap.calls[u.op.call].composite is not None:
+                self.union(u.index, first.setdefault(u.op.call, u.index))
+            for p in u.preds:
+                if self.units[p].out.numel() == 0:
+                    self.union(u.index, p)
 
     def opaque_roots(self) -> set[int]:
         return {self.find(u.index) for u in self.units if not u.mapped}

@@ -44,6 +44,7 @@ from ..names import unique_name
 from .aten_map import ALIAS, MAPPERS, kind_counts
 from .capture import capture
 from .captured import Capture, Source
+from .composite import read_whole
 from .grouping import Unit, Units, exposed, import_notes
 from .layout import our_shape, torch_shape
 
@@ -226,8 +227,9 @@ class Builder:
             base = path if path and per_call[call] == 1 else ".".join(p for p in (path, suffix)
                                                                       if p)
             name = unique_name(base, self.taken)
-            if not (len(members) == 1 and isinstance(members[0].item, dict)
-                    and self.mapped(members[0], name)):
+            single = len(members) == 1 and isinstance(members[0].item, dict)
+            if not (single and self.mapped(members[0], name) or
+                    read_whole(self, members, name, call)):
                 self.opaque_layer(members, name, call)
         self.state_layers()
 

@@ -171,14 +171,18 @@ def graph_source(graph: Graph, class_name: str | None = None) -> str:
 
 
 def _imports(body: str, helpers: bool) -> list[str]:
-    """The import lines ``body`` needs (``Any`` and ``F`` only when it uses them)."""
+    """The import lines ``body`` needs (``Any``, ``F`` and ``sdpa_kernel`` only when it uses
+    them)."""
     imports = ["from __future__ import annotations", ""] if helpers else []
     if re.search(r"\bAny\b", body):
         imports += ["from typing import Any", ""]
     imports += ["import torch"]
     if re.search(r"\bF\.", body):
         imports += ["import torch.nn.functional as F"]
-    return [*imports, "from torch import nn"]
+    imports += ["from torch import nn"]
+    if re.search(r"\bsdpa_kernel\(", body):  # attention on PyTorch's math backend
+        imports += ["from torch.nn.attention import SDPBackend, sdpa_kernel"]
+    return imports
 
 
 def _first(shape: tuple[int, ...]) -> tuple[int, ...]:
