@@ -18,18 +18,21 @@ from ..ir import Graph
 from ..layers.base import Shape
 from ..limits import echo
 from .args import parse_shape
-from .json_reader import json_load
 from .kinds import one_line
 from .oneline import parse_line
 from .parse import parse
-from .reader import yaml_load
 
 
 def read_text(text: str, source: str, suffix: str = ".yaml") -> Any:
     """Parse YAML or JSON text, with file:line:column on syntax errors; refuses text beyond
-    limits.MAX_TEXT_BYTES, alias bombs, deep nesting and duplicate keys (spec.reader)."""
+    limits.MAX_TEXT_BYTES, alias bombs, deep nesting and duplicate keys (spec.reader).
+    The readers are imported here, when text is read (a zoo id needs neither)."""
     if suffix == ".json":
+        from .json_reader import json_load
+
         return json_load(text, source)
+    from .reader import yaml_load
+
     return yaml_load(text, source)
 
 
@@ -99,7 +102,7 @@ def load_description(source: str) -> tuple[Any, str]:
         except ConvscopeError as err:
             raise one_line(err).with_source("one-line") from None
     if source in zoo.names():
-        return read_text(zoo.text(source), f"zoo:{source}"), f"zoo:{source}"
+        return zoo.description(source), f"zoo:{source}"
     path = Path(source)
     try:
         exists = "\0" not in source and path.exists()
