@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from convscope import zoo
+from convscope.cli import COMMANDS
+from convscope.cli_parsers import build_parser
 from convscope.description.kinds import lookup
 from convscope.description.reader import yaml_load
 from convscope.layers import KINDS, LAYER_KINDS, REGISTRY, STEMS, build_registry, stem
@@ -81,3 +83,26 @@ def test_a_zoo_summary_imports_neither_yaml_nor_unused_kinds():
     kinds = {m.rsplit(".", 1)[1] for m in loaded} & {p.split(".")[0] for p in KINDS}
     assert kinds == {"input", "conv", "norm", "activation", "pool", "merge", "global_pool",
                      "dense"}
+
+
+def _fields(action):
+    return {k: v for k, v in vars(action).items() if k != "container"}
+
+
+def _command_parser(parser, command):
+    return next(a for a in parser._actions if a.dest == "command").choices[command]
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_the_parser_of_one_command_is_the_full_ones(command):
+    alone, full = _command_parser(build_parser([command]), command), \
+        _command_parser(build_parser(), command)
+    assert alone.format_help() == full.format_help()
+    assert [_fields(a) for a in alone._actions] == [_fields(a) for a in full._actions]
+    assert alone._defaults == full._defaults
+
+
+@pytest.mark.parametrize("argv", [[], ["-h"], ["--max-layers", "9", "summary"], ["summry"]])
+def test_arguments_not_starting_with_a_command_get_the_whole_parser(argv):
+    assert build_parser(argv).format_help() == build_parser().format_help()
+    assert len(_command_parser(build_parser(argv), "zoo").prog) > 0

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 from .. import limits
 from ..errors import ConvscopeError, LayerRuleError, SpecError, closest
@@ -21,6 +21,16 @@ from .args import parse_shape
 from .kinds import one_line
 from .oneline import parse_line
 from .parse import parse
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
+
+def is_path(value: Any) -> bool:
+    """``isinstance(value, pathlib.Path)``, without importing pathlib (issue 16): until it is
+    imported, no Path exists."""
+    pathlib = sys.modules.get("pathlib")
+    return pathlib is not None and isinstance(value, pathlib.Path)
 
 
 def read_text(text: str, source: str, suffix: str = ".yaml") -> Any:
@@ -66,6 +76,8 @@ def read_bytes(path: Path) -> bytes:
 
 
 def read_file(path: str | Path) -> Any:
+    from pathlib import Path
+
     path = Path(path)
     try:
         data = read_bytes(path)
@@ -103,6 +115,8 @@ def load_description(source: str) -> tuple[Any, str]:
             raise one_line(err).with_source("one-line") from None
     if source in zoo.names():
         return zoo.description(source), f"zoo:{source}"
+    from pathlib import Path
+
     path = Path(source)
     try:
         exists = "\0" not in source and path.exists()
@@ -147,7 +161,7 @@ def load(source: Any, input_shape: str | Shape | None = None) -> Graph:
     override = parse_override(input_shape)
     if isinstance(source, dict):
         description, origin = source, "<description>"
-    elif isinstance(source, (str, Path)):
+    elif isinstance(source, str) or is_path(source):
         description, origin = load_description(str(source))
     else:
         raise SpecError(f"a description is a zoo id, a file path, a one-line text or a mapping; "
