@@ -94,13 +94,11 @@ class LazyRegistry(Mapping[str, Entry]):
 
     def __init__(self) -> None:
         self._found: dict[str, Entry] = {}
-        self._loaded: set[str] = set()
         self._complete = False
 
     def _load(self, path: str) -> None:
-        if path not in self._loaded:
-            self._loaded.add(path)
-            self._found = {**build_registry((kind_class(path),)), **self._found}
+        for name, entry in build_registry((kind_class(path),)).items():
+            self._found.setdefault(name, entry)  # one step: threads lose no entry
 
     def _load_all(self) -> dict[str, Entry]:
         if not self._complete:
