@@ -9,7 +9,6 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from .cli_output import need_torch, write_output
@@ -211,6 +210,8 @@ def cmd_profile(args: argparse.Namespace) -> None:
 
 
 def cmd_draw(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
     from .analysis import analyze
     from .files import save_atomic
     from .render.diagram import draw, to_png
@@ -278,7 +279,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int | None]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     run = COMMANDS.get(args.command or "")
     if run is None:

@@ -6,6 +6,7 @@ The commands themselves are the ``cmd_*`` functions of cli.py, found by command 
 from __future__ import annotations
 
 import argparse
+from types import SimpleNamespace
 from typing import Any
 
 from .cli_train import evaluate_parsers, train_parsers
@@ -15,6 +16,7 @@ EPILOG = ("MODEL is a zoo id (convscope zoo), a .yaml/.json description, a one-l
           "quotes, a Keras .keras file or model.to_json() config, an .onnx file, "
           "keras:ResNet50, torchvision:resnet50, timm:convnext_atto or path/to/file.py:ClassName "
           "(with --input).")
+_SKIPPED = SimpleNamespace(add_argument=lambda *args, **kwargs: None)  # a command not run
 
 
 def _positive_int(text: str) -> int:
@@ -265,7 +267,9 @@ def _picture_parsers(sub: Any) -> None:
                    help="memory a worker may use beyond its idle size (default 2048 MB)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line; given ``argv``, only the parser of the command it runs (issue 16)."""
+    command = argv[0] if argv else None
     parser = argparse.ArgumentParser(
         prog="convscope", description="Exact shapes, parameters, memory, multiply-adds and "
         "receptive fields of convolutional neural networks.", epilog=EPILOG)
@@ -274,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the most layers a description may expand to (default 200,000; "
                         "also CONVSCOPE_MAX_LAYERS)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if command is not None:
+        add = sub.add_parser
+        sub.add_parser = lambda name, **kw: add(name, **kw) if name == command else _SKIPPED
     _summary_parser(sub)
     _profile_parser(sub)
     _calc_parser(sub)
@@ -287,4 +294,6 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("-o", "--output", help="write to this file instead of stdout")
     h = sub.add_parser("help", help="help topics: syntax, layers, json, conventions")
     h.add_argument("topic", nargs="?", default="topics")
+    if command is not None and command not in sub.choices:  # not a command: the whole parser
+        return build_parser()
     return parser

@@ -26,7 +26,6 @@ sources -> render / cli / web / teach / trainer.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from .errors import ConvscopeError, SpecError
@@ -101,9 +100,7 @@ def load(source: Any, input_shape: str | Shape | None = None, *,
         from .onnx import load_onnx_file  # imports onnx: only here
 
         return load_onnx_file(source, override)
-    if isinstance(source, Path):
-        source = str(source)
-    return load_description_graph(source, override)
+    return load_description_graph(source, override)  # a pathlib.Path read as its str()
 
 
 def load_text(text: str, input_shape: str | Shape | None = None,

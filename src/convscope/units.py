@@ -3,10 +3,11 @@ explanations (analysis/explain.py) and the renderers."""
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
+    from fractions import Fraction
+
     from .analysis.receptive_field import Field
 
 

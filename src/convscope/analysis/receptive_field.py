@@ -24,14 +24,17 @@ give a *global* field.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from ..frozen import assemble
 from ..ir import Graph
 from ..layers.base import GLOBAL, IDENTITY, RFStep, Shape
 from .layer_rules import LayerRules
 
-Number = Fraction | int  # ints while exact (fast); Fractions after upsampling
+if TYPE_CHECKING:  # pragma: no cover (fractions is imported where a Fraction is made)
+    from fractions import Fraction
+
+    Number = Fraction | int  # ints while exact (fast); Fractions after upsampling
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class AxisField:
         half = self.size - 1
         if isinstance(half, int) and isinstance(self.start, int) and half % 2 == 0:
             return self.start + half // 2
+        from fractions import Fraction
+
         return self.start + Fraction(half, 2)
 
 

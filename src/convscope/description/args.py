@@ -9,7 +9,6 @@ are accepted as aliases of the PyTorch names and normalised once, here.
 
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Any
 
@@ -57,6 +56,8 @@ class Args:
 
     def _misspelt(self, key: str, aliases: tuple[str, ...]) -> None:
         """A required argument is missing: if an unread one is spelt close to it, say so."""
+        import difflib
+
         unread = [k for k in self.raw if k not in self.used and isinstance(k, str)]
         for wanted in (key, *aliases):
             match = difflib.get_close_matches(wanted, unread, n=1, cutoff=0.6)

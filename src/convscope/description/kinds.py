@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConvscopeError, LayerRuleError, Location, SpecError, closest
-from ..layers import REGISTRY, Layer
+from ..layers import REGISTRY, STEMS, Layer, stem
 from ..layers.base import Shape
 from ..limits import echo, shown
 from .args import parse_shape
@@ -21,6 +21,8 @@ def lookup(name: str) -> tuple[type[Layer], dict[str, Any]] | None:
     if key in REGISTRY:
         return REGISTRY[key]
     squashed = key.replace("_", "")
+    if stem(squashed) not in STEMS:  # no registered name squashes to it: none imported
+        return None
     for candidate, entry in REGISTRY.items():
         if candidate.replace("_", "") == squashed:
             return entry

@@ -21,10 +21,19 @@ from ..errors import Location
 from ..layers import Layer
 from ..layers.base import Shape
 from .oneline import parse_token
-from .yaml_plain import copy
 
 _SCALARS = (str, int, bool, type(None))
 _FLAT = frozenset(_SCALARS)  # types whose values are equal only when they are the same
+
+
+def copy(value: Any) -> Any:
+    """A fresh copy of a memoised value (no two places of the document share a list or a
+    mapping, as with the full YAML loader)."""
+    if isinstance(value, dict):
+        return {k: copy(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy(v) if isinstance(v, (dict, list)) else v for v in value]
+    return value
 
 
 class Unkeyed(Exception):  # noqa: N818 - a value the memo does not compare: build it afresh

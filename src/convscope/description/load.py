@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 from .. import limits
 from ..errors import ConvscopeError, LayerRuleError, SpecError, closest
@@ -18,18 +18,31 @@ from ..ir import Graph
 from ..layers.base import Shape
 from ..limits import echo
 from .args import parse_shape
-from .json_reader import json_load
 from .kinds import one_line
 from .oneline import parse_line
 from .parse import parse
-from .reader import yaml_load
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
+
+def is_path(value: Any) -> bool:
+    """``isinstance(value, pathlib.Path)``, without importing pathlib (issue 16): until it is
+    imported, no Path exists."""
+    pathlib = sys.modules.get("pathlib")
+    return pathlib is not None and isinstance(value, pathlib.Path)
 
 
 def read_text(text: str, source: str, suffix: str = ".yaml") -> Any:
     """Parse YAML or JSON text, with file:line:column on syntax errors; refuses text beyond
-    limits.MAX_TEXT_BYTES, alias bombs, deep nesting and duplicate keys (spec.reader)."""
+    limits.MAX_TEXT_BYTES, alias bombs, deep nesting and duplicate keys (spec.reader).
+    The readers are imported here, when text is read (a zoo id needs neither)."""
     if suffix == ".json":
+        from .json_reader import json_load
+
         return json_load(text, source)
+    from .reader import yaml_load
+
     return yaml_load(text, source)
 
 
@@ -63,6 +76,8 @@ def read_bytes(path: Path) -> bytes:
 
 
 def read_file(path: str | Path) -> Any:
+    from pathlib import Path
+
     path = Path(path)
     try:
         data = read_bytes(path)
@@ -99,7 +114,9 @@ def load_description(source: str) -> tuple[Any, str]:
         except ConvscopeError as err:
             raise one_line(err).with_source("one-line") from None
     if source in zoo.names():
-        return read_text(zoo.text(source), f"zoo:{source}"), f"zoo:{source}"
+        return zoo.description(source), f"zoo:{source}"
+    from pathlib import Path
+
     path = Path(source)
     try:
         exists = "\0" not in source and path.exists()
@@ -144,7 +161,7 @@ def load(source: Any, input_shape: str | Shape | None = None) -> Graph:
     override = parse_override(input_shape)
     if isinstance(source, dict):
         description, origin = source, "<description>"
-    elif isinstance(source, (str, Path)):
+    elif isinstance(source, str) or is_path(source):
         description, origin = load_description(str(source))
     else:
         raise SpecError(f"a description is a zoo id, a file path, a one-line text or a mapping; "

@@ -50,21 +50,22 @@ def _num(digits: str) -> Any:
 
 
 KERNEL = r"(\d+(?:x\d+)*)"
-PATTERNS: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(rf"conv{KERNEL}-(\d+)"),
+# compiled when first used (re's cache), not at import (issue 16)
+PATTERNS: list[tuple[str, Any]] = [
+    (rf"conv{KERNEL}-(\d+)",
      lambda m: {"type": "conv", "kernel_size": m[1], "out_channels": _num(m[2])}),
-    (re.compile(rf"deconv{KERNEL}-(\d+)"),
+    (rf"deconv{KERNEL}-(\d+)",
      lambda m: {"type": "conv_transpose", "kernel_size": m[1], "out_channels": _num(m[2])}),
-    (re.compile(rf"dw{KERNEL}"), lambda m: {"type": "depthwise_conv", "kernel_size": m[1]}),
-    (re.compile(rf"(max|avg|lp)pool{KERNEL}"),
+    (rf"dw{KERNEL}", lambda m: {"type": "depthwise_conv", "kernel_size": m[1]}),
+    (rf"(max|avg|lp)pool{KERNEL}",
      lambda m: {"type": f"{m[1]}pool", "kernel_size": m[2]}),
-    (re.compile(r"(fc|dense|linear)(\d+)"), lambda m: {"type": m[1], "units": _num(m[2])}),
-    (re.compile(r"dropout(\d*\.?\d+)"), lambda m: {"type": "dropout", "rate": float(m[1])}),
-    (re.compile(r"upsample(\d+)"), lambda m: {"type": "upsample", "scale_factor": _num(m[1])}),
-    (re.compile(r"pad(\d+)"), lambda m: {"type": "zero_padding", "padding": _num(m[1])}),
-    (re.compile(r"embed(\d+)-(\d+)"),
+    (r"(fc|dense|linear)(\d+)", lambda m: {"type": m[1], "units": _num(m[2])}),
+    (r"dropout(\d*\.?\d+)", lambda m: {"type": "dropout", "rate": float(m[1])}),
+    (r"upsample(\d+)", lambda m: {"type": "upsample", "scale_factor": _num(m[1])}),
+    (r"pad(\d+)", lambda m: {"type": "zero_padding", "padding": _num(m[1])}),
+    (r"embed(\d+)-(\d+)",
      lambda m: {"type": "embedding", "input_dim": _num(m[1]), "output_dim": _num(m[2])}),
-    (re.compile(r"(lstm|gru|rnn)(\d+)"), lambda m: {"type": m[1], "units": _num(m[2])}),
+    (r"(lstm|gru|rnn)(\d+)", lambda m: {"type": m[1], "units": _num(m[2])}),
 ]
 
 
@@ -102,7 +103,7 @@ def parse_token(segment: str, where: Location | str = "") -> dict[str, Any]:
     head, options = words[0], words[1:]
     item: dict[str, Any] | None = None
     for pattern, build in PATTERNS:
-        match = pattern.fullmatch(head.lower())
+        match = re.fullmatch(pattern, head.lower())
         if match:
             item = build(match)
             break

@@ -33,6 +33,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from .. import limits
+from .layer_memo import copy
 
 DEPTH = 50  # nesting read here; deeper text goes to the full loader and its budgets
 
@@ -169,16 +170,6 @@ def value_of(text: str, scalars: dict[str, Any]) -> Any:
 
 
 EMPTY: Any = object()  # no value on the line: a nested block follows, or null
-
-
-def copy(value: Any) -> Any:
-    """A fresh copy of a memoised value (no two places of the document share a list or a
-    mapping, as with the full loader)."""
-    if isinstance(value, dict):
-        return {k: copy(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
-    if isinstance(value, list):
-        return [copy(v) if isinstance(v, (dict, list)) else v for v in value]
-    return value
 
 
 Entry = tuple[bool, str | None, int, Any]  # dash?, key, column of the key, value

@@ -20,10 +20,11 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover
+    from fractions import Fraction
+
     from ..description.args import Args
 
 Shape = tuple[int, ...]

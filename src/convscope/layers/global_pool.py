@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any, ClassVar
 
 from .aten_args import arg, ints
@@ -199,6 +198,8 @@ class AdaptivePool(Layer):
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
         """Exact when o divides n (kernel = stride = n/o); otherwise the largest window
         and the mean stride n/o. A 1-position output sees everything: global."""
+        from fractions import Fraction
+
         spatial = inputs[0][:-1]
         if all(o == 1 for o in self.output_size):
             return GLOBAL

@@ -8,7 +8,6 @@ field is fractional after upsampling); a global field has ``"global": true``,
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from typing import Any
@@ -93,6 +92,8 @@ CSV_FIELDS = ("index", "name", "type", "kind", "inputs", "input_shape", "output_
 
 
 def render_csv(report: Report) -> str:
+    import csv
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_FIELDS)

@@ -1,0 +1,104 @@
+"""Cold start (issue 16): ``python -m convscope summary resnet152 --format json`` as a fresh
+process, side by side with torchinfo's whole process on the same network (a fresh
+``python -c`` importing torch, torchvision and torchinfo, building torchvision's resnet152
+and calling ``torchinfo.summary`` at input (1, 3, 224, 224), its output discarded). Issue
+16's target: convscope at least 100 times faster.
+
+Run: ``python benchmarks/cold_start.py [--runs N] [--torchinfo-runs M] [--no-torchinfo]``
+(N fresh convscope processes, default 5, after one untimed run that writes the bytecode
+caches; M torchinfo processes, default 3). Prints best and median of each, the ratio
+torchinfo / convscope (best against best), and the share of convscope's time spent
+importing it (``python -c "import convscope.cli"``, best of N). Beside each figure the
+one recorded in ``benchmarks/results_cold_start.txt`` is printed, so that a regression
+shows; the new figures are then written there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("results_cold_start.txt")
+CONVSCOPE = [sys.executable, "-m", "convscope", "summary", "resnet152", "--format", "json"]
+IMPORT = [sys.executable, "-c", "import convscope.cli"]
+TORCHINFO = [sys.executable, "-c",
+             "import torch, torchvision, torchinfo\n"
+             "model = torchvision.models.resnet152()\n"
+             "torchinfo.summary(model, input_size=(1, 3, 224, 224))"]
+KEYS = ("convscope", "import", "torchinfo", "ratio")
+
+
+def timed(command: list[str], runs: int) -> list[float]:
+    """Wall-clock seconds of ``runs`` fresh processes (output discarded; a failure raises)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def previous() -> dict[str, str]:
+    """The figures recorded in RESULTS, by key (the text before the first ':')."""
+    if not RESULTS.exists():
+        return {}
+    found = {}
+    for line in RESULTS.read_text(encoding="utf-8").splitlines():
+        key, sep, rest = line.partition(":")
+        if sep and key in KEYS:
+            found[key] = rest.strip()
+    return found
+
+
+def figure(times: list[float]) -> str:
+    return (f"best {min(times):.3f} s, median {statistics.median(times):.3f} s "
+            f"({len(times)} runs)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="convscope processes (default 5)")
+    parser.add_argument("--torchinfo-runs", type=int, default=3,
+                        help="torchinfo processes (default 3; each takes about 12 s)")
+    parser.add_argument("--no-torchinfo", action="store_true",
+                        help="time convscope only (the torchinfo line is kept as recorded)")
+    args = parser.parse_args()
+    before = previous()
+    caches = "not written (PYTHONDONTWRITEBYTECODE)" if os.environ.get(
+        "PYTHONDONTWRITEBYTECODE") else "written by the untimed first run"
+    lines = [f"# benchmarks/cold_start.py on {platform.python_implementation()} "
+             f"{platform.python_version()}, {os.cpu_count()} cores; bytecode caches {caches}",
+             f"# command: {' '.join(['python', *CONVSCOPE[1:]])}"]
+    timed(CONVSCOPE, 1)
+    ours = timed(CONVSCOPE, args.runs)
+    imports = timed(IMPORT, args.runs)
+    found = {"convscope": figure(ours),
+             "import": f"{figure(imports)}; {min(imports) / min(ours):.0%} of the command"}
+    try:
+        theirs = [] if args.no_torchinfo else timed(TORCHINFO, args.torchinfo_runs)
+    except subprocess.CalledProcessError:
+        print("torchinfo's process failed (pip install torch torchvision torchinfo); its "
+              "recorded figures are kept", file=sys.stderr)
+        theirs = []
+    if theirs:
+        found["torchinfo"] = f"{figure(theirs)}, resnet152 at 1x3x224x224"
+        found["ratio"] = (f"torchinfo / convscope = {min(theirs) / min(ours):.0f}x "
+                          "(best against best; issue 16's target: 100x)")
+    else:
+        found.update({k: before[k] for k in ("torchinfo", "ratio") if k in before})
+    for key in KEYS:
+        if key in found:
+            was = f"   (recorded: {before[key]})" if key in before else ""
+            print(f"{key}: {found[key]}{was}", flush=True)
+            lines.append(f"{key}: {found[key]}")
+    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
