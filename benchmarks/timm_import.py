@@ -142,6 +142,9 @@ def one(name: str, args: Any, tally: dict[str, list[str]], ratios: list[float]) 
         if ok:
             tally[key].append(name)
     opaque = sum(1 for s in report.layers if s.kind == "opaque")
+    tally["opaque layers"].append(str(opaque))
+    if opaque == 0:
+        tally["no opaque layer"].append(name)
     bad = [k for k, ok in got.items() if not ok]
     extra = ""
     if args.torchinfo:
@@ -161,7 +164,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     names = args.names or sample(args.count)
     tally: dict[str, list[str]] = {k: [] for k in ("imported", "params", "buffers", "shape",
-                                                   "macs", "refused", "tracebacks")}
+                                                   "macs", "refused", "tracebacks",
+                                                   "opaque layers", "no opaque layer")}
     ratios: list[float] = []
     for name in names:
         one(name, args, tally, ratios)
@@ -170,6 +174,8 @@ def main() -> None:
           f"params {len(tally['params'])}, buffers {len(tally['buffers'])}, output shape "
           f"{len(tally['shape'])}, MACs {len(tally['macs'])}; refused "
           f"{len(tally['refused'])}; tracebacks {len(tally['tracebacks'])}")
+    print(f"opaque layers: {sum(int(n) for n in tally['opaque layers']):,} in all; "
+          f"{len(tally['no opaque layer'])} models have none")
     for line in tally["refused"]:
         print(f"  refused {line}")
     if ratios:

@@ -26,7 +26,7 @@ from convscope.errors import ConvscopeError
 from convscope.layers import LAYER_KINDS
 from convscope.layers.attention_torch import MatMul
 from convscope.layers.bridge import table
-from convscope.layers.torch_modules import ChannelLayerNorm, Pad
+from convscope.layers.torch_modules import Pad
 from convscope.pytorch import aten_map
 from convscope.pytorch.build import build
 from convscope.pytorch.importer import import_module
@@ -51,17 +51,13 @@ GAPS = {
     "lp_pool": (lambda m: any(isinstance(x, (nn.LPPool1d, nn.LPPool2d, nn.LPPool3d))
                               for x in m.modules()),
                 "ATen has no L_p pooling: F.lp_pool computes pow, avg_pool, sign, relu, mul"),
-    "channel_layernorm": (lambda m: any(isinstance(x, ChannelLayerNorm) for x in m.modules()),
-                          "a layer norm over the channels of H x W x C permutes to channels "
-                          "last and normalises the last dim, which native_layer_norm's reader "
-                          "does not take (only all non-batch dims)"),
     "matmul_heads": (lambda m: any(isinstance(x, MatMul) and x.rank == 3 for x in m.modules()),
                      "a product per head: torch.matmul folds the batch and the heads into "
                      "bmm's one batch dim (a view to (N*H, m, k)), which no per-sample kind "
                      "reads: one opaque layer with the same totals"),
 }
 # the kinds whose first case of each gap is tested
-GAP_KINDS = ("pool", "conv_transpose", "layernorm", "matmul")
+GAP_KINDS = ("pool", "conv_transpose", "matmul")
 
 # Cases that come back as other kinds computing the same: (kind, test, kinds, reason).
 # Besides those, only AROUND may come back: the explicit padding or inline activation a case

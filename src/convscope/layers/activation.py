@@ -110,6 +110,7 @@ class Activation(Layer):
     aten_ops: ClassVar[tuple[str, ...]] = (
         *(f"{name}{tail}" for name in (*ATEN_PLAIN, *ATEN_SET) for tail in ("", "_")),
         "softplus", "hardshrink", "softshrink", "_softmax", "_log_softmax", "_safe_softmax")
+    reads_channels_last: ClassVar[bool] = True  # element-wise; softmax checks its dim
     keras_classes: ClassVar[tuple[str, ...]] = ("Activation", "ReLU", "LeakyReLU", "ELU",
                                                 "Softmax")
     onnx_ops: ClassVar[tuple[str, ...]] = (*ONNX_PLAIN, "LeakyRelu", "Celu", "Clip",
@@ -165,8 +166,8 @@ class Activation(Layer):
         if name in ATEN_PLAIN:
             return {"type": ATEN_PLAIN[name]}
         if name in ("_softmax", "_log_softmax", "_safe_softmax"):
-            if op.args[1] % x.dim() != 1:
-                return None
+            if op.args[1] % x.dim() != (x.dim() - 1 if op.layout == "last" else 1):
+                return None  # not over the channels
             return {"type": "log_softmax" if name == "_log_softmax" else "softmax"}
         if name == "leaky_relu":
             return {"type": "leaky_relu",

@@ -263,6 +263,9 @@ class Layer(ABC):
     onnx_arity: ClassVar[dict[str, int]] = {}  # inputs each of them needs (others: 1)
     onnx_any_first: ClassVar[tuple[str, ...]] = ()  # their first input may be a constant
     refused: ClassVar[dict[str, str]] = {}  # bridge -> why it cannot carry this kind
+    # from_aten also reads operations on channels-last maps (op.layout == "last"): the
+    # element-wise kinds, and those whose readers check the layout themselves
+    reads_channels_last: ClassVar[bool] = False
 
     @classmethod
     def from_aten(cls, op: Any, x: Any, out: Any) -> Any:

@@ -27,6 +27,7 @@ class Dropout(Layer):
     # F.dropout in training mode; a spatial dropout's mask (bernoulli_ on a constant, times
     # the input) is read by Merge's reader of ``mul``; in evaluation mode both vanish
     aten_ops: ClassVar[tuple[str, ...]] = ("native_dropout",)
+    reads_channels_last: ClassVar[bool] = True  # element-wise
     keras_classes: ClassVar[tuple[str, ...]] = (
         "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
     onnx_ops: ClassVar[tuple[str, ...]] = ("Dropout",)

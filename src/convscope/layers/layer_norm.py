@@ -31,6 +31,7 @@ class LayerNorm(Layer):
     aliases: ClassVar[dict[str, dict[str, Any]]] = {
         "layer_norm": {}, "layer_normalization": {}, "layernormalization": {}, "ln": {}}
     aten_ops: ClassVar[tuple[str, ...]] = ("native_layer_norm",)
+    reads_channels_last: ClassVar[bool] = True  # over a channels-last map's channels
     keras_classes: ClassVar[tuple[str, ...]] = ("LayerNormalization",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("LayerNormalization",)
     onnx_arity: ClassVar[dict[str, int]] = {"LayerNormalization": 2}
@@ -116,11 +117,14 @@ class LayerNorm(Layer):
     # ---- PyTorch bridge ----
     @classmethod
     def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
+        """Over every dim but the batch ("all"; a vector's: "channels"), or over the channels
+        of a channels-last map (timm's LayerNorm2d and ConvNeXt blocks: permute, norm)."""
         _, shape, weight, bias, eps = op.args[:5]
-        if list(shape) != list(x.shape[1:]) or not constant(op, weight, bias) or \
-                (weight is None and bias is not None):
+        last = op.layout == "last"
+        if list(shape) != list(x.shape[-1:] if last else x.shape[1:]) or \
+                not constant(op, weight, bias) or (weight is None and bias is not None):
             return None  # tokens normalised over their last dim: no kind (yet)
-        return {"type": "layernorm", "axes": "channels" if x.dim() == 2 else "all",
+        return {"type": "layernorm", "axes": "channels" if x.dim() == 2 or last else "all",
                 "eps": float(eps), "elementwise_affine": weight is not None,
                 "bias": bias is not None}
 

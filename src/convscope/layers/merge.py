@@ -40,13 +40,15 @@ ONNX_MERGES = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Max": "maxim
                "Min": "minimum", "Mean": "average", "Sum": "add"}
 
 
-def per_channel(factor: tuple[int, ...], x: tuple[int, ...]) -> bool:
-    """``factor`` broadcasts over a channels-first ``x`` (N, C, *S) as one value per channel:
-    (C,) for (N, C), (C, 1, 1) or (1, C, 1, 1) for (N, C, H, W)."""
+def per_channel(factor: tuple[int, ...], x: tuple[int, ...], layout: str = "first") -> bool:
+    """``factor`` broadcasts over ``x`` as one value per channel: channels first (N, C, *S),
+    (C,) for (N, C), (C, 1, 1) or (1, C, 1, 1) for (N, C, H, W); channels last (N, *S, C),
+    (C,) or (1, 1, 1, C)."""
     if len(x) < 2 or len(factor) > len(x):
         return False
     padded = (1,) * (len(x) - len(factor)) + factor
-    return padded[1] == x[1] and all(n == 1 for i, n in enumerate(padded) if i != 1)
+    axis = len(x) - 1 if layout == "last" else 1
+    return padded[axis] == x[axis] and all(n == 1 for i, n in enumerate(padded) if i != axis)
 
 
 def broadcast(inputs: tuple[Shape, ...], op: str) -> Shape:
@@ -75,6 +77,7 @@ class Merge(Layer):
     # add / sub / mul / div (in place too), maximum / minimum; also rescalings by a number
     # and dropout masks
     aten_ops: ClassVar[tuple[str, ...]] = (*ATEN_MERGES, "add_", "sub_", "mul_", "div_")
+    reads_channels_last: ClassVar[bool] = True  # element-wise; a layer scale checks its axis
     keras_classes: ClassVar[tuple[str, ...]] = tuple(op.capitalize() for op in OPS)
     # with a constant: a dense layer's bias (MatMul + Add) or a rescaling by a number
     onnx_ops: ClassVar[tuple[str, ...]] = (*ONNX_MERGES, "Div")
@@ -167,7 +170,7 @@ class Merge(Layer):
             if name == "multiply" and const is not None and const.noise is not None:
                 return {"type": "dropout", "rate": 1.0 - const.noise}
             if name == "multiply" and const is not None and len(const.reads) == 1 and \
-                    per_channel(tuple(other.shape), tuple(x.shape)):
+                    per_channel(tuple(other.shape), tuple(x.shape), op.layout):
                 return {"type": "layer_scale"}  # x * gamma, one learned factor per channel
             return None  # another learned or constant tensor: opaque, with its parameters
         if not isinstance(other, (int, float)) or isinstance(other, bool):

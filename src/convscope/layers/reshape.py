@@ -80,6 +80,7 @@ class Reshape(Layer):
     # every view of the data (flatten included: one reader tells them apart)
     aten_ops: ClassVar[tuple[str, ...]] = ("view", "_unsafe_view", "reshape", "unsqueeze",
                                            "squeeze", "flatten")
+    reads_channels_last: ClassVar[bool] = True  # in the tensor's own order
     keras_classes: ClassVar[tuple[str, ...]] = ("Reshape",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("Reshape", "Squeeze", "Unsqueeze")
     onnx_arity: ClassVar[dict[str, int]] = {"Reshape": 2}
@@ -132,10 +133,13 @@ class Reshape(Layer):
     @classmethod
     def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
         """A view to (N, K) of a tensor with spatial axes is a flatten, any other view a
-        reshape in PyTorch's (channels-first) order."""
+        reshape in PyTorch's (channels-first) order, or of a channels-last map in its order
+        (Swin's (N, H, W, C) -> (N, H x W, C))."""
         if out.dim() == 2 and x.dim() > 2:
             return {"type": "flatten"}
         target = [int(n) for n in out.shape[1:]]
+        if op.layout == "last":
+            return {"type": "reshape", "target_shape": target, "layout": "channels_last"}
         ours = target if len(target) <= 1 else [*target[1:], target[0]]
         return {"type": "reshape", "target_shape": ours, "layout": "channels_first"}
 

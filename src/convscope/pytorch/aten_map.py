@@ -25,15 +25,18 @@ from ..layers import LAYER_KINDS
 from ..layers.aten_args import arg
 from ..layers.bridge import ALIAS, our_axis, table
 from .captured import Op
+from .layout import flipped
 
 aten = torch.ops.aten
 Result = Any  # tuple[dict, list[torch.Tensor]] | dict | str | None
 Reader = Callable[[Op, torch.Tensor, torch.Tensor], Result]
 
-# Copies, casts and same-size expands pass their input on: they are no layer, so no kind
-# reads them; the importer names their output after their input (a slice that keeps
-# everything is one too, but only Slice's reader can tell).
-ALIASES = ("clone", "alias", "detach", "_to_copy", "lift_fresh", "expand", "contiguous", "to")
+# Copies, casts, same-size expands and in-place restrides (an adaptive pool's meta kernel
+# ends with as_strided_) pass their input on: they are no layer, so no kind reads them;
+# the importer names their output after their input (a slice that keeps everything is one
+# too, but only Slice's reader can tell).
+ALIASES = ("clone", "alias", "detach", "_to_copy", "lift_fresh", "expand", "contiguous", "to",
+           "as_strided_")
 
 
 def _alias(op: Op, x: torch.Tensor, out: torch.Tensor) -> Result:
@@ -62,6 +65,11 @@ def mappers() -> dict[Any, Reader]:
 
 
 MAPPERS = mappers()
+# the operators whose kinds read them on channels-last maps too (``reads_channels_last``)
+LAST_READERS = frozenset(_packet(name, kind.__name__)
+                         for name, kind in table(LAYER_KINDS, "aten_ops").items()
+                         if kind.reads_channels_last) | {_packet(n, "aten_map.py")
+                                                         for n in ALIASES}
 
 
 def map_op(op: Op, batch: int) -> Result:
@@ -72,6 +80,11 @@ def map_op(op: Op, batch: int) -> Result:
         return None
     if any(t.dim() == 0 or t.shape[0] != batch for t in (*data, op.outputs[0])):
         return None  # the batch moved (tokens folded into rows, windows, heads ...)
+    if layout_flip(op) is not None:
+        return ALIAS  # only the layout changes (grouping.py keeps it per tensor)
+    if op.layout == "mixed" or op.layout == "last" and \
+            op.func._overloadpacket not in LAST_READERS:
+        return None  # channels-last maps: only the kinds that read them (and aliases)
     try:
         found = mapper(op, data[0], op.outputs[0])
     except Exception:  # noqa: BLE001 - arguments no kind reads (tensor bounds ...): opaque
@@ -79,6 +92,20 @@ def map_op(op: Op, batch: int) -> Result:
     if isinstance(found, dict):
         return found, data
     return found
+
+
+def layout_flip(op: Op) -> str | None:
+    """The layout a permute that only moves the channels gives (layout.py), else None."""
+    packet = op.func._overloadpacket
+    if packet not in (aten.permute, aten.transpose) or op.layout == "mixed":
+        return None
+    rank = op.args[0].dim()
+    if packet is aten.permute:
+        order = [d % rank for d in op.args[1]]
+    else:
+        order, a, b = list(range(rank)), op.args[1] % rank, op.args[2] % rank
+        order[a], order[b] = order[b], order[a]
+    return flipped(order, rank, op.layout)
 
 
 # split / chunk give one slice per output, not one item: grouping.py makes a unit of each
@@ -90,7 +117,8 @@ SPLITS = {aten.split, aten.split_with_sizes, aten.unsafe_split, aten.chunk}
 def split_items(op: Op, batch: int) -> list[dict[str, Any] | None]:
     """``split`` / ``chunk`` along a non-batch dim: one ``slice`` item per output."""
     x = op.args[0]
-    if op.func._overloadpacket not in SPLITS or not op.is_data(x) or x.shape[0] != batch:
+    if op.func._overloadpacket not in SPLITS or not op.is_data(x) or x.shape[0] != batch or \
+            op.layout != "first":
         return [None] * len(op.outputs)
     dim = arg(op, 2, "dim", 0) % x.dim()
     if dim == 0:

@@ -199,11 +199,12 @@ class Recorder(TorchDispatchMode):
         self.calls.append(Call(path, type(module).__name__, self.call))
         self.stack.append(len(self.calls) - 1)
 
-    def push_composite(self, label: str, found: Any) -> None:
-        """A function read whole (composite.py): a call of its own inside the current one."""
+    def push_composite(self, suffix: str, label: str, found: Any, layout: str) -> None:
+        """A function read whole (composite.py): a call of its own inside the current one,
+        at the current path (and ``suffix``)."""
         parent = self.calls[self.call].path if self.call >= 0 else ""
-        self.calls.append(Call(f"{parent}.attention" if parent else "attention", label,
-                               self.call, found))
+        path = ".".join(p for p in (parent, suffix) if p)
+        self.calls.append(Call(path, label, self.call, found, layout))
         self.stack.append(len(self.calls) - 1)
 
     def pop(self) -> None:

@@ -22,6 +22,8 @@ class Call:
     type: str
     parent: int  # index of the calling module's call; -1 for the root
     composite: Any = None  # a function call: (item, sources of its data inputs) or None
+    layout: str = ""  # the layout a function call needs of its input and gives ("last")
+    result: int = 0  # a function call: id() of the tensor it returned
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Op:
     consts: dict[int, Const]  # id of each constant tensor argument -> what it carries
     reads: frozenset[str]  # parameters / buffers read, directly or through constants
     flops: int  # its own (torch.utils.flop_counter) plus those of the constants it uses
+    layout: str = "first"  # of its data inputs (grouping.py): "first", "last" or "mixed"
 
     @property
     def name(self) -> str:

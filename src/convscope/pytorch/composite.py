@@ -1,14 +1,21 @@
 """Calls PyTorch decomposes below autograd that convscope reads whole: scaled dot-product
-attention.
+attention, and ``F.linear`` on a channels-last map.
 
-``F.scaled_dot_product_attention`` has no ATen operator a dispatch mode sees: on meta
-tensors it runs as its math (scaling, two batched products folding the heads into the
-batch, a softmax). A ``TorchFunctionMode`` sees the call itself, before it decomposes: the
-capture marks it as a call of its own (like a module call, ``path.attention``), so its
-operations group together, and the importer writes that group as one ``attention`` layer
-when the kind's rules give exactly what PyTorch measured (inputs with their heads apart,
-(N, H, L, E); no mask tensor, no dropout, q, k and v with the same heads). Otherwise the
-group stays opaque, labelled ``scaled_dot_product_attention``, with the same totals.
+Neither has an ATen operator a dispatch mode sees whole: ``F.scaled_dot_product_attention``
+runs as its math on meta tensors (scaling, two batched products folding the heads into the
+batch, a softmax), and ``F.linear`` on (N, H, W, C) folds the positions into the batch
+(view, mm, view). A ``TorchFunctionMode`` sees the call itself, before it decomposes: the
+capture marks it as a call of its own (like a module call), so its operations group
+together, and the importer writes that group as one layer when the kind's rules give
+exactly what PyTorch measured:
+
+* attention (``path.attention``): q, k, v with their heads apart, (N, H, L, E); no mask
+  tensor, no dropout, no grouped heads;
+* dense (named by its module, ``blocks.0.mlp.fc1``): the input a channels-last map
+  (layout.py: after a permute that moves the channels last, ConvNeXt's and Swin's blocks),
+  whose output is then channels last too; its weight and bias are what it reads.
+
+Otherwise the group stays one opaque layer, with the same totals.
 """
 
 from __future__ import annotations
@@ -20,11 +27,11 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 SDPA = torch.nn.functional.scaled_dot_product_attention
-LABEL = "scaled_dot_product_attention"
+LINEAR = torch.nn.functional.linear
 
 
 class Composites(TorchFunctionMode):
-    """Marks each scaled dot-product attention call in ``recorder``'s stack of calls."""
+    """Marks each call read whole in ``recorder``'s stack of calls."""
 
     def __init__(self, recorder: Any) -> None:
         super().__init__()
@@ -33,16 +40,23 @@ class Composites(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None
                            ) -> Any:
         kwargs = kwargs or {}
-        if func is not SDPA:  # (run without the mode: an attention call inside a Python
-            return func(*args, **kwargs)  # function, nn.MultiheadAttention's, stays its math)
-        self.recorder.push_composite(LABEL, item(args, kwargs, self.recorder.data))
+        if func is SDPA:
+            self.recorder.push_composite("attention", "scaled_dot_product_attention",
+                                         attention(args, kwargs, self.recorder.data), "")
+        elif func is LINEAR and isinstance(args[0], torch.Tensor) and args[0].dim() > 3:
+            self.recorder.push_composite("", "linear", dense(args, kwargs, self.recorder),
+                                         "last")
+        else:  # (run without the mode: an attention call inside a Python function,
+            return func(*args, **kwargs)  # nn.MultiheadAttention's, stays its math)
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            self.recorder.calls[self.recorder.call].result = id(result)
+            return result
         finally:
             self.recorder.pop()
 
 
-def item(args: Any, kwargs: dict[str, Any], data: dict[int, Any]) -> Any:
+def attention(args: Any, kwargs: dict[str, Any], data: dict[int, Any]) -> Any:
     """(attention item, the sources of q, k, v) for the call; (None, []) when no attention
     layer can describe it (the call's operations still make one group: an opaque layer)."""
     names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale",
@@ -60,36 +74,52 @@ def item(args: Any, kwargs: dict[str, Any], data: dict[int, Any]) -> Any:
             [data[id(t)] for t in tensors])
 
 
-__all__ = ["LABEL", "Composites"]
+def dense(args: Any, kwargs: dict[str, Any], recorder: Any) -> Any:
+    """(dense item, the source of x) for ``F.linear(x, weight, bias)`` on data x with a
+    learned or constant weight and bias; (None, []) otherwise."""
+    given = {**dict(zip(("input", "weight", "bias"), args, strict=False)), **kwargs}
+    x, w, b = given.get("input"), given.get("weight"), given.get("bias")
+    if id(x) not in recorder.data or not isinstance(w, torch.Tensor) or w.dim() != 2 or \
+            id(w) in recorder.data or b is not None and id(b) in recorder.data:
+        return None, []
+    return {"type": "dense", "units": int(w.shape[0]), "bias": b is not None}, \
+        [recorder.data[id(x)]]
 
 
 def read_whole(builder: Any, members: list[Any], name: str, call: int) -> bool:
     """Write the group of a function call read whole (``builder``: importer.py's) as its
-    layer, if the group is exactly that call's operations and the kind's rules give the
-    shape and MACs PyTorch measured (no parameters or buffers read); True if written."""
+    layer, if the group is exactly that call's operations, its input has the layout the
+    call needs, and the kind's rules give the shape, parameters, buffers and MACs PyTorch
+    measured (weights another layer counts: no); True if written."""
     from .aten_map import kind_counts
     from .grouping import exposed
-    from .layout import our_shape
 
-    found = builder.cap.calls[call].composite if call >= 0 else None
+    c = builder.cap.calls[call] if call >= 0 else None
+    found = c.composite if c is not None else None
     inside = {u.index for u in members}
     if found is None or found[0] is None or any(u.op.call != call for u in members) or \
             any(u.op.call == call and u.index not in inside for u in builder.units.units):
         return False
     item, sources = found
+    layouts = {builder.units.layouts.get(s, "first") for s in sources}
     outs = exposed(builder.units, members)
     batch = builder.cap.batch
+    reads = set().union(*(u.op.reads for u in members))
     flops = sum(u.op.flops for u in members if u.op.index not in builder.counted_ops)
-    counts = kind_counts(item, tuple(our_shape(builder.tensor(s)) for s in sources))
-    if len(outs) != 1 or counts is None or flops % (2 * batch) or \
-            any(u.op.reads for u in members):
+    counts = kind_counts(item, tuple(builder.shape(s) for s in sources))
+    if c.layout and layouts != {c.layout} or len(outs) != 1 or counts is None or \
+            flops % (2 * batch) or any(n in builder.owner for n in reads):
         return False
     shape, trainable, buffers, macs = counts
-    if shape != our_shape(builder.tensor(outs[0])) or macs != flops // (2 * batch) or \
-            trainable or buffers:
+    if shape != builder.shape(outs[0]) or macs != flops // (2 * batch) or \
+            (trainable, buffers) != (builder.numel(reads, True), builder.numel(reads, False)):
         return False
     builder.counted_ops.update(u.op.index for u in members)
-    builder.counts[name] = (item["type"], 0, 0)
+    builder.claim(reads, name)
+    builder.counts[name] = (item["type"], trainable, buffers)
     builder.add(item, name, sources, shape)
     builder.names[outs[0]] = name
     return True
+
+
+__all__ = ["Composites", "read_whole"]

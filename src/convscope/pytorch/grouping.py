@@ -25,8 +25,9 @@ from typing import Any
 
 import torch
 
-from .aten_map import ALIAS, map_op, split_items
+from .aten_map import ALIAS, layout_flip, map_op, split_items
 from .captured import Capture, Op, Source
+from .layout import layout_of
 
 LIGHT = {"reshape", "flatten", "permute", "slice", "rescaling", "dropout", "relu", "relu6",
          "gelu", "silu", "sigmoid", "tanh", "hardswish", "hard_sigmoid", "softmax",
@@ -84,6 +85,7 @@ class Units:
         self.cap = cap
         self.units: list[Unit] = []
         self.of: dict[Source, int] = {}  # (op, output) -> unit
+        self.layouts: dict[Source, str] = {}  # the channels-last tensors (layout.py)
         live = live_ops(cap)
         for op in cap.ops:
             if op.index in live:
@@ -92,7 +94,11 @@ class Units:
         self.parent = list(range(len(self.units)))
 
     def add(self, op: Op) -> None:
-        all_data = [op.sources[id(t)] for t in op.data_args()]
+        data = op.data_args()
+        all_data = [op.sources[id(t)] for t in data]
+        op.layout = layout_of([self.layouts.get(s, "first") for s in all_data],
+                              [t.dim() for t in data])
+        self.keep_layout(op, data)
         pieces = split_items(op, self.cap.batch) if len(op.outputs) > 1 else []
         if pieces and all(p is not None for p in pieces):
             for pos, item in enumerate(pieces):
@@ -105,6 +111,23 @@ class Units:
         for pos in range(max(len(op.outputs), 1)):
             self.of[(op.index, pos)] = len(self.units)
         self.units.append(Unit(len(self.units), op, 0, item, sources))
+
+    def keep_layout(self, op: Op, data: list[torch.Tensor]) -> None:
+        """The layout of each output: a permute that only moves the channels flips it; an
+        operation on channels-last maps that keeps their channels (last) keeps it, and so
+        does a function read whole that needs them (composite.py: F.linear)."""
+        flip = layout_flip(op) if data and op.outputs and data[0].shape[0] == self.cap.batch \
+            else None
+        call = self.cap.calls[op.call] if op.call >= 0 else None
+        if call is not None and call.layout and call.composite[1] and \
+                self.layouts.get(call.composite[1][0]) == call.layout:
+            flip = next((call.layout for t in op.outputs if id(t) == call.result), flip)
+        for pos, t in enumerate(op.outputs):
+            x = data[0] if data else None
+            same = op.layout == "last" and x is not None and t.dim() > 2 and \
+                t.shape[-1:] == x.shape[-1:]
+            if flip == "last" or flip is None and same:
+                self.layouts[(op.index, pos)] = "last"
 
     def link(self) -> None:
         consumed = [s for u in self.units for s in u.inputs] + list(self.cap.outputs)
@@ -266,31 +289,3 @@ def exposed(units: Units, members: list[Unit]) -> list[Source]:
 
 
 __all__ = ["LIGHT", "Unit", "Units", "exposed"]
-
-
-def import_notes(state: dict[str, int], opaque: dict[str, list[str]], leaves: Any,
-                 owner: dict[str, str]) -> list[str]:
-    """The notes of an import: buffers kept as state, layers without a kind (opaque), and
-    parameters the forward does not use."""
-    notes = []
-    if state:
-        listed = ", ".join(f"'{k}' ({v:,})" for k, v in state.items())
-        notes.append(f"buffers no operation reads, counted as state in layers of their "
-                     f"own (no input, no MACs): {listed}")
-    if opaque:
-        listed = ", ".join(f"{label} x{len(names)} ('{names[0]}')" if len(names) > 1
-                           else f"{label} ('{names[0]}')"
-                           for label, names in opaque.items())
-        count = sum(len(v) for v in opaque.values())
-        notes.append(f"{count} layer(s) have no convscope kind and are shown as opaque "
-                     f"(output shape, parameters and MACs measured, receptive field "
-                     f"global): {listed}")
-    unused: dict[str, int] = {}
-    for leaf in leaves:
-        if leaf.name not in owner:
-            top = leaf.name.split(".")[0] + ("" if leaf.is_param else " buffers")
-            unused[top] = unused.get(top, 0) + leaf.numel
-    if unused:
-        listed = ", ".join(f"{k} ({v:,})" for k, v in sorted(unused.items()))
-        notes.append(f"parameters the forward pass does not use (not counted): {listed}")
-    return notes

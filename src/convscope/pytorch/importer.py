@@ -1,11 +1,9 @@
 """PyTorch nn.Module + input shape -> convscope description and graph.
 
-The module's own forward runs on meta tensors and every ATen operation is recorded with
-the module path that issued it (capture.py); operations map onto convscope kinds (each
-kind's ``from_aten``, dispatched by aten_map.py) and are grouped back into the user's
-modules (grouping.py). Layer names are module paths (``layer1.0.conv1``; a module call
-that gives several layers names them ``path.kind``). Conventions, checked here for every
-layer:
+The forward runs on meta tensors, each ATen operation recorded with its module path
+(capture.py), mapped onto a kind (aten_map.py) and grouped back into the user's modules
+(grouping.py; calls read whole: composite.py). Layer names are module paths
+(``layer1.0.conv1``; several layers of one call: ``path.kind``). Checked for every layer:
 
 * a mapped layer is kept only if its kind's own rules give exactly what PyTorch measured:
   output shape, parameters and buffers read, and MACs (torch.utils.flop_counter's formula
@@ -23,8 +21,9 @@ layer:
 * parameters the forward does not use (an auxiliary head in eval mode) are named in a
   note and not counted: they take no part in what the model computes (SPEC).
 
-Shapes convert from PyTorch's (N, C, *S) to convscope's H x W x C; numbers are per sample
-(the model runs with a batch of 2, as batch norm in training mode needs two values).
+Shapes convert from PyTorch's (N, C, *S) (or a channels-last map's (N, *S, C): layout.py)
+to convscope's H x W x C; numbers are per sample (the model runs with a batch of 2, as
+batch norm in training mode needs two values).
 """
 
 from __future__ import annotations
@@ -45,8 +44,9 @@ from .aten_map import ALIAS, MAPPERS, kind_counts
 from .capture import capture
 from .captured import Capture, Source
 from .composite import read_whole
-from .grouping import Unit, Units, exposed, import_notes
+from .grouping import Unit, Units, exposed
 from .layout import our_shape, torch_shape
+from .notes import import_notes, state_layers
 
 BATCH = 2
 
@@ -72,6 +72,10 @@ class Builder:
 
     def tensor(self, src: Source) -> torch.Tensor:
         return self.cap.inputs[src[1]] if src[0] < 0 else self.cap.ops[src[0]].outputs[src[1]]
+
+    def shape(self, src: Source) -> tuple[int, ...]:
+        """The per-sample, channels-last shape of a tensor, in its layout."""
+        return our_shape(self.tensor(src), self.units.layouts.get(src, "first"))
 
     def path(self, call: int) -> str:
         return self.cap.calls[call].path if call >= 0 else ""
@@ -116,7 +120,7 @@ class Builder:
     # ---- one mapped layer ---------------------------------------------------------------
     def mapped(self, u: Unit, name: str) -> bool:
         item = dict(u.item)
-        in_shapes = tuple(our_shape(self.tensor(s)) for s in u.inputs)
+        in_shapes = tuple(self.shape(s) for s in u.inputs)
         found = kind_counts(item, in_shapes)
         flops = u.op.flops if u.op.index not in self.counted_ops else 0
         reads = set(u.op.reads)
@@ -124,7 +128,7 @@ class Builder:
             return False
         shape, trainable, buffers, macs = found
         extra = self.attachable([u])
-        if shape != our_shape(u.out) or macs != flops // (2 * BATCH) or \
+        if shape != self.shape((u.op.index, u.pos)) or macs != flops // (2 * BATCH) or \
                 trainable != self.numel(reads, True):
             return False
         if buffers == self.numel(reads, False) + self.numel(extra, False):
@@ -193,7 +197,7 @@ class Builder:
             raise ConvscopeError(f"'{name}' returns a tensor of shape {tuple(t.shape)} for a "
                                  f"batch of {BATCH}: its first dim is not the batch, so it "
                                  "has no per-sample shape")
-        return our_shape(t)
+        return self.shape(src)
 
     def add(self, item: dict[str, Any], name: str, inputs: list[Source],
             shape: tuple[int, ...], names: list[str] | None = None) -> None:
@@ -231,31 +235,7 @@ class Builder:
             if not (single and self.mapped(members[0], name) or
                     read_whole(self, members, name, call)):
                 self.opaque_layer(members, name, call)
-        self.state_layers()
-
-    def state_layers(self) -> None:
-        """Buffers no operation reads and no layer could take (a rotary table read through a
-        method rather than ``forward``, the batch norms of an auxiliary head that eval mode
-        skips) are state all the same: one layer per module holding them (the outermost
-        module the forward never called, else their own), with no input, no MACs and those
-        buffers, so buffers always total ``sum(b.numel() for b in model.buffers())``."""
-        called = {c.path for c in self.cap.calls}
-        groups: dict[str, list[str]] = {}
-        for leaf in self.cap.leaves.values():
-            if leaf.is_param or leaf.name in self.owner:
-                continue
-            parts = leaf.owner.split(".") if leaf.owner else []
-            prefixes = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
-            key = next((p for p in prefixes if p not in called), leaf.owner)
-            groups.setdefault(key, []).append(leaf.name)
-        for key, names in groups.items():
-            name = unique_name(f"{key}.buffers" if key in self.taken or not key else key,
-                               self.taken)
-            self.claim(names, name)
-            self.add({"type": "opaque", "op": "buffers", "shape": [1], "params": 0,
-                      "buffers": self.numel(names, False), "ops": "none (state only)"},
-                     name, [], (1,))
-            self.state[name] = self.numel(names, False)
+        state_layers(self)
 
     def notes(self, module: nn.Module) -> list[str]:
         return import_notes(self.state, self.opaque, self.cap.leaves.values(), self.owner)
