@@ -1,18 +1,26 @@
-"""Channels-last maps in PyTorch import (issue 11): a permute that only moves the channels
-last, (0, 2, 3, 1), changes the tensor's layout rather than adding a layer, and the kinds
-that read channels-last maps (layer norm over the channels, element-wise kinds, views in
-the tensor's order, ``F.linear`` on the channels, read whole) give real layers. ConvNeXt's
-blocks (timm's LayerNorm2d, torchvision's Permute + LayerNorm + Linear) then import with
-no opaque layer, and their receptive fields stay local: checked here against a gradient
-measured on the real model.
+"""Receptive fields stay local where real models are local (issue 11), checked against a
+gradient measured on the real model.
+
+* Channels-last maps in PyTorch import: a permute that only moves the channels last,
+  (0, 2, 3, 1), changes the tensor's layout rather than adding a layer, and the kinds that
+  read channels-last maps (layer norm over the channels, element-wise kinds, views in the
+  tensor's order, ``F.linear`` on the channels, read whole) give real layers. ConvNeXt's
+  blocks (timm's LayerNorm2d, torchvision's Permute + LayerNorm + Linear) then import
+  with no opaque layer.
+* An opaque group that is one convolution with element-wise work around it (NF-Nets'
+  weight-standardised ScaledStdConv2d, BlurPool2d's fixed filter after its padding) keeps
+  that convolution's window (pytorch/window.py).
 """
 
 from __future__ import annotations
+
+import copy
 
 import pytest
 import timm
 import torch
 import torchvision
+from torch import nn
 
 import convscope
 from convscope.pytorch.importer import import_module
@@ -67,11 +75,69 @@ def test_convnext_receptive_field_is_the_models(block):
     model = timm.create_model("convnext_atto", pretrained=False).double().eval()
     graph = import_module(model, [(224, 224, 3)])
     field = convscope.analyze(graph).layer(f"stages.0.blocks.{block}.add").receptive_field
-    x = torch.randn(1, 3, 224, 224, dtype=torch.float64, requires_grad=True)
-    y = model.stages[0].blocks[:block + 1](model.stem(x))
-    y[0, :, 28, 28].sum().backward()
-    reached = x.grad[0].abs().sum(0) > 0
-    extent = tuple(int(idx.max() - idx.min() + 1)
-                   for idx in (reached.any(1).nonzero(), reached.any(0).nonzero()))
+    extent = reached(lambda x: model.stages[0].blocks[:block + 1](model.stem(x)), 28)
     assert not field.is_global
     assert field.sizes() == extent
+
+
+def reached(forward, position: int) -> tuple[int, ...]:
+    """Height and width of the input region the gradient of ``forward``'s output at
+    (position, position), summed over channels, reaches (float64, one random image)."""
+    x = torch.randn(1, 3, 224, 224, dtype=torch.float64, requires_grad=True)
+    forward(x)[0, :, position, position].sum().backward()
+    hit = x.grad[0].abs().sum(0) > 0
+    return tuple(int(idx.max() - idx.min() + 1) for idx in (hit.any(1).nonzero(),
+                                                            hit.any(0).nonzero()))
+
+
+def linearised(model: nn.Module) -> nn.Module:
+    """A float64 copy whose ReLUs are the identity, max pools average pools and parameters
+    positive, so that no dead unit, unchosen maximum or zero-initialised gain (timm's
+    zero_init_last) hides a position of the field (convscope verify's linearised copy, on
+    the real model)."""
+    model = copy.deepcopy(model).double().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.uniform_(0.5, 1.5)
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, nn.ReLU):
+                setattr(parent, name, nn.Identity())
+            elif isinstance(child, nn.MaxPool2d):
+                setattr(parent, name, nn.AvgPool2d(child.kernel_size, child.stride,
+                                                   child.padding))
+    return model
+
+
+@pytest.mark.parametrize(("arch", "layer", "forward", "position"), [
+    ("nf_resnet26", "stages.0.0.add", lambda m, x: m.stages[0][0](m.stem(x)), 28),
+    ("resnetblur18", "layer2.0.act2",
+     lambda m, x: m.layer2[0](m.layer1(m.maxpool(m.act1(m.bn1(m.conv1(x)))))), 14),
+])
+def test_opaque_convolutions_keep_their_window(arch, layer, forward, position):
+    """ScaledStdConv2d (a weight computed from parameters) and BlurPool2d (a buffer as the
+    weight, after a reflection padding) are opaque, yet their fields are their windows."""
+    model = timm.create_model(arch, pretrained=False).eval()
+    graph = import_module(model, [(224, 224, 3)])
+    assert any(n.layer.kind == "opaque" for n in graph.nodes)
+    field = convscope.analyze(graph).layer(layer).receptive_field
+    twin = linearised(model)
+    assert not field.is_global
+    assert field.sizes() == reached(lambda x: forward(twin, x), position)
+
+
+def test_an_opaque_window_is_checked():
+    """rf_kernel / rf_stride / rf_padding: per spatial axis, one map as input."""
+    from convscope.errors import ConvscopeError
+
+    item = {"type": "opaque", "op": "c", "shape": [5, 5, 3], "rf_kernel": 3, "rf_stride": 2,
+            "rf_padding": 1, "inputs": ["x"]}
+    graph = convscope.load({"inputs": {"x": [9, 9, 2]}, "layers": [item]})
+    axis = convscope.analyze(graph).layers[-1].receptive_field.axes[0]
+    assert (axis.size, axis.stride, axis.start) == (3, 2, -1)
+    with pytest.raises(ConvscopeError, match="rf_padding"):
+        convscope.load({"inputs": {"x": [9, 9, 2]},
+                        "layers": [{**item, "rf_padding": -1}]})
+    with pytest.raises(ConvscopeError, match="one input"):
+        convscope.load({"inputs": {"x": [9, 9, 2], "y": [9, 9, 2]},
+                        "layers": [{**item, "inputs": ["x", "y"]}]})

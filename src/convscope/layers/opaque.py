@@ -4,8 +4,10 @@ It keeps what was measured on the framework's side: the output shape, the parame
 and buffers it reads that no other layer counts, and, where the importer can measure
 them (PyTorch: ``torch.utils.flop_counter``'s formulas / 2), its MACs, so totals stay
 exact. ``ops`` lists the framework operations it stands for. Its receptive field is
-unknown and shown as global. In PyTorch it builds as a stand-in with the same output
-shape and parameter count (values are zeros).
+unknown and shown as global, unless the importer measured its window (``rf_kernel``,
+``rf_stride``, ``rf_padding``: one sliding window with element-wise work around it, as a
+convolution whose weight is computed, pytorch/window.py). In PyTorch it builds as a
+stand-in with the same output shape and parameter count (values are zeros).
 """
 
 from __future__ import annotations
@@ -13,9 +15,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..errors import LayerRuleError
 from ..limits import MAX_COUNT
-from .base import GLOBAL, Layer, ParamCount, RFRule, Shape
+from .base import GLOBAL, Layer, ParamCount, RFRule, RFStep, Shape
 from .bridge import CannotExpress
+
+
+def window_of(args: Any, inputs: tuple[Shape, ...]) -> RFStep | None:
+    """The window ``rf_kernel`` / ``rf_stride`` / ``rf_padding`` (before, per spatial axis)
+    of an opaque layer with one map as input, or None when none is given."""
+    if not args.has("rf_kernel"):
+        return None
+    if len(inputs) != 1 or len(inputs[0]) < 2:
+        raise LayerRuleError("rf_kernel needs exactly one input with spatial axes; received "
+                             f"{len(inputs)} input(s)")
+    ndim = len(inputs[0]) - 1
+    kernel = args.ints("rf_kernel", ndim)
+    stride = args.ints("rf_stride", ndim, 1)
+    padding = args.ints("rf_padding", ndim, 0, minimum=0)
+    return RFStep(kernel=kernel, stride=stride, offset=tuple(-p for p in padding))
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,7 @@ class Opaque(Layer):
     buffers: int = 0
     measured_macs: int = 0
     ops: str = ""
+    rf: RFStep | None = None  # its sliding window, when the importer measured one
 
     @classmethod
     def from_args(cls, args: Any, inputs: tuple[Shape, ...]) -> Opaque:
@@ -50,7 +69,7 @@ class Opaque(Layer):
                     trainable=args.integer("params", 0, minimum=0, maximum=MAX_COUNT),
                     buffers=args.integer("buffers", 0, minimum=0, maximum=MAX_COUNT),
                     measured_macs=args.integer("macs", 0, minimum=0, maximum=MAX_COUNT),
-                    ops=str(args.value("ops", "")))
+                    ops=str(args.value("ops", "")), rf=window_of(args, inputs))
         args.finish()
         return layer
 
@@ -66,7 +85,8 @@ class Opaque(Layer):
         return self.measured_macs
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
-        return GLOBAL  # unknown: nothing is claimed
+        """Its measured window, else global (unknown: nothing is claimed)."""
+        return self.rf if self.rf is not None else GLOBAL
 
     def type_label(self) -> str:
         return f"Opaque[{self.op}]"

@@ -47,6 +47,7 @@ from .composite import read_whole
 from .grouping import Unit, Units, exposed
 from .layout import our_shape, torch_shape
 from .notes import import_notes, state_layers
+from .window import group_window
 
 BATCH = 2
 
@@ -179,9 +180,12 @@ class Builder:
             members[0].op.name.lstrip("_").replace("native_", "")
         ops = sorted({u.op.name for u in members})
         main = self.shape_of(outs[-1], name)
+        flat = len(outs) > 1 or any(self.units.layouts.get(s) for s in (*inputs, outs[-1]))
+        window = None if flat else group_window(members, inputs, self.tensor)
         self.add({"type": "opaque", "op": label, "shape": list(main),
                   "params": self.numel(new, True), "buffers": self.numel(new, False),
-                  "macs": flops // (2 * BATCH), "ops": ", ".join(ops)}, name, inputs, main)
+                  "macs": flops // (2 * BATCH), "ops": ", ".join(ops), **(window or {})},
+                 name, inputs, main)
         self.names[outs[-1]] = name
         self.opaque.setdefault(label, []).append(name)
         for k, src in enumerate(outs[:-1], start=1):  # more than one tensor leaves the group
