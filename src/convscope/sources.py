@@ -108,10 +108,14 @@ def load_text(text: str, input_shape: str | Shape | None = None,
     """The graph of a text typed or pasted by a user (the web page): YAML / JSON (a
     convscope description or a Keras ``model.to_json()``, read as data) or the one-line
     form. Never imports code."""
-    from .description.load import parse_override, read_text
+    return graph_of_text_data(text_data(text, origin), input_shape)
+
+
+def text_data(text: str, origin: str = "editor") -> dict[str, Any]:
+    """What a typed text says, as data (``load_text``'s first step): a description or a
+    Keras config read from YAML / JSON, or the one-line form's description."""
+    from .description.load import read_text
     from .description.oneline import parse_line
-    from .description.parse import parse
-    from .keras.history import is_keras_config
 
     if not text.strip():
         raise SpecError("the description is empty: pick a zoo model or type one")
@@ -124,6 +128,16 @@ def load_text(text: str, input_shape: str | Shape | None = None,
         raise SpecError("a description is a YAML mapping (input:, layers:) or a one-line "
                         "form like '32x32x1 | conv5-6 | maxpool2 | fc10'; PyTorch sources are "
                         "not loaded by the web page")
+    return description
+
+
+def graph_of_text_data(description: dict[str, Any],
+                       input_shape: str | Shape | None = None) -> Graph:
+    """The graph of ``text_data``'s result (``load_text``'s second step)."""
+    from .description.load import parse_override
+    from .description.parse import parse
+    from .keras.history import is_keras_config
+
     override = parse_override(input_shape)
     if is_keras_config(description):
         from .keras import import_config

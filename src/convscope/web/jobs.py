@@ -9,6 +9,7 @@ analysis, drawing, serialising) happens here, never on the server's event loop.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Any, NamedTuple
 
 from ..errors import ConvscopeError, LayerRuleError
@@ -27,6 +28,30 @@ class Reply(NamedTuple):
     media: str
     body: bytes
     filename: str = ""
+
+
+class Recent:
+    """The last answers of one worker process, most recent last, within ``most`` answers and
+    ``budget`` bytes of bodies (a least-recently-used cache)."""
+
+    def __init__(self, most: int = 32, budget: int = 64 * 1024 * 1024) -> None:
+        self.most, self.budget = most, budget
+        self.replies: OrderedDict[str, Reply] = OrderedDict()
+
+    def get(self, key: str) -> Reply | None:
+        reply = self.replies.get(key)
+        if reply is not None:
+            self.replies.move_to_end(key)
+        return reply
+
+    def put(self, key: str, reply: Reply) -> None:
+        self.replies[key] = reply
+        while len(self.replies) > self.most or len(self.replies) > 1 and \
+                sum(len(r.body) for r in self.replies.values()) > self.budget:
+            self.replies.popitem(last=False)
+
+
+RECENT = Recent()
 
 
 def json_reply(data: Any, status: int = 200) -> Reply:
@@ -68,13 +93,30 @@ def memory_data(graph: Graph, batch: int, dtype: str, optimizer: str) -> dict[st
 
 def analyze_job(text: str, input_shape: str | None, batch: int = 1, dtype: str = "float32",
                 optimizer: str = "adam") -> Reply:
+    """The page's analysis of ``text``. The answer is a pure function of what the text says
+    (read as data: comments, spacing and key order do not count) and the settings, so a
+    worker keeps its last answers (``RECENT``): a keystroke that leaves the description as
+    it was (a comment, a blank line, a half-typed word in a comment) is answered at once."""
+    from ..sources import graph_of_text_data, text_data
+
+    description = text_data(text, "editor")
+    key = json.dumps([description, input_shape, batch, dtype, optimizer], sort_keys=True,
+                     default=repr)
+    reply = RECENT.get(key)
+    if reply is None:
+        reply = analysis_reply(graph_of_text_data(description, input_shape), batch, dtype,
+                               optimizer)
+        RECENT.put(key, reply)
+    return reply
+
+
+def analysis_reply(graph: Graph, batch: int, dtype: str, optimizer: str) -> Reply:
     from ..analysis import analyze
     from ..analysis.lint import lint
     from ..render.data import report_json
     from ..render.diagram import draw
     from ..render.totals import totals_lines
 
-    graph = graph_of(text, input_shape)
     report = analyze(graph, batch, dtype)
     return json_reply({"ok": True, "report": report_json(report), "svg": draw(report),
                        "totals": "\n".join(totals_lines(report)),
