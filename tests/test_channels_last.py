@@ -141,3 +141,25 @@ def test_an_opaque_window_is_checked():
     with pytest.raises(ConvscopeError, match="one input"):
         convscope.load({"inputs": {"x": [9, 9, 2], "y": [9, 9, 2]},
                         "layers": [{**item, "inputs": ["x", "y"]}]})
+
+
+def test_vit_tokens_are_positions_by_channels():
+    """timm's ViT: the patch embedding's (N, C, L) sequence transposed to (N, L, C) is the
+    same tokens channels last (no layer), so its layer norms and linears are kinds: tokens
+    197 x 192 (196 patches + the class token, embed_dim), q / k / v a dense layer with the
+    module's numel and 197 x 192 x 576 MACs, its attention call one attention layer."""
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False).eval()
+    report = convscope.analyze(import_module(model, [(224, 224, 3)]))
+    tokens, width = model.patch_embed.num_patches + 1, model.embed_dim
+    block = model.blocks[0]
+    norm = report.layer("blocks.0.norm1")
+    assert (norm.type, norm.output_shape, norm.params) == (
+        "LayerNormalization", (tokens, width), sum(p.numel() for p in block.norm1.parameters()))
+    qkv = report.layer("blocks.0.attn.qkv")
+    assert (qkv.type, qkv.output_shape) == ("Dense", (tokens, 3 * width))
+    assert qkv.params == sum(p.numel() for p in block.attn.qkv.parameters())
+    assert qkv.macs == tokens * width * 3 * width
+    for name in ("blocks.0.attn.proj", "blocks.0.mlp.fc1", "blocks.0.mlp.fc2"):
+        assert report.layer(name).type == "Dense"
+    assert report.layer("blocks.0.attn.attention").type == "Attention"
+    assert report.totals.params == sum(p.numel() for p in model.parameters())

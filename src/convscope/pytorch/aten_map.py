@@ -25,7 +25,7 @@ from ..layers import LAYER_KINDS
 from ..layers.aten_args import arg
 from ..layers.bridge import ALIAS, our_axis, table
 from .captured import Op
-from .layout import flipped
+from .layout import FIRSTS, flipped
 
 aten = torch.ops.aten
 Result = Any  # tuple[dict, list[torch.Tensor]] | dict | str | None
@@ -82,6 +82,8 @@ def map_op(op: Op, batch: int) -> Result:
         return None  # the batch moved (tokens folded into rows, windows, heads ...)
     if layout_flip(op) is not None:
         return ALIAS  # only the layout changes (grouping.py keeps it per tensor)
+    if heads_back(op):  # (L, E, H) -> (L, H, E), channels last
+        return {"type": "permute", "dims": [1, 3, 2]}, data
     if op.layout == "mixed" or op.layout == "last" and \
             op.func._overloadpacket not in LAST_READERS:
         return None  # channels-last maps: only the kinds that read them (and aliases)
@@ -94,18 +96,29 @@ def map_op(op: Op, batch: int) -> Result:
     return found
 
 
-def layout_flip(op: Op) -> str | None:
-    """The layout a permute that only moves the channels gives (layout.py), else None."""
+def permute_order(op: Op) -> list[int] | None:
+    """The order of a permute or transpose (None for any other operation)."""
     packet = op.func._overloadpacket
-    if packet not in (aten.permute, aten.transpose) or op.layout == "mixed":
+    if packet not in (aten.permute, aten.transpose):
         return None
     rank = op.args[0].dim()
     if packet is aten.permute:
-        order = [d % rank for d in op.args[1]]
-    else:
-        order, a, b = list(range(rank)), op.args[1] % rank, op.args[2] % rank
-        order[a], order[b] = order[b], order[a]
-    return flipped(order, rank, op.layout)
+        return [d % rank for d in op.args[1]]
+    order, a, b = list(range(rank)), op.args[1] % rank, op.args[2] % rank
+    order[a], order[b] = order[b], order[a]
+    return order
+
+
+def layout_flip(op: Op) -> str | None:
+    """The layout a permute that only moves the channels gives (layout.py), else None."""
+    order = permute_order(op)
+    return None if order is None else flipped(order, len(order), op.layout)
+
+
+def heads_back(op: Op) -> bool:
+    """Attention's output (N, H, L, E) transposed to (N, L, H, E): a channels-last tensor
+    (positions L, H; channels E), ready to merge its heads into L x (H x E) tokens."""
+    return op.layout == "heads" and permute_order(op) == [0, 2, 1, 3]
 
 
 # split / chunk give one slice per output, not one item: grouping.py makes a unit of each
@@ -118,7 +131,7 @@ def split_items(op: Op, batch: int) -> list[dict[str, Any] | None]:
     """``split`` / ``chunk`` along a non-batch dim: one ``slice`` item per output."""
     x = op.args[0]
     if op.func._overloadpacket not in SPLITS or not op.is_data(x) or x.shape[0] != batch or \
-            op.layout != "first":
+            op.layout not in FIRSTS:
         return [None] * len(op.outputs)
     dim = arg(op, 2, "dim", 0) % x.dim()
     if dim == 0:

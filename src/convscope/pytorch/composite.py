@@ -11,9 +11,10 @@ exactly what PyTorch measured:
 
 * attention (``path.attention``): q, k, v with their heads apart, (N, H, L, E); no mask
   tensor, no dropout, no grouped heads;
-* dense (named by its module, ``blocks.0.mlp.fc1``): the input a channels-last map
-  (layout.py: after a permute that moves the channels last, ConvNeXt's and Swin's blocks),
-  whose output is then channels last too; its weight and bias are what it reads.
+* dense (named by its module, ``blocks.0.mlp.fc1``): the input a channels-last map or
+  sequence (layout.py: after a permute that moves the channels last, ConvNeXt's and Swin's
+  blocks, a ViT's tokens), whose output is then channels last too; its weight and bias are
+  what it reads.
 
 Otherwise the group stays one opaque layer, with the same totals.
 """
@@ -43,7 +44,7 @@ class Composites(TorchFunctionMode):
         if func is SDPA:
             self.recorder.push_composite("attention", "scaled_dot_product_attention",
                                          attention(args, kwargs, self.recorder.data), "")
-        elif func is LINEAR and isinstance(args[0], torch.Tensor) and args[0].dim() > 3:
+        elif func is LINEAR and isinstance(args[0], torch.Tensor) and args[0].dim() > 2:
             self.recorder.push_composite("", "linear", dense(args, kwargs, self.recorder),
                                          "last")
         else:  # (run without the mode: an attention call inside a Python function,

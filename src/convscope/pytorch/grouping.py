@@ -25,9 +25,10 @@ from typing import Any
 
 import torch
 
-from .aten_map import ALIAS, layout_flip, map_op, split_items
+from .aten_map import ALIAS, map_op, split_items
 from .captured import Capture, Op, Source
 from .layout import layout_of
+from .tensor_layout import heads_apart, out_layout
 
 LIGHT = {"reshape", "flatten", "permute", "slice", "rescaling", "dropout", "relu", "relu6",
          "gelu", "silu", "sigmoid", "tanh", "hardswish", "hard_sigmoid", "softmax",
@@ -96,6 +97,7 @@ class Units:
     def add(self, op: Op) -> None:
         data = op.data_args()
         all_data = [op.sources[id(t)] for t in data]
+        heads_apart(op, self.cap, self.layouts)
         op.layout = layout_of([self.layouts.get(s, "first") for s in all_data],
                               [t.dim() for t in data])
         self.keep_layout(op, data)
@@ -113,21 +115,11 @@ class Units:
         self.units.append(Unit(len(self.units), op, 0, item, sources))
 
     def keep_layout(self, op: Op, data: list[torch.Tensor]) -> None:
-        """The layout of each output: a permute that only moves the channels flips it; an
-        operation on channels-last maps that keeps their channels (last) keeps it, and so
-        does a function read whole that needs them (composite.py: F.linear)."""
-        flip = layout_flip(op) if data and op.outputs and data[0].shape[0] == self.cap.batch \
-            else None
-        call = self.cap.calls[op.call] if op.call >= 0 else None
-        if call is not None and call.layout and call.composite[1] and \
-                self.layouts.get(call.composite[1][0]) == call.layout:
-            flip = next((call.layout for t in op.outputs if id(t) == call.result), flip)
+        """The layout of each output (layout.py; only those not plain "first" are kept)."""
         for pos, t in enumerate(op.outputs):
-            x = data[0] if data else None
-            same = op.layout == "last" and x is not None and t.dim() > 2 and \
-                t.shape[-1:] == x.shape[-1:]
-            if flip == "last" or flip is None and same:
-                self.layouts[(op.index, pos)] = "last"
+            layout = out_layout(op, data, t, self.cap, self.layouts)
+            if layout != "first":
+                self.layouts[(op.index, pos)] = layout
 
     def link(self) -> None:
         consumed = [s for u in self.units for s in u.inputs] + list(self.cap.outputs)

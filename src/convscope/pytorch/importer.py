@@ -180,7 +180,8 @@ class Builder:
             members[0].op.name.lstrip("_").replace("native_", "")
         ops = sorted({u.op.name for u in members})
         main = self.shape_of(outs[-1], name)
-        flat = len(outs) > 1 or any(self.units.layouts.get(s) for s in (*inputs, outs[-1]))
+        flat = len(outs) > 1 or any(self.units.layouts.get(s) == "last"
+                                    for s in (*inputs, outs[-1]))
         window = None if flat else group_window(members, inputs, self.tensor)
         self.add({"type": "opaque", "op": label, "shape": list(main),
                   "params": self.numel(new, True), "buffers": self.numel(new, False),

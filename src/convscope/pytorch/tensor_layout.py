@@ -1,0 +1,59 @@
+"""The layout of each tensor a capture records (layout.py names them), decided operation by
+operation as grouping.py adds them."""
+
+from __future__ import annotations
+
+import torch
+
+from .aten_map import heads_back, layout_flip
+from .captured import Capture, Op, Source
+from .layout import FIRSTS
+
+aten = torch.ops.aten
+VIEWS = {aten.view, aten._unsafe_view, aten.reshape, aten.unsqueeze, aten.squeeze}
+
+
+def heads_apart(op: Op, cap: Capture, layouts: dict[Source, str]) -> None:
+    """Scaled dot-product attention reads q, k and v as (N, H, L, E) whatever came before
+    (the heads split off channels-last tokens, timm's qkv): from its first operation on,
+    they are "heads" tensors."""
+    call = cap.calls[op.call] if op.call >= 0 else None
+    if call is not None and call.composite is not None and not call.layout:
+        for src in call.composite[1]:
+            if layouts.get(src) == "last":
+                layouts[src] = "heads"
+
+
+def out_layout(op: Op, data: list[torch.Tensor], t: torch.Tensor, cap: Capture,
+               layouts: dict[Source, str]) -> str:
+    """A permute that only moves the channels flips the layout; attention's result has
+    its heads apart, moved back they are channels last; a channels-last tensor stays so
+    through views (batch kept) and operations that keep its channels; a convolution's
+    output, and a map flattened to (N, C, L), is surely channels first; so does a
+    function read whole that needs channels last give them (composite.py: F.linear)."""
+    call = cap.calls[op.call] if op.call >= 0 else None
+    if call is not None and call.composite is not None and id(t) == call.result:
+        if not call.layout:  # attention: (N, H, L, E)
+            return "heads" if t.dim() == 4 else "first"
+        if call.composite[1] and layouts.get(call.composite[1][0]) == call.layout:
+            return call.layout
+    x = data[0] if data else None
+    if x is None:
+        return "first"
+    batch = cap.batch
+    kept = x.shape[0] == batch and t.dim() > 0 and t.shape[0] == batch
+    flip = layout_flip(op) if kept else None
+    if flip is not None:
+        return flip
+    if kept and heads_back(op):
+        return "last"
+    packet = op.func._overloadpacket
+    if op.layout == "last":
+        if packet in VIEWS and kept and t.dim() > 2:
+            return "last"
+        return "last" if t.dim() > 2 and t.shape[-1:] == x.shape[-1:] else "first"
+    if packet is aten.convolution and t.dim() > 2 or op.layout in FIRSTS and \
+            packet in VIEWS and kept and x.dim() > 3 and t.dim() == 3 and \
+            t.shape[1] == x.shape[1]:
+        return "sure"
+    return "sure" if op.layout == "sure" and t.shape == x.shape else "first"
