@@ -163,3 +163,21 @@ def test_vit_tokens_are_positions_by_channels():
         assert report.layer(name).type == "Dense"
     assert report.layer("blocks.0.attn.attention").type == "Attention"
     assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+def test_swin_blocks_read_like_the_model():
+    """torchvision's Swin-T works on (N, H, W, C) throughout, its window attention folding
+    windows into the batch: the attention stays one opaque layer, and what comes out of it
+    is channels last again, so each block's norms, residual adds and MLP are kinds."""
+    model = torchvision.models.swin_t().eval()
+    report = convscope.analyze(import_module(model, [(224, 224, 3)]))
+    block = model.features[1][0]
+    types = {name: report.layer(f"features.1.0.{name}").type
+             for name in ("norm1", "attn", "add", "norm2", "mlp.0", "mlp.1", "mlp.3", "add_2")}
+    assert types == {"norm1": "LayerNormalization", "attn": "Opaque[ShiftedWindowAttention]",
+                     "add": "Add", "norm2": "LayerNormalization", "mlp.0": "Dense",
+                     "mlp.1": "GELU", "mlp.3": "Dense", "add_2": "Add"}
+    fc1 = report.layer("features.1.0.mlp.0")
+    assert fc1.output_shape == (56, 56, block.mlp[0].out_features)
+    assert fc1.params == sum(p.numel() for p in block.mlp[0].parameters())
+    assert report.totals.params == sum(p.numel() for p in model.parameters())

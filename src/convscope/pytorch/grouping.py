@@ -99,7 +99,7 @@ class Units:
         all_data = [op.sources[id(t)] for t in data]
         heads_apart(op, self.cap, self.layouts)
         op.layout = layout_of([self.layouts.get(s, "first") for s in all_data],
-                              [t.dim() for t in data])
+                              [t.dim() if t.shape[0] == self.cap.batch else 3 for t in data])
         self.keep_layout(op, data)
         pieces = split_items(op, self.cap.batch) if len(op.outputs) > 1 else []
         if pieces and all(p is not None for p in pieces):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .aten_map import heads_back, layout_flip
+from .aten_map import heads_back, layout_flip, permute_order
 from .captured import Capture, Op, Source
 from .layout import FIRSTS
 
@@ -28,9 +28,13 @@ def out_layout(op: Op, data: list[torch.Tensor], t: torch.Tensor, cap: Capture,
                layouts: dict[Source, str]) -> str:
     """A permute that only moves the channels flips the layout; attention's result has
     its heads apart, moved back they are channels last; a channels-last tensor stays so
-    through views (batch kept) and operations that keep its channels; a convolution's
+    through views (batch kept), operations that keep its rank (but permutes that move its
+    channels) and operations that keep its channels; a convolution's
     output, and a map flattened to (N, C, L), is surely channels first; so does a
-    function read whole that needs channels last give them (composite.py: F.linear)."""
+    function read whole that needs channels last give them (composite.py: F.linear).
+    Channels-last tensors with the batch folded in (rows, Swin's windows) stay channels
+    last whatever their sizes, until a view unfolds them: layers never start or end
+    there (grouping.py), so the layout is what they give back."""
     call = cap.calls[op.call] if op.call >= 0 else None
     if call is not None and call.composite is not None and id(t) == call.result:
         if not call.layout:  # attention: (N, H, L, E)
@@ -49,8 +53,14 @@ def out_layout(op: Op, data: list[torch.Tensor], t: torch.Tensor, cap: Capture,
         return "last"
     packet = op.func._overloadpacket
     if op.layout == "last":
-        if packet in VIEWS and kept and t.dim() > 2:
-            return "last"
+        folded = t.dim() == 0 or t.shape[0] != batch or x.shape[0] != batch
+        if folded and t.dim() > 1 or packet in VIEWS and kept and t.dim() > 2:
+            return "last"  # tokens folded into rows or windows stay channels last
+        order = permute_order(op)
+        if order is not None:  # a permute keeping the channels last (Swin: H and W)
+            return "last" if order[-1] == len(order) - 1 else "first"
+        if kept and t.dim() == x.dim() > 2:
+            return "last"  # same rank: element-wise, cat, slices, pads, rolls
         return "last" if t.dim() > 2 and t.shape[-1:] == x.shape[-1:] else "first"
     if packet is aten.convolution and t.dim() > 2 or op.layout in FIRSTS and \
             packet in VIEWS and kept and x.dim() > 3 and t.dim() == 3 and \
