@@ -163,6 +163,7 @@ class Permute(Layer):
     kind: ClassVar[str] = "permute"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"transpose": {}}
     aten_ops: ClassVar[tuple[str, ...]] = ("permute", "transpose")
+    reads_channels_last: ClassVar[bool] = True  # one keeping the channels last
     keras_classes: ClassVar[tuple[str, ...]] = ("Permute",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("Transpose",)
     summary: ClassVar[str] = "reorder the axes (Keras Permute, 1-based dims)"
@@ -211,7 +212,8 @@ class Permute(Layer):
     # ---- PyTorch bridge ----
     @classmethod
     def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
-        """permute / transpose of the non-batch dims (the batch stays first)."""
+        """permute / transpose of the non-batch dims (the batch stays first); of a
+        channels-last tensor, one that keeps the channels last (its dims are ours)."""
         rank = x.dim()
         order = [d % rank for d in ints(op.args[1])] if op.name == "permute" else \
             list(range(rank))
@@ -220,6 +222,8 @@ class Permute(Layer):
             order[a], order[b] = order[b], order[a]
         if order[0] != 0:
             return None
+        if op.layout == "last":
+            return {"type": "permute", "dims": order[1:]} if order[-1] == rank - 1 else None
         to_ours = [our_axis(d, rank) for d in range(rank)]
         dims = [0] * (rank - 1)
         for out_dim, in_dim in enumerate(order):

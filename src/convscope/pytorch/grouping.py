@@ -97,7 +97,7 @@ class Units:
     def add(self, op: Op) -> None:
         data = op.data_args()
         all_data = [op.sources[id(t)] for t in data]
-        heads_apart(op, self.cap, self.layouts)
+        heads_apart(op, self)
         op.layout = layout_of([self.layouts.get(s, "first") for s in all_data],
                               [t.dim() if t.shape[0] == self.cap.batch else 3 for t in data])
         self.keep_layout(op, data)

@@ -3,9 +3,11 @@ operation as grouping.py adds them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from .aten_map import heads_back, layout_flip, permute_order
+from .aten_map import heads_back, layout_flip, map_op, permute_order
 from .captured import Capture, Op, Source
 from .layout import FIRSTS
 
@@ -13,15 +15,25 @@ aten = torch.ops.aten
 VIEWS = {aten.view, aten._unsafe_view, aten.reshape, aten.unsqueeze, aten.squeeze}
 
 
-def heads_apart(op: Op, cap: Capture, layouts: dict[Source, str]) -> None:
+def heads_apart(op: Op, units: Any) -> None:
     """Scaled dot-product attention reads q, k and v as (N, H, L, E) whatever came before
     (the heads split off channels-last tokens, timm's qkv): from its first operation on,
-    they are "heads" tensors."""
+    they are "heads" tensors, and a view that made one (``units``: grouping.py's) is read
+    again for that layout."""
+    cap, layouts = units.cap, units.layouts
     call = cap.calls[op.call] if op.call >= 0 else None
-    if call is not None and call.composite is not None and not call.layout:
-        for src in call.composite[1]:
-            if layouts.get(src) == "last":
-                layouts[src] = "heads"
+    if call is None or call.composite is None or call.layout:
+        return
+    for src in call.composite[1]:
+        if layouts.get(src) != "last":
+            continue
+        layouts[src] = "heads"
+        unit = units.units[units.of[src]] if src[0] >= 0 else None
+        if unit is not None and isinstance(unit.item, dict):
+            before, unit.op.layout = unit.op.layout, "heads"
+            found = map_op(unit.op, cap.batch)
+            unit.op.layout = before
+            unit.item = found[0] if isinstance(found, tuple) else found
 
 
 def out_layout(op: Op, data: list[torch.Tensor], t: torch.Tensor, cap: Capture,
