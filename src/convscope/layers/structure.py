@@ -37,6 +37,7 @@ class Slice(Layer):
     kind: ClassVar[str] = "slice"
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"narrow": {}}
     aten_ops: ClassVar[tuple[str, ...]] = ("slice",)
+    reads_channels_last: ClassVar[bool] = True  # its axis counted in the tensor's order
     onnx_ops: ClassVar[tuple[str, ...]] = ("Slice", "Split")
     onnx_arity: ClassVar[dict[str, int]] = {"Slice": 3}
     # Keras's Cropping1D/2D/3D read as slices (keras/composite.py: one per cropped axis)
@@ -101,7 +102,8 @@ class Slice(Layer):
     # ---- PyTorch bridge ----
     @classmethod
     def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
-        """x[:, a:b:k] along a non-batch dim; a slice that keeps everything is an alias.
+        """x[:, a:b:k] along a non-batch dim (of a channels-last tensor too, a ViT's
+        tokens: the axis in its own order); a slice that keeps everything is an alias.
         (split / chunk: one slice per output, pytorch/aten_map.py's split_items.)"""
         dim = arg(op, 1, "dim", 0) % x.dim()
         if tuple(out.shape) == tuple(x.shape):
@@ -110,8 +112,8 @@ class Slice(Layer):
                                   arg(op, 4, "step", 1)).indices(x.shape[dim])
         if dim == 0:
             return None
-        return {"type": "slice", "axis": our_axis(dim, x.dim()), "start": start, "stop": stop,
-                "step": step}
+        axis = dim - 1 if op.layout == "last" else our_axis(dim, x.dim())
+        return {"type": "slice", "axis": axis, "start": start, "stop": stop, "step": step}
 
     # ---- ONNX bridge ----
     @classmethod

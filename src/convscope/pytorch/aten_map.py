@@ -128,20 +128,21 @@ SPLITS = {aten.split, aten.split_with_sizes, aten.unsafe_split, aten.chunk}
 
 
 def split_items(op: Op, batch: int) -> list[dict[str, Any] | None]:
-    """``split`` / ``chunk`` along a non-batch dim: one ``slice`` item per output."""
+    """``split`` / ``chunk`` along a non-batch dim: one ``slice`` item per output (of a
+    channels-last tensor too: the axis in its own order, a ViT's q, k and v)."""
     x = op.args[0]
     if op.func._overloadpacket not in SPLITS or not op.is_data(x) or x.shape[0] != batch or \
-            op.layout not in FIRSTS:
+            op.layout not in (*FIRSTS, "last"):
         return [None] * len(op.outputs)
     dim = arg(op, 2, "dim", 0) % x.dim()
     if dim == 0:
         return [None] * len(op.outputs)
+    axis = dim - 1 if op.layout == "last" else our_axis(dim, x.dim())
     items: list[dict[str, Any] | None] = []
     start = 0
     for part in op.outputs:
         stop = start + int(part.shape[dim])
-        items.append({"type": "slice", "axis": our_axis(dim, x.dim()), "start": start,
-                      "stop": stop})
+        items.append({"type": "slice", "axis": axis, "start": start, "stop": stop})
         start = stop
     return items
 

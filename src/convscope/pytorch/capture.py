@@ -37,11 +37,10 @@ import torch
 from torch import nn
 from torch.func import functional_call
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import flop_registry
 
 from ..errors import ConvscopeError
-from .captured import Call, Capture, Const, Leaf, Op, Source
+from .captured import Call, Capture, Const, Leaf, Op, Source, tensors_in
 from .composite import Composites
 from .meta_cache import MetaCache
 
@@ -135,15 +134,15 @@ class Recorder(TorchDispatchMode):
     def record(self, func: Any, packet: Any, args: Any, kwargs: Any, out: Any) -> None:
         sources: dict[int, Source] = {}
         consts: dict[int, Const] = {}
-        for t in tree_leaves((args, kwargs)):
-            if not isinstance(t, torch.Tensor):
-                continue
+        data: list[torch.Tensor] = []
+        for t in tensors_in((args, kwargs)):
             if id(t) in self.data:
                 sources[id(t)] = self.data[id(t)]
+                data.append(t)
             elif id(t) in self.const:
                 consts[id(t)] = self.const[id(t)]
         flops = self.flops(func, packet, args, kwargs, out) if packet in flop_registry else 0
-        outputs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+        outputs = tensors_in(out)
         self.alive.append(outputs)
         reads = frozenset().union(*(c.reads for c in consts.values()))
         pending = frozenset().union(*(c.pending for c in consts.values()))
@@ -152,7 +151,7 @@ class Recorder(TorchDispatchMode):
             self.claimed |= fresh
             flops += sum(self.const_flops[s][1] for s in fresh)
             op = Op(len(self.ops), func, args, kwargs, outputs, self.call, sources, consts,
-                    reads, flops)
+                    reads, flops, data=data)
             self.ops.append(op)
             for pos, t in enumerate(outputs):
                 self.data[id(t)] = (op.index, pos)
@@ -275,7 +274,7 @@ def capture(module: nn.Module, torch_shapes: list[tuple[int, ...]],
     finally:
         pre.remove()
         post.remove()
-    outs = [t for t in tree_leaves(result) if isinstance(t, torch.Tensor)]
+    outs = tensors_in(result)
     sources = [recorder.data[id(t)] for t in outs if id(t) in recorder.data]
     if not sources:
         raise ConvscopeError(f"{model}.forward returns no tensor computed from its input")

@@ -1,5 +1,7 @@
 """Calls PyTorch decomposes below autograd that convscope reads whole: scaled dot-product
-attention, and ``F.linear`` on a channels-last map.
+attention, and ``F.linear`` on a channels-last map; and nn.MultiheadAttention's plain
+self-attention, run as the same operations written so that those two read it
+(``Composites.self_attention``).
 
 Neither has an ATen operator a dispatch mode sees whole: ``F.scaled_dot_product_attention``
 runs as its math on meta tensors (scaling, two batched products folding the heads into the
@@ -29,6 +31,7 @@ from torch.overrides import TorchFunctionMode
 
 SDPA = torch.nn.functional.scaled_dot_product_attention
 LINEAR = torch.nn.functional.linear
+MHA = torch.nn.functional.multi_head_attention_forward
 
 
 class Composites(TorchFunctionMode):
@@ -37,6 +40,7 @@ class Composites(TorchFunctionMode):
     def __init__(self, recorder: Any) -> None:
         super().__init__()
         self.recorder = recorder
+        self.suffix = ""  # of the next linear's name (self_attention's projections)
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None
                            ) -> Any:
@@ -45,16 +49,67 @@ class Composites(TorchFunctionMode):
             self.recorder.push_composite("attention", "scaled_dot_product_attention",
                                          attention(args, kwargs, self.recorder.data), "")
         elif func is LINEAR and isinstance(args[0], torch.Tensor) and args[0].dim() > 2:
-            self.recorder.push_composite("", "linear", dense(args, kwargs, self.recorder),
-                                         "last")
-        else:  # (run without the mode: an attention call inside a Python function,
-            return func(*args, **kwargs)  # nn.MultiheadAttention's, stays its math)
+            self.recorder.push_composite(self.suffix, "linear",
+                                         dense(args, kwargs, self.recorder), "last")
+        elif func is MHA and (plain := plain_self_attention(args, kwargs)) is not None:
+            with self:  # its projections and attention are then seen as calls
+                return self.self_attention(*plain)
+        else:  # (run without the mode: a Python function's inner calls stay their math)
+            return func(*args, **kwargs)
         try:
             result = func(*args, **kwargs)
             self.recorder.calls[self.recorder.call].result = id(result)
             return result
         finally:
             self.recorder.pop()
+
+    def self_attention(self, x: torch.Tensor, heads: int, w_in: torch.Tensor,
+                       b_in: torch.Tensor | None, w_out: torch.Tensor,
+                       b_out: torch.Tensor | None) -> tuple[torch.Tensor, None]:
+        """``F.multi_head_attention_forward`` on x (L, N, E) as query, key and value, no
+        mask, dropout or attention weights asked for: the same operations, in the order
+        timm's Attention writes them (the packed projection over the channels of
+        (N, L, E), heads apart, scaled dot-product attention, the output projection),
+        so the same counts as PyTorch's function and layers that read like it."""
+        length, batch, channels = x.shape
+        tokens = x.transpose(0, 1)
+        try:
+            self.suffix = "in_proj"
+            qkv = LINEAR(tokens, w_in, b_in)
+            q, k, v = (part.reshape(batch, length, heads, channels // heads).transpose(1, 2)
+                       for part in qkv.split(channels, dim=-1))
+            out = SDPA(q, k, v).transpose(1, 2).reshape(batch, length, channels)
+            self.suffix = "out_proj"
+            out = LINEAR(out, w_out, b_out)
+        finally:
+            self.suffix = ""
+        return out.transpose(0, 1), None
+
+
+def plain_self_attention(args: Any, kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """(x, heads, in-projection weight and bias, output projection weight and bias) when
+    an ``F.multi_head_attention_forward`` call is plain self-attention (query, key and
+    value the same batched tensor, one packed projection, no bias_k / bias_v, zero
+    attention, mask, dropout or weights returned); None otherwise."""
+    names = ("query", "key", "value", "embed_dim_to_check", "num_heads", "in_proj_weight",
+             "in_proj_bias", "bias_k", "bias_v", "add_zero_attn", "dropout_p",
+             "out_proj_weight", "out_proj_bias", "training", "key_padding_mask",
+             "need_weights", "attn_mask", "use_separate_proj_weight")
+    given = {**dict(zip(names, args, strict=False)), **kwargs}
+    x, heads, w_in = given.get("query"), given.get("num_heads"), given.get("in_proj_weight")
+    if not isinstance(x, torch.Tensor) or x.dim() != 3 or given.get("key") is not x or \
+            given.get("value") is not x or not isinstance(heads, int) or heads < 1 or \
+            not isinstance(w_in, torch.Tensor) or x.shape[2] % heads or \
+            tuple(w_in.shape) != (3 * x.shape[2], x.shape[2]):
+        return None
+    dropout = given.get("dropout_p", 0.0) if given.get("training", True) else 0.0
+    unused = ("bias_k", "bias_v", "key_padding_mask", "attn_mask", "static_k", "static_v")
+    if dropout or any(given.get(n) is not None for n in unused) or \
+            given.get("add_zero_attn") or given.get("need_weights", True) or \
+            given.get("use_separate_proj_weight") or given.get("is_causal"):
+        return None
+    return (x, heads, w_in, given.get("in_proj_bias"), given.get("out_proj_weight"),
+            given.get("out_proj_bias"))
 
 
 def attention(args: Any, kwargs: dict[str, Any], data: dict[int, Any]) -> Any:

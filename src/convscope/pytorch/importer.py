@@ -47,6 +47,7 @@ from .composite import read_whole
 from .grouping import Unit, Units, exposed
 from .layout import our_shape, torch_shape
 from .notes import import_notes, state_layers
+from .tensor_layout import same_view
 from .window import group_window
 
 BATCH = 2
@@ -214,10 +215,18 @@ class Builder:
     def run(self) -> None:
         groups = self.units.group()
         plans = []
+        aliases: list[tuple[Source, Source]] = []  # (output, the input it names), in order
         per_call: dict[int, int] = {}
         for members in groups:
             u = members[0]
             if len(members) == 1 and u.item == ALIAS:
+                aliases.append(((u.op.index, u.pos), u.inputs[0]))
+                plans.append((members, -2, ""))
+                continue
+            outs = exposed(self.units, members)
+            given = same_view(self, members, outs)
+            if given is not None:  # views that give their input back: no layer
+                aliases.append((outs[0], given))
                 plans.append((members, -2, ""))
                 continue
             call = self.common_call(members) if len(members) > 1 else u.op.call
@@ -229,8 +238,8 @@ class Builder:
             per_call[call] = per_call.get(call, 0) + 1
         for members, call, suffix in plans:
             if call == -2:
-                u = members[0]
-                self.names[(u.op.index, u.pos)] = self.names[u.inputs[0]]
+                out, given = aliases.pop(0)
+                self.names[out] = self.names[given]
                 continue
             path = self.path(call)
             base = path if path and per_call[call] == 1 else ".".join(p for p in (path, suffix)

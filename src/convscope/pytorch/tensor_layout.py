@@ -79,3 +79,25 @@ def out_layout(op: Op, data: list[torch.Tensor], t: torch.Tensor, cap: Capture,
             t.shape[1] == x.shape[1]:
         return "sure"
     return "sure" if op.layout == "sure" and t.shape == x.shape else "first"
+
+
+def same_view(builder: Any, members: list[Any], outs: list[Source]) -> Source | None:
+    """The input of a group of views that gives its input back unchanged: two or more
+    operations (one is the user's own layer, even an identity permute), each aliasing its
+    input (``transpose``, ``view``, ...), one tensor comes in and one goes out,
+    of the same sizes, strides, offset and layout, so the same elements in the same places
+    (nn.MultiheadAttention's batch_first transposes around composite.py's self-attention).
+    None otherwise."""
+    inside = {u.index for u in members}
+    inputs = {s for u in members for s in u.inputs or
+              [u.op.sources[id(t)] for t in u.op.data_args()]
+              if s[0] < 0 or builder.units.of[s] not in inside}
+    if len(members) < 2 or len(inputs) != 1 or len(outs) != 1 or not all(
+            r.alias_info is not None for u in members for r in u.op.func._schema.returns):
+        return None
+    (src,) = inputs
+    x, t = builder.tensor(src), builder.tensor(outs[0])
+    layouts = builder.units.layouts
+    same = (x.shape, x.stride(), x.storage_offset()) == (t.shape, t.stride(),
+                                                          t.storage_offset())
+    return src if same and layouts.get(src, "first") == layouts.get(outs[0], "first") else None
