@@ -21,6 +21,7 @@ import timm
 import torch
 import torchvision
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 import convscope
 from convscope.pytorch.importer import import_module
@@ -180,4 +181,43 @@ def test_swin_blocks_read_like_the_model():
     fc1 = report.layer("features.1.0.mlp.0")
     assert fc1.output_shape == (56, 56, block.mlp[0].out_features)
     assert fc1.params == sum(p.numel() for p in block.mlp[0].parameters())
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+class HandWritten(nn.Module):
+    """Tokens, attention written by hand (q k^T, softmax, times v), its heads merged back
+    by a view no rule reads, a residual add, a layer norm, a dense layer (CaiT, ConvIT)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 16, 4, stride=4)
+        self.qkv = nn.Linear(16, 48)
+        self.proj = nn.Linear(16, 16)
+        self.norm = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).flatten(2).transpose(1, 2)  # (N, L, C)
+        n, length, c = x.shape
+        q, k, v = self.qkv(x).reshape(n, length, 3, 2, c // 2).permute(2, 0, 3, 1, 4).unbind(0)
+        attn = (q @ k.transpose(-2, -1)).softmax(-1)
+        y = self.proj((attn @ v).transpose(1, 2).reshape(n, length, c))
+        return self.head(self.norm(x + y))
+
+
+def test_a_merge_with_a_channels_last_tensor_is_channels_last():
+    """The residual add's other input, made by operations no kind reads, has the sizes of
+    the channels-last tokens it is added to, element by element: it is channels last too,
+    so the add, the norm and the head after it are kinds (they were opaque), and the
+    totals are PyTorch's."""
+    model = HandWritten().eval()
+    report = convscope.analyze(import_module(model, [(16, 16, 3)]))
+    types = {layer.name: layer.type for layer in report.layers}
+    assert (types["add"], types["norm"], types["head"]) == ("Add", "LayerNormalization",
+                                                              "Dense")
+    assert report.layer("head").output_shape == (16, 5)  # 16 tokens x 5 classes
+    flops = FlopCounterMode(display=False)
+    with flops, torch.no_grad():
+        model(torch.randn(1, 3, 16, 16))
+    assert 2 * report.totals.macs == flops.get_total_flops()
     assert report.totals.params == sum(p.numel() for p in model.parameters())

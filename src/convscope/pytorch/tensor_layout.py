@@ -101,3 +101,26 @@ def same_view(builder: Any, members: list[Any], outs: list[Source]) -> Source | 
     same = (x.shape, x.stride(), x.storage_offset()) == (t.shape, t.stride(),
                                                           t.storage_offset())
     return src if same and layouts.get(src, "first") == layouts.get(outs[0], "first") else None
+
+
+MERGES = {aten.add, aten.add_, aten.sub, aten.mul, aten.mul_}
+
+
+def merged_alike(op: Op, units: Any, read: set[Source]) -> None:
+    """An element-wise merge of two data tensors of the same sizes, one channels last and
+    the other of no known layout, made by an operation convscope has no kind for (and read
+    by nothing before): element by element, the two have the same layout, so the other is
+    channels last too (CaiT's and ConvIT's residual adds after attention written by hand,
+    its output moved back from the heads by a view no rule reads)."""
+    data = op.data_args()
+    if op.func._overloadpacket not in MERGES or len(data) != 2 or \
+            data[0].shape != data[1].shape or data[0].dim() < 3 or \
+            data[0].shape[0] != units.cap.batch:
+        return
+    sources = [op.sources[id(t)] for t in data]
+    layouts = [units.layouts.get(s, "first") for s in sources]
+    if sorted(layouts) != ["first", "last"]:
+        return
+    src = sources[layouts.index("first")]
+    if src[0] >= 0 and src not in read and units.units[units.of[src]].item is None:
+        units.layouts[src] = "last"
