@@ -221,3 +221,44 @@ def test_a_merge_with_a_channels_last_tensor_is_channels_last():
         model(torch.randn(1, 3, 16, 16))
     assert 2 * report.totals.macs == flops.get_total_flops()
     assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+class ClassAttention(nn.Module):
+    """CrossViT's cross-attention, reduced: the class token alone queries every token;
+    its result, moved back from the heads by a view no rule reads, goes to a projection,
+    a layer norm over its channels and a head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 16, 4, stride=4)
+        self.wq, self.wk, self.wv = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 16)
+        self.proj = nn.Linear(16, 16)
+        self.norm = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).flatten(2).transpose(1, 2)  # (N, L, C)
+        n, length, c = x.shape
+
+        def heads(t: torch.Tensor) -> torch.Tensor:
+            return t.reshape(n, t.shape[1], 2, c // 2).permute(0, 2, 1, 3)
+
+        q, k, v = heads(self.wq(x[:, :1])), heads(self.wk(x)), heads(self.wv(x))
+        cls = ((q @ k.transpose(-2, -1)).softmax(-1) @ v).transpose(1, 2).reshape(n, 1, c)
+        return self.head(self.norm(self.proj(cls)))
+
+
+def test_a_linear_or_norm_over_the_last_dim_makes_it_the_channels():
+    """The class token's (N, 1, C), made by operations no kind reads, has no known layout;
+    F.linear and a layer norm over its last dim read it as channels last, so the projection,
+    the norm and the head are kinds (they were opaque), with PyTorch's totals."""
+    model = ClassAttention().eval()
+    report = convscope.analyze(import_module(model, [(16, 16, 3)]))
+    types = tuple(report.layer(n).type for n in ("proj", "norm", "head"))
+    assert types == ("Dense", "LayerNormalization", "Dense")
+    assert report.layer("head").output_shape == (1, 5)  # the class token x 5 classes
+    flops = FlopCounterMode(display=False)
+    with flops, torch.no_grad():
+        model(torch.randn(1, 3, 16, 16))
+    assert 2 * report.totals.macs == flops.get_total_flops()
+    assert report.totals.params == sum(p.numel() for p in model.parameters())

@@ -28,7 +28,7 @@ import torch
 from .aten_map import ALIAS, map_op, split_items
 from .captured import Capture, Op, Source
 from .layout import layout_of
-from .tensor_layout import heads_apart, merged_alike, out_layout
+from .tensor_layout import heads_apart, last_by_use, merged_alike, out_layout
 
 LIGHT = {"reshape", "flatten", "permute", "slice", "rescaling", "dropout", "relu", "relu6",
          "gelu", "silu", "sigmoid", "tanh", "hardswish", "hard_sigmoid", "softmax",
@@ -100,6 +100,7 @@ class Units:
         all_data = [op.sources[id(t)] for t in data]
         heads_apart(op, self)
         merged_alike(op, self, self.read)
+        last_by_use(op, self, self.read)
         self.read.update(all_data)
         op.layout = layout_of([self.layouts.get(s, "first") for s in all_data],
                               [t.dim() if t.shape[0] == self.cap.batch else 3 for t in data])

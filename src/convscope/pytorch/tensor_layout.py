@@ -124,3 +124,30 @@ def merged_alike(op: Op, units: Any, read: set[Source]) -> None:
     src = sources[layouts.index("first")]
     if src[0] >= 0 and src not in read and units.units[units.of[src]].item is None:
         units.layouts[src] = "last"
+
+
+def last_by_use(op: Op, units: Any, read: set[Source]) -> None:
+    """A tensor of three or more dims and no known layout, made by operations no kind reads
+    or by a view of something else (even one out_layout guessed a channels-first map
+    flattened: (N, 1, H, E) to (N, 1, H x E)), read by nothing before, that ``F.linear``
+    (composite.py) or a layer norm over its last dim alone reads first: both work on the
+    last dim, so that is its channels (a cross-attention's class token, CrossViT's
+    projections back). The view is then part of an opaque layer: no reshape goes from the
+    layout it read to channels last."""
+    data = op.data_args()
+    if len(data) != 1 or data[0].dim() < 3 or data[0].shape[0] != units.cap.batch:
+        return
+    call = units.cap.calls[op.call] if op.call >= 0 else None
+    src = op.sources[id(data[0])]
+    linear = call is not None and call.layout == "last" and call.composite is not None and \
+        src in call.composite[1]  # the linear's input, not a tensor of its own
+    norm = op.func._overloadpacket is aten.native_layer_norm and \
+        list(op.args[1]) == [data[0].shape[-1]]
+    layout = units.layouts.get(src, "first")
+    if not (linear or norm) or src[0] < 0 or src in read or layout not in ("first", "sure"):
+        return
+    maker = units.units[units.of[src]]
+    view = maker.op.func._overloadpacket in VIEWS  # "sure" is then a guess (out_layout)
+    if view or maker.item is None and layout == "first":
+        maker.item = None  # a view into channels last from a layout it did not read: opaque
+        units.layouts[src] = "last"
