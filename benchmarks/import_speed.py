@@ -8,6 +8,9 @@ and the median ratio over the sample (the issue's target: at most 0.25x).
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/import_speed.py [--profile] [SOURCE:NAME ...]``
 (``--profile``: cProfile of convscope's side over the sample, top 25 by cumulative time).
+Each ratio is printed beside the one recorded in ``results_import_speed.txt`` (the last
+run kept there: ``python benchmarks/import_speed.py > benchmarks/results_import_speed.txt``),
+so a regression shows.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import re
 import statistics
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,6 +30,8 @@ import torch
 import convscope
 from convscope.pytorch.importer import import_module
 from convscope.pytorch.sources import _timm, _torchvision, torchvision_inputs
+
+RESULTS = Path(__file__).with_name("results_import_speed.txt")
 
 SAMPLE = ["timm:resnet18", "timm:resnet50d", "timm:efficientnet_b0", "timm:mobilenetv3_large_100",
           "timm:convnext_atto", "timm:regnety_002", "timm:vit_tiny_patch16_224",
@@ -40,6 +47,24 @@ SAMPLE = ["timm:resnet18", "timm:resnet50d", "timm:efficientnet_b0", "timm:mobil
           "torchvision:squeezenet1_1", "torchvision:mnasnet1_0", "torchvision:maxvit_t",
           "torchvision:vgg16", "torchvision:alexnet", "torchvision:r3d_18",
           "torchvision:fcn_resnet50", "torchvision:lraspp_mobilenet_v3_large"]
+
+
+def recorded() -> dict[str, str]:
+    """The ratios recorded in RESULTS: per model (``timm:resnet18``) and per median line
+    (``timm``, ``torchvision``, ``all``)."""
+    if not RESULTS.exists():
+        return {}
+    found: dict[str, str] = {}
+    for line in RESULTS.read_text(encoding="utf-8").splitlines():
+        model = re.match(r"(\S+:\S+)\s.*\s([\d.]+x)", line)
+        median = re.match(r"(\w+): median ([\d.]+x)", line)
+        if line.startswith("#"):
+            continue
+        if median:
+            found[median.group(1)] = median.group(2)
+        elif model:
+            found[model.group(1)] = model.group(2)
+    return found
 
 
 def build(source: str) -> tuple[Any, list[tuple[int, ...]]]:
@@ -103,18 +128,23 @@ def main() -> None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
         return
+    before = recorded()
+    print("# OMP_NUM_THREADS=1 python benchmarks/import_speed.py (recorded: the ratio in "
+          "results_import_speed.txt before this run)")
     ratios: dict[str, list[float]] = {"timm": [], "torchvision": []}
     for source in sources:
         ours, theirs = ratio(source)
         ratios[source.split(":")[0]].append(ours / theirs)
         print(f"{source:45s} convscope {ours * 1000:8.1f} ms  torchinfo {theirs * 1000:8.1f} ms"
-              f"  {ours / theirs:5.2f}x", flush=True)
+              f"  {ours / theirs:5.2f}x   (recorded {before.get(source, '-')})", flush=True)
     every = [r for rs in ratios.values() for r in rs]
     for kind, rs in ratios.items():
         if rs:
-            print(f"{kind}: median {statistics.median(rs):.2f}x over {len(rs)} models")
+            print(f"{kind}: median {statistics.median(rs):.2f}x over {len(rs)} models   "
+                  f"(recorded {before.get(kind, '-')})")
     print(f"all: median {statistics.median(every):.2f}x over {len(every)} models "
-          "(convscope import + analysis / torchinfo.summary, best of 3, interleaved)")
+          "(convscope import + analysis / torchinfo.summary, best of 3, interleaved; issue "
+          f"11's target: 0.25x)   (recorded {before.get('all', '-')})")
 
 
 if __name__ == "__main__":

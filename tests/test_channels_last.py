@@ -262,3 +262,31 @@ def test_a_linear_or_norm_over_the_last_dim_makes_it_the_channels():
         model(torch.randn(1, 3, 16, 16))
     assert 2 * report.totals.macs == flops.get_total_flops()
     assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+class TokensMean(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 8, 4, stride=4)
+        self.norm = nn.LayerNorm(8)
+        self.head = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.norm(self.embed(x).flatten(2).transpose(1, 2))  # (N, L, C)
+        m = self.embed(x).permute(0, 2, 3, 1).amax((1, 2))  # a channels-last map's max
+        return self.head(t.mean(1) + m)
+
+
+def test_a_mean_over_channels_last_positions_is_a_global_pool():
+    """Tokens averaged (``x.mean(1)``) and a channels-last map's ``amax((1, 2))``: global
+    pools over the positions (they were opaque), with PyTorch's totals."""
+    model = TokensMean().eval()
+    report = convscope.analyze(import_module(model, [(16, 16, 3)]))
+    pools = [layer for layer in report.layers if layer.name.startswith("global_pool")]
+    assert [(p.type, p.output_shape) for p in pools] == [
+        ("GlobalMaxPooling2D", (8,)), ("GlobalAveragePooling1D", (8,))]
+    assert not [layer for layer in report.layers if layer.type.startswith("Opaque")]
+    flops = FlopCounterMode(display=False)
+    with flops, torch.no_grad():
+        model(torch.randn(1, 3, 16, 16))
+    assert 2 * report.totals.macs == flops.get_total_flops()

@@ -53,6 +53,7 @@ class GlobalPool(Layer):
         "avg": ("gap", "global_avg_pool", "global_average_pooling", "globalaveragepooling"),
         "max": ("gmp", "global_max_pool", "global_max_pooling", "globalmaxpooling")})
     aten_ops: ClassVar[tuple[str, ...]] = ("mean", "amax")
+    reads_channels_last: ClassVar[bool] = True  # over the positions, in the tensor's order
     keras_classes: ClassVar[tuple[str, ...]] = tuple(
         f"Global{word}{n}D" for word in ("AveragePooling", "AvgPool", "MaxPooling", "MaxPool")
         for n in (1, 2, 3))
@@ -123,11 +124,14 @@ class GlobalPool(Layer):
     # ---- PyTorch bridge ----
     @classmethod
     def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
-        """x.mean((2, 3)) / x.amax((2, 3)), kept or not: a global pool."""
+        """x.mean((2, 3)) / x.amax((2, 3)), kept or not: a global pool; over the positions
+        of a channels-last tensor too (tokens averaged, ``x.mean(1)``; a map's
+        ``x.mean((1, 2))``)."""
         dims = arg(op, 1, "dim", None)
         if dims is None or x.dim() < 3 or arg(op, 3, "dtype", None) is not None:
             return None
-        if sorted(d % x.dim() for d in ints(dims)) != list(range(2, x.dim())):
+        positions = range(1, x.dim() - 1) if op.layout == "last" else range(2, x.dim())
+        if sorted(d % x.dim() for d in ints(dims)) != list(positions):
             return None
         return {"type": "global_pool", "mode": "avg" if op.name == "mean" else "max",
                 "keepdims": bool(arg(op, 2, "keepdim", False))}
