@@ -164,6 +164,9 @@ class Layer(ABC):
     # alias name -> arguments it fixes, e.g. {"conv2d": {"ndim": 2}}
     aliases: ClassVar[dict[str, dict[str, Any]]] = {}
     reads_indices: ClassVar[bool] = False  # its input holds integer indices (Embedding)
+    # to_torch builds a stand-in computing nothing (opaque): verify checks its parameters,
+    # buffers and shape, not its FLOPs (measured on the imported model) nor fields after it
+    stand_in: ClassVar[bool] = False
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     summary: ClassVar[str] = ""

@@ -41,6 +41,7 @@ class Opaque(Layer):
     """An unmapped operation with a measured output shape, parameter count and MACs."""
 
     kind: ClassVar[str] = "opaque"
+    stand_in: ClassVar[bool] = True
     autocast_policy = None  # which operations it runs is not known: not modelled under autocast
     aliases: ClassVar[dict[str, dict[str, Any]]] = {"unmapped": {}}
     refused: ClassVar[dict[str, str]] = {

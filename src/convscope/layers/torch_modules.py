@@ -205,7 +205,10 @@ class StandIn(nn.Module):
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         batch = xs[0].shape[0] if xs else 1
         device = xs[0].device if xs else None
-        return torch.zeros(batch, *self.shape, device=device)
+        # the dtype of the data around it (a model cast with .double(): float64 zeros)
+        dtype = next((x.dtype for x in xs if x.is_floating_point()),
+                     self.weight.dtype if self.weight is not None else None)
+        return torch.zeros(batch, *self.shape, device=device, dtype=dtype)
 
 
 class Normalize(nn.Module):

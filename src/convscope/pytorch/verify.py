@@ -7,13 +7,15 @@ For every layer of the built model:
 * output shape: a forward pass on the meta device (no memory, no compute) == the
   static shape;
 * FLOPs: ``torch.utils.flop_counter.FlopCounterMode``'s count for the layer's module
-  (conv, linear, matmul) == 2 x the static MACs;
+  (conv, linear, matmul) == 2 x the static MACs (not for an imported opaque layer: its
+  module is a stand-in that computes nothing, its MACs were measured on the real model);
 * receptive field (where the field is not global): the gradient of the central output
   position, summed over all channels, with respect to an all-ones input, on a
   *linearised copy* (each kind's ``linear()``: activations -> identity, max pooling ->
   average pooling, ...; weights 1/fan-in, float64). The non-zero region must lie inside
   the predicted field, and equal it whenever the field lies inside the input (where the
-  field's two ends are real taps).
+  field's two ends are real taps). Layers whose output does not depend on the input in
+  the built copy (after an opaque layer's stand-in) are not measured.
 """
 
 from __future__ import annotations
@@ -93,9 +95,10 @@ def static_checks(graph: Graph) -> list[Check]:
             Check(node.name, "buffers", str(count.buffers),
                   str(sum(b.numel() for b in sub.buffers()))),
             Check(node.name, "shape", shape_str(_torch_shape(out)), shape_str(shapes[node.name])),
-            Check(node.name, "flops", str(2 * node.layer.macs(in_shapes, out)),
-                  str(flops.get(prefix + keys[node.name], 0))),
         ]
+        if not node.layer.stand_in:  # a stand-in computes nothing: its MACs were measured
+            checks.append(Check(node.name, "flops", str(2 * node.layer.macs(in_shapes, out)),
+                                str(flops.get(prefix + keys[node.name], 0))))
     return checks
 
 
@@ -105,11 +108,14 @@ def linearised(graph: Graph) -> Graph:
 
 
 def _positive_weights(module: torch.nn.Module) -> None:
+    """Every weight 1 / fan-in (a layer scale's ``gamma`` too: a zero there would cut its
+    branch off the measured field), every bias 0."""
     with torch.no_grad():
         for sub in module.modules():
             for name, p in sub.named_parameters(recurse=False):
-                fan = p[0].numel() if name == "weight" and p.dim() > 1 else 1
-                p.fill_(1.0 / fan if name == "weight" else 0.0)
+                bias = "bias" in name
+                fan = p[0].numel() if not bias and p.dim() > 1 else 1
+                p.fill_(0.0 if bias else 1.0 / fan)
             for name, b in sub.named_buffers(recurse=False):
                 if name == "running_var":
                     b.fill_(1.0)
@@ -135,6 +141,14 @@ def choose_rf_layers(graph: Graph, fields: dict[str, Field], which: str) -> list
     if spatial[-1] not in picked:
         picked.append(spatial[-1])
     return picked
+
+
+def _reached(y: torch.Tensor, wrt: list[torch.Tensor]) -> torch.Tensor | None:
+    """Where the gradient of ``y`` is non-zero, over the positions of the inputs ``wrt``
+    (summed over channels); None when ``y`` does not depend on them."""
+    grads = [g for g in torch.autograd.grad(y, wrt, retain_graph=True, allow_unused=True)
+             if g is not None] if y.requires_grad else []
+    return torch.stack([g[0].abs().sum(0) for g in grads]).sum(0) > 0 if grads else None
 
 
 def rf_checks(graph: Graph, which: str = "auto") -> list[Check]:
@@ -167,9 +181,9 @@ def rf_checks(graph: Graph, which: str = "auto") -> list[Check]:
         y = outputs[name]
         center = tuple(n // 2 for n in y.shape[2:])
         index: Any = (0, slice(None), *center)
-        grads = torch.autograd.grad(y[index].sum(), wrt, retain_graph=True,
-                                    allow_unused=True)
-        hit = torch.stack([g[0].abs().sum(0) for g in grads if g is not None]).sum(0) > 0
+        hit = _reached(y[index].sum(), wrt)
+        if hit is None:
+            continue  # after an opaque layer's stand-in (zeros): nothing to measure
         expected, measured = [], []
         for axis, (a, o, n) in enumerate(zip(field.axes, center, hit.shape, strict=True)):
             first = a.start + o * a.stride
