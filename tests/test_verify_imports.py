@@ -2,7 +2,8 @@
 and passes. An opaque layer is built as a stand-in that computes nothing, so its FLOPs are
 not checked (they were measured on the real model) and fields after it are not measured;
 a layer scale's ``gamma`` is a positive weight in the linearised copy (at zero it cut its
-branch off: ConvNeXt's measured fields were the stem's)."""
+branch off: ConvNeXt's measured fields were the stem's); shapes and FLOPs are measured on
+a batch of 2 (LeViT's batch norms of vectors failed on one value per channel)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def test_opaque_layers_check_all_but_flops(model):
 @pytest.mark.parametrize(("name", "measured"), [
     ("convnext_atto", True),  # fields measured, the layer scales' branches included
     ("resnetblur18", True),  # fields before its first blur filter (a stand-in)
-    ("nf_resnet26", False)])  # its first layer is a weight-standardised conv: a stand-in
+    ("nf_resnet26", False),  # its first layer is a weight-standardised conv: a stand-in
+    ("levit_128", True)])  # batch norms of vectors (one value per channel at batch 1)
 def test_timm_models_verify(name, measured):
     counts = checked(timm.create_model(name, pretrained=False), (224, 224, 3))
     assert (counts["rf"] > 0) == measured

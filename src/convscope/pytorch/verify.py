@@ -7,7 +7,7 @@ For every layer of the built model:
 * output shape: a forward pass on the meta device (no memory, no compute) == the
   static shape;
 * FLOPs: ``torch.utils.flop_counter.FlopCounterMode``'s count for the layer's module
-  (conv, linear, matmul) == 2 x the static MACs (not for an imported opaque layer: its
+  (conv, linear, matmul), per sample of a batch of 2, == 2 x the static MACs (not for an imported opaque layer: its
   module is a stand-in that computes nothing, its MACs were measured on the real model);
 * receptive field (where the field is not global): the gradient of the central output
   position, summed over all channels, with respect to an all-ones input, on a
@@ -62,8 +62,9 @@ def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
     return shape if len(shape) == 1 else (shape[-1], *shape[:-1])
 
 
-def _inputs(graph: Graph, device: str, dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
-    return example_inputs(graph, 1, device, dtype, random=False)
+def _inputs(graph: Graph, device: str, dtype: torch.dtype = torch.float32,
+            batch: int = 1) -> list[torch.Tensor]:
+    return example_inputs(graph, batch, device, dtype, random=False)
 
 
 def static_checks(graph: Graph) -> list[Check]:
@@ -75,11 +76,11 @@ def static_checks(graph: Graph) -> list[Check]:
     handles = [module.layers[key].register_forward_hook(
         lambda _m, _i, out, name=name: shapes.__setitem__(name, tuple(out.shape[1:])))
         for name, key in keys.items()]
-    with FlopCounterMode(display=False) as counter:
-        module(*_inputs(graph, "meta"))
+    with FlopCounterMode(display=False) as counter:  # a batch of 2: batch norm in training
+        module(*_inputs(graph, "meta", batch=2))  # mode needs 2 values of a vector's channel
     for handle in handles:
         handle.remove()
-    flops = {k: sum(v.values()) for k, v in counter.get_flop_counts().items()}
+    flops = {k: sum(v.values()) // 2 for k, v in counter.get_flop_counts().items()}
     prefix = f"{type(module).__name__}.layers."
     checks = []
     for node in graph.nodes:
