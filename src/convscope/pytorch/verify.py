@@ -7,8 +7,9 @@ For every layer of the built model:
 * output shape: a forward pass on the meta device (no memory, no compute) == the
   static shape;
 * FLOPs: ``torch.utils.flop_counter.FlopCounterMode``'s count for the layer's module
-  (conv, linear, matmul), per sample of a batch of 2, == 2 x the static MACs (not for an imported opaque layer: its
-  module is a stand-in that computes nothing, its MACs were measured on the real model);
+  (conv, linear, matmul), per sample of a batch of 2, == 2 x the static MACs (not for an
+  imported opaque layer: its module is a stand-in that computes nothing, its MACs were
+  measured on the real model);
 * receptive field (where the field is not global): the gradient of the central output
   position, summed over all channels, with respect to an all-ones input, on a
   *linearised copy* (each kind's ``linear()``: activations -> identity, max pooling ->
