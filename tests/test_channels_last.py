@@ -184,6 +184,17 @@ def test_swin_blocks_read_like_the_model():
     assert report.totals.params == sum(p.numel() for p in model.parameters())
 
 
+def assert_pytorchs_totals(model: nn.Module, report: convscope.Report,
+                           params: bool = True) -> None:
+    """2 x MACs == FlopCounterMode on one 16 x 16 image; parameters == numel()."""
+    flops = FlopCounterMode(display=False)
+    with flops, torch.no_grad():
+        model(torch.randn(1, 3, 16, 16))
+    assert 2 * report.totals.macs == flops.get_total_flops()
+    if params:
+        assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
 class HandWritten(nn.Module):
     """Tokens, attention written by hand (q k^T, softmax, times v), its heads merged back
     by a view no rule reads, a residual add, a layer norm, a dense layer (CaiT, ConvIT)."""
@@ -216,11 +227,7 @@ def test_a_merge_with_a_channels_last_tensor_is_channels_last():
     assert (types["add"], types["norm"], types["head"]) == ("Add", "LayerNormalization",
                                                               "Dense")
     assert report.layer("head").output_shape == (16, 5)  # 16 tokens x 5 classes
-    flops = FlopCounterMode(display=False)
-    with flops, torch.no_grad():
-        model(torch.randn(1, 3, 16, 16))
-    assert 2 * report.totals.macs == flops.get_total_flops()
-    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert_pytorchs_totals(model, report)
 
 
 class ClassAttention(nn.Module):
@@ -257,11 +264,7 @@ def test_a_linear_or_norm_over_the_last_dim_makes_it_the_channels():
     types = tuple(report.layer(n).type for n in ("proj", "norm", "head"))
     assert types == ("Dense", "LayerNormalization", "Dense")
     assert report.layer("head").output_shape == (1, 5)  # the class token x 5 classes
-    flops = FlopCounterMode(display=False)
-    with flops, torch.no_grad():
-        model(torch.randn(1, 3, 16, 16))
-    assert 2 * report.totals.macs == flops.get_total_flops()
-    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert_pytorchs_totals(model, report)
 
 
 class TokensMean(nn.Module):
@@ -286,7 +289,4 @@ def test_a_mean_over_channels_last_positions_is_a_global_pool():
     assert [(p.type, p.output_shape) for p in pools] == [
         ("GlobalMaxPooling2D", (8,)), ("GlobalAveragePooling1D", (8,))]
     assert not [layer for layer in report.layers if layer.type.startswith("Opaque")]
-    flops = FlopCounterMode(display=False)
-    with flops, torch.no_grad():
-        model(torch.randn(1, 3, 16, 16))
-    assert 2 * report.totals.macs == flops.get_total_flops()
+    assert_pytorchs_totals(model, report, params=False)

@@ -46,14 +46,17 @@ class CannotExpress(ConvscopeError):
     """A layer the target framework has no equivalent for (``to_keras``)."""
 
 
-def our_axis(dim: int, rank: int) -> int | None:
+def our_axis(dim: int, rank: int, layout: str = "first") -> int | None:
     """A dim of a channels-first tensor of ``rank`` dims (batch included) -> the axis of
-    convscope's per-sample, channels-last shape (None: the batch).
+    convscope's per-sample, channels-last shape (None: the batch); of a channels-last
+    tensor (``layout`` "last", pytorch/layout.py), the same axis less the batch.
 
     (N, C, H, W): dim 1 (C) -> axis 2, dim 2 (H) -> 0, dim 3 (W) -> 1."""
     dim %= rank
     if dim == 0:
         return None
+    if layout == "last":
+        return dim - 1
     return rank - 2 if dim == 1 else dim - 2
 
 

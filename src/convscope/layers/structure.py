@@ -112,8 +112,8 @@ class Slice(Layer):
                                   arg(op, 4, "step", 1)).indices(x.shape[dim])
         if dim == 0:
             return None
-        axis = dim - 1 if op.layout == "last" else our_axis(dim, x.dim())
-        return {"type": "slice", "axis": axis, "start": start, "stop": stop, "step": step}
+        return {"type": "slice", "axis": our_axis(dim, x.dim(), op.layout), "start": start,
+                "stop": stop, "step": step}
 
     # ---- ONNX bridge ----
     @classmethod

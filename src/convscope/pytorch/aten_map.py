@@ -137,7 +137,7 @@ def split_items(op: Op, batch: int) -> list[dict[str, Any] | None]:
     dim = arg(op, 2, "dim", 0) % x.dim()
     if dim == 0:
         return [None] * len(op.outputs)
-    axis = dim - 1 if op.layout == "last" else our_axis(dim, x.dim())
+    axis = our_axis(dim, x.dim(), op.layout)
     items: list[dict[str, Any] | None] = []
     start = 0
     for part in op.outputs:

@@ -99,8 +99,8 @@ class Units:
         data = op.data_args()
         all_data = [op.sources[id(t)] for t in data]
         heads_apart(op, self)
-        merged_alike(op, self, self.read)
-        last_by_use(op, self, self.read)
+        merged_alike(op, self)
+        last_by_use(op, self)
         self.read.update(all_data)
         op.layout = layout_of([self.layouts.get(s, "first") for s in all_data],
                               [t.dim() if t.shape[0] == self.cap.batch else 3 for t in data])

@@ -165,13 +165,18 @@ class Builder:
         return {"shares": first, "shared_params": shared}
 
     # ---- one opaque layer ---------------------------------------------------------------
-    def opaque_layer(self, members: list[Unit], name: str, call: int) -> None:
+    def inputs_of(self, members: list[Unit]) -> list[Source]:
+        """The tensors a group reads from outside it, in order."""
         inside = {u.index for u in members}
         inputs: list[Source] = []
         for u in members:
             for src in u.inputs or [u.op.sources[id(t)] for t in u.op.data_args()]:
                 if (src[0] < 0 or self.units.of[src] not in inside) and src not in inputs:
                     inputs.append(src)
+        return inputs
+
+    def opaque_layer(self, members: list[Unit], name: str, call: int) -> None:
+        inputs = self.inputs_of(members)
         outs = exposed(self.units, members) or [(members[-1].op.index, members[-1].pos)]
         reads = set().union(*(u.op.reads for u in members)) | set(self.attachable(members))
         new = {n for n in reads if n not in self.owner}
@@ -223,10 +228,10 @@ class Builder:
                 aliases.append(((u.op.index, u.pos), u.inputs[0]))
                 plans.append((members, -2, ""))
                 continue
-            outs = exposed(self.units, members)
-            given = same_view(self, members, outs)
+            given = same_view(self, members, exposed(self.units, members)) \
+                if len(members) > 1 else None
             if given is not None:  # views that give their input back: no layer
-                aliases.append((outs[0], given))
+                aliases.append(given)
                 plans.append((members, -2, ""))
                 continue
             call = self.common_call(members) if len(members) > 1 else u.op.call

@@ -81,32 +81,33 @@ def out_layout(op: Op, data: list[torch.Tensor], t: torch.Tensor, cap: Capture,
     return "sure" if op.layout == "sure" and t.shape == x.shape else "first"
 
 
-def same_view(builder: Any, members: list[Any], outs: list[Source]) -> Source | None:
-    """The input of a group of views that gives its input back unchanged: two or more
-    operations (one is the user's own layer, even an identity permute), each aliasing its
-    input (``transpose``, ``view``, ...), one tensor comes in and one goes out,
-    of the same sizes, strides, offset and layout, so the same elements in the same places
-    (nn.MultiheadAttention's batch_first transposes around composite.py's self-attention).
-    None otherwise."""
-    inside = {u.index for u in members}
-    inputs = {s for u in members for s in u.inputs or
-              [u.op.sources[id(t)] for t in u.op.data_args()]
-              if s[0] < 0 or builder.units.of[s] not in inside}
-    if len(members) < 2 or len(inputs) != 1 or len(outs) != 1 or not all(
+def same_view(builder: Any, members: list[Any], outs: list[Source]
+              ) -> tuple[Source, Source] | None:
+    """(its output, its input) for a group of views that gives its input back unchanged:
+    two or more operations (one is the user's own layer, even an identity permute), each
+    aliasing its input (``transpose``, ``view``, ...), one tensor comes in and one goes
+    out, of the same sizes, strides, offset and layout, so the same elements in the same
+    places (nn.MultiheadAttention's batch_first transposes around composite.py's
+    self-attention; ``outs``: what leaves the group). None otherwise."""
+    if len(members) < 2 or len(outs) != 1 or not all(
             r.alias_info is not None for u in members for r in u.op.func._schema.returns):
+        return None
+    inputs = builder.inputs_of(members)
+    if len(inputs) != 1:
         return None
     (src,) = inputs
     x, t = builder.tensor(src), builder.tensor(outs[0])
     layouts = builder.units.layouts
     same = (x.shape, x.stride(), x.storage_offset()) == (t.shape, t.stride(),
                                                           t.storage_offset())
-    return src if same and layouts.get(src, "first") == layouts.get(outs[0], "first") else None
+    return (outs[0], src) if same and layouts.get(src, "first") == layouts.get(
+        outs[0], "first") else None
 
 
 MERGES = {aten.add, aten.add_, aten.sub, aten.mul, aten.mul_}
 
 
-def merged_alike(op: Op, units: Any, read: set[Source]) -> None:
+def merged_alike(op: Op, units: Any) -> None:
     """An element-wise merge of two data tensors of the same sizes, one channels last and
     the other of no known layout, made by an operation convscope has no kind for (and read
     by nothing before): element by element, the two have the same layout, so the other is
@@ -122,11 +123,11 @@ def merged_alike(op: Op, units: Any, read: set[Source]) -> None:
     if sorted(layouts) != ["first", "last"]:
         return
     src = sources[layouts.index("first")]
-    if src[0] >= 0 and src not in read and units.units[units.of[src]].item is None:
+    if src[0] >= 0 and src not in units.read and units.units[units.of[src]].item is None:
         units.layouts[src] = "last"
 
 
-def last_by_use(op: Op, units: Any, read: set[Source]) -> None:
+def last_by_use(op: Op, units: Any) -> None:
     """A tensor of three or more dims and no known layout, made by operations no kind reads
     or by a view of something else (even one out_layout guessed a channels-first map
     flattened: (N, 1, H, E) to (N, 1, H x E)), read by nothing before, that ``F.linear``
@@ -144,7 +145,8 @@ def last_by_use(op: Op, units: Any, read: set[Source]) -> None:
     norm = op.func._overloadpacket is aten.native_layer_norm and \
         list(op.args[1]) == [data[0].shape[-1]]
     layout = units.layouts.get(src, "first")
-    if not (linear or norm) or src[0] < 0 or src in read or layout not in ("first", "sure"):
+    if not (linear or norm) or src[0] < 0 or src in units.read or \
+            layout not in ("first", "sure"):
         return
     maker = units.units[units.of[src]]
     view = maker.op.func._overloadpacket in VIEWS  # "sure" is then a guess (out_layout)
