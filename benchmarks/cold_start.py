@@ -4,9 +4,14 @@ process, side by side with torchinfo's whole process on the same network (a fres
 and calling ``torchinfo.summary`` at input (1, 3, 224, 224), its output discarded). Issue
 16's target: convscope at least 100 times faster.
 
+The command is the ``convscope`` script installed beside this Python (``python -m
+convscope`` if there is none). Its package's bytecode is compiled first, as ``pip install``
+does (a checkout installed in editable mode under ``PYTHONDONTWRITEBYTECODE`` would
+otherwise compile every module in every run).
+
 Run: ``python benchmarks/cold_start.py [--runs N] [--torchinfo-runs M] [--no-torchinfo]``
-(N fresh convscope processes, default 5, after one untimed run that writes the bytecode
-caches; M torchinfo processes, default 3). Prints best and median of each, the ratio
+(N fresh convscope processes, default 5, after one untimed run; M torchinfo processes,
+default 3). Prints best and median of each, the ratio
 torchinfo / convscope (best against best), and the share of convscope's time spent
 importing it (``python -c "import convscope.cli"``, best of N). Beside each figure the
 one recorded in ``benchmarks/results_cold_start.txt`` is printed, so that a regression
@@ -25,7 +30,9 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("results_cold_start.txt")
-CONVSCOPE = [sys.executable, "-m", "convscope", "summary", "resnet152", "--format", "json"]
+SCRIPT = Path(sys.executable).with_name("convscope")
+CONVSCOPE = [*([str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "convscope"]),
+             "summary", "resnet152", "--format", "json"]
 IMPORT = [sys.executable, "-c", "import convscope.cli"]
 TORCHINFO = [sys.executable, "-c",
              "import torch, torchvision, torchinfo\n"
@@ -42,6 +49,15 @@ def timed(command: list[str], runs: int) -> list[float]:
         subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
         times.append(time.perf_counter() - start)
     return times
+
+
+def compile_package() -> None:
+    """The package's bytecode, written as ``pip install`` writes it (compileall)."""
+    import compileall
+
+    import convscope
+
+    compileall.compile_dir(str(Path(convscope.__file__).parent), quiet=1)
 
 
 def previous() -> dict[str, str]:
@@ -70,11 +86,12 @@ def main() -> None:
                         help="time convscope only (the torchinfo line is kept as recorded)")
     args = parser.parse_args()
     before = previous()
-    caches = "not written (PYTHONDONTWRITEBYTECODE)" if os.environ.get(
-        "PYTHONDONTWRITEBYTECODE") else "written by the untimed first run"
+    compile_package()
+    command = " ".join(["convscope" if SCRIPT.exists() else "python -m convscope",
+                        *CONVSCOPE[-4:]])
     lines = [f"# benchmarks/cold_start.py on {platform.python_implementation()} "
-             f"{platform.python_version()}, {os.cpu_count()} cores; bytecode caches {caches}",
-             f"# command: {' '.join(['python', *CONVSCOPE[1:]])}"]
+             f"{platform.python_version()}, {os.cpu_count()} cores; bytecode compiled first "
+             "(as pip install does)", f"# command: {command}"]
     timed(CONVSCOPE, 1)
     ours = timed(CONVSCOPE, args.runs)
     imports = timed(IMPORT, args.runs)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from .errors import LayerRuleError, Location, ShapeError, SpecError
+from .errors import LayerRuleError, Location, ShapeError, SpecError, path_str
 from .layers.base import Layer, Shape, shape_str
 from .layers.checks import check_shape
 
@@ -30,9 +30,9 @@ from .layers.checks import check_shape
 class Node:
     """One layer of the graph.
 
-    ``where`` is the position in the description (``layers[3]``, or a path into a
-    block) used by every error message, and ``path`` the same as steps
-    (:data:`convscope.errors.Step`); ``trainable=False`` freezes the layer
+    ``path`` is the position in the description as steps (:data:`convscope.errors.Step`),
+    used by every error message, and ``where`` the same as text (``layers[3]``, or a path
+    into a block; composed when asked for, not per layer); ``trainable=False`` freezes the layer
     (its parameters count as non-trainable, as Keras's ``layer.trainable``);
     ``shares`` names an earlier layer whose weights this one reuses (tied weights,
     counted once): all of them, or ``shared_params`` of them; ``repeated_params`` of its
@@ -43,17 +43,20 @@ class Node:
     name: str
     layer: Layer
     inputs: tuple[str, ...] = ()
-    where: str = ""
     trainable: bool = True
     shares: str = ""
     shared_params: int | None = None  # None: every parameter is the other layer's
     path: Location = field(default=(), compare=False, repr=False)
     repeated_params: int = 0
 
+    @property
+    def where(self) -> str:
+        """``layers[3]``: :attr:`path` as text."""
+        return path_str(self.path)
+
     def at(self) -> dict[str, Any]:
         """The location fields of an error about this node."""
-        return {"path": self.path or self.where or None, "layer": self.name,
-                "kind": self.layer.kind}
+        return {"path": self.path or None, "layer": self.name, "kind": self.layer.kind}
 
     def label(self) -> str:
         """``layers[3] 'conv2' (conv)``: how errors name this node."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..errors import SpecError, closest
+from ..errors import Location, SpecError, closest, path_str
 from ..frozen import assemble
 from ..gc_pause import paused
 from ..ir import Graph
@@ -52,7 +52,7 @@ class LayerStats:
     name: str
     kind: str
     type: str
-    where: str
+    path: Location  # the layer's position in the description (its node's path)
     inputs: tuple[str, ...]
     input_shapes: tuple[Shape, ...]
     output_shape: Shape
@@ -75,6 +75,11 @@ class LayerStats:
     @property
     def flops(self) -> int:
         return 2 * self.macs
+
+    @property
+    def where(self) -> str:
+        """``layers[3]``: :attr:`path` as text."""
+        return path_str(self.path)
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,7 @@ def layer_stats(graph: Graph, i: int, fields: dict[str, Field], batch: int, size
         elements *= n
     return assemble(LayerStats, {  # LayerStats(...) without 23 setattr (see frozen.py)
         "index": i, "name": node.name, "kind": node.layer.kind, "type": said.type,
-        "where": node.where, "inputs": node.inputs, "input_shapes": in_shapes,
+        "path": node.path, "inputs": node.inputs, "input_shapes": in_shapes,
         "output_shape": out, "params": count.total, "trainable_params": trainable,
         "non_trainable_params": non_trainable, "buffers": count.buffers,
         "formula": count.formula, "param_bytes": count.total * size,

@@ -38,7 +38,7 @@ def merged(key: str, members: list[LayerStats], index: int, owner: dict[str, str
     last = members[-1]
     kinds = ", ".join(dict.fromkeys(s.type for s in members))
     return replace(
-        last, index=index, name=key, kind="block", type=f"{len(members)} layers", where=key,
+        last, index=index, name=key, kind="block", type=f"{len(members)} layers", path=(key,),
         inputs=inputs, input_shapes=tuple(shapes[r] for r in sources),
         formula=f"sum over {len(members)} layers ({kinds})", hyper={}, window=(), tag="block",
         **{field: sum(getattr(s, field) for s in members) for field in SUMMED})

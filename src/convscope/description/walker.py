@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors, limits
-from ..errors import LayerRuleError, Location, SpecError, closest, path_str
+from ..errors import LayerRuleError, Location, SpecError, closest
 from ..frozen import assemble
 from ..ir import GraphBuilder, Node
 from ..layers import REGISTRY, Layer
@@ -144,7 +144,7 @@ class Walker:
             raise SpecError(err.message, **at, **err.details()) from None
         node = assemble(Node, {  # Node(...) without a setattr per field (frozen.py)
             "name": node_name, "layer": layer, "inputs": tuple(inputs),
-            "where": path_str(where), "trainable": trainable, "shares": shares,
+            "trainable": trainable, "shares": shares,
             "shared_params": shared_params, "path": where, "repeated_params": repeated})
         if self.names.taken(node_name):
             raise SpecError(f"the name '{node_name}' is already used; layer names must be "

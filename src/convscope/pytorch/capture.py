@@ -1,7 +1,8 @@
 """Capturing what a PyTorch module computes, one ATen operation at a time, on meta tensors.
 
-The user's own ``forward`` runs once, on meta tensors (no memory, no arithmetic), through
-``torch.func.functional_call`` with meta copies of its parameters and buffers: the module
+The user's own ``forward`` runs once, on meta tensors (no memory, no arithmetic), with
+meta copies of its parameters and buffers in its modules' tables (as
+``torch.func.functional_call`` puts them, the originals back afterwards): the module
 itself is never changed (its tensors, devices, hooks and training flags stay as they
 were; a batch norm in training mode updates the meta copy of its statistics). While it
 runs, a ``TorchDispatchMode`` records every ATen operation below autograd, and global
@@ -35,7 +36,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.func import functional_call
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
@@ -43,6 +43,7 @@ from ..errors import ConvscopeError
 from .captured import Call, Capture, Const, Leaf, Op, Source, tensors_in
 from .composite import Composites
 from .meta_cache import MetaCache
+from .meta_state import meta_state
 
 aten = torch.ops.aten
 
@@ -211,10 +212,6 @@ class Recorder(TorchDispatchMode):
             self.stack.pop()
 
 
-def meta_copy(t: torch.Tensor) -> torch.Tensor:
-    return torch.empty(t.shape, dtype=t.dtype, device="meta")
-
-
 def input_names(module: nn.Module, count: int) -> list[str]:
     """The names of forward's first ``count`` positional parameters (``x``), else input_N."""
     try:
@@ -227,33 +224,18 @@ def input_names(module: nn.Module, count: int) -> list[str]:
     return ["input" if n == "self" else n for n in names]
 
 
-def leaves_of(module: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Leaf]]:
-    """Meta copies of every parameter and buffer (tied ones once) and what each is."""
-    state: dict[str, torch.Tensor] = {}
-    leaves: dict[str, Leaf] = {}
-    for is_param, named in ((True, module.named_parameters()), (False, module.named_buffers())):
-        for name, t in named:
-            if t is None:
-                continue
-            state[name] = meta_copy(t)
-            leaves[name] = Leaf(name, t.numel(), is_param, name.rpartition(".")[0])
-    return state, leaves
-
-
 def capture(module: nn.Module, torch_shapes: list[tuple[int, ...]],
             keep: frozenset[Any] = frozenset()) -> Capture:
     """Run ``module`` on meta inputs of ``torch_shapes`` (batch included) and record it.
 
     ``keep``: overload packets recorded as they are rather than decomposed (the ones a
     kind describes; none of them has a flop formula, nor do their decompositions)."""
-    state, leaves = leaves_of(module)
-    paths: dict[int, str] = {}
-    for path, sub in module.named_modules(remove_duplicate=False):
-        paths.setdefault(id(sub), path)
-    floats = [t.dtype for t in state.values() if t.is_floating_point()]
+    state = meta_state(module)
+    paths = state.paths
+    floats = [t.dtype for t in state.copies.values() if t.is_floating_point()]
     dtype = floats[0] if floats else torch.float32
     xs = [torch.empty(s, dtype=dtype, device="meta") for s in torch_shapes]
-    recorder = Recorder({id(t): n for n, t in state.items()}, keep)
+    recorder = Recorder(state.names, keep)
     recorder.data.update({id(x): (-1, i) for i, x in enumerate(xs)})
     hooks = torch.nn.modules.module
     pre = hooks.register_module_forward_pre_hook(
@@ -263,7 +245,8 @@ def capture(module: nn.Module, torch_shapes: list[tuple[int, ...]],
     model = type(module).__name__
     try:
         with torch.no_grad(), recorder, Composites(recorder):
-            result = functional_call(module, state, tuple(xs), strict=False)
+            with state.swapped():
+                result = module(*xs)
     except ConvscopeError as err:
         raise ConvscopeError(f"cannot analyse {model}: {err}") from None
     except Exception as err:  # noqa: BLE001 - the user's forward failed
@@ -282,7 +265,7 @@ def capture(module: nn.Module, torch_shapes: list[tuple[int, ...]],
     stray = [v for s, v in recorder.const_flops.items() if s not in recorder.claimed]
     return Capture(model, torch_shapes[0][0], input_names(module, len(xs)), xs, recorder.ops,
                    recorder.calls, sources, [t for t in outs if id(t) in recorder.data],
-                   leaves, used, stray)
+                   state.leaves, used, stray)
 
 
 __all__ = ["Call", "Capture", "Leaf", "Op", "capture"]

@@ -152,9 +152,8 @@ def read_whole(builder: Any, members: list[Any], name: str, call: int) -> bool:
 
     c = builder.cap.calls[call] if call >= 0 else None
     found = c.composite if c is not None else None
-    inside = {u.index for u in members}
     if found is None or found[0] is None or any(u.op.call != call for u in members) or \
-            any(u.op.call == call and u.index not in inside for u in builder.units.units):
+            builder.units.per_call[call] != len(members):
         return False
     item, sources = found
     layouts = {builder.units.layouts.get(s, "first") for s in sources}

@@ -20,6 +20,7 @@ kind stays a layer of its own; the others are joined into opaque groups:
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,7 @@ class Units:
                 self.add(op)
         self.link()
         self.parent = list(range(len(self.units)))
+        self.per_call = Counter(u.op.call for u in self.units)  # units each call issued
 
     def add(self, op: Op) -> None:
         data = op.data_args()
