@@ -6,10 +6,11 @@ input shapes) is built and checked once.
 Sharing is safe because what is shared cannot change: layers are frozen dataclasses, and
 a token's mapping is handed out as a fresh copy each time (the walker pops keys from it).
 Only successes are kept: an item that fails fails again, with its own location. The memo
-lives as long as one :class:`~.walker.Walker` (no global cache: the layer budget or a
-kind's rules cannot go stale). Arguments are compared with their types (``true`` is not
-``1``, ``1.0`` is not ``1``, ``-0.0`` is not ``0.0``); a value of any other type than
-those a description holds is never memoised.
+lives as long as one :class:`~.walker.Walker`, or one PyTorch import (which builds each
+layer as it checks it against the model, then its graph: pytorch/graph_of.py); no global
+cache: the layer budget or a kind's rules cannot go stale. Arguments are compared with
+their types (``true`` is not ``1``, ``1.0`` is not ``1``, ``-0.0`` is not ``0.0``); a
+value of any other type than those a description holds is never memoised.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def typed(value: Any) -> Any:
     if kind is float:
         return kind, repr(value)
     if kind in (list, tuple):
+        if all(type(v) is int for v in value):  # sizes, strides: (kind, int, values)
+            return kind, int, tuple(value)
         return kind, tuple(typed(v) for v in value)
     if kind is dict:
         return kind, tuple(_entry(k, v) for k, v in value.items())

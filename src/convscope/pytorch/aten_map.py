@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from ..description.args import Args
+from ..description.layer_memo import LayerMemo
 from ..description.parse import lookup
 from ..layers import LAYER_KINDS
 from ..layers.aten_args import arg
@@ -147,15 +148,18 @@ def split_items(op: Op, batch: int) -> list[dict[str, Any] | None]:
     return items
 
 
-def kind_counts(item: dict[str, Any], in_shapes: tuple[tuple[int, ...], ...]) -> Any:
-    """(output shape, trainable, buffers, MACs) by the kind's own rules; None if refused."""
+def kind_counts(item: dict[str, Any], in_shapes: tuple[tuple[int, ...], ...],
+                memo: LayerMemo) -> Any:
+    """(output shape, trainable, buffers, MACs) by the kind's own rules; None if refused.
+    The layer is kept in ``memo``, where parsing the importer's description finds it."""
     entry = lookup(item["type"])
     if entry is None:
         return None
     kind, fixed = entry
     raw = {k: v for k, v in item.items() if k != "type"}
     try:
-        layer = kind.from_args(Args(item["type"], raw, fixed), in_shapes)
+        layer = memo.layer(item["type"], raw, in_shapes,
+                           lambda: kind.from_args(Args(item["type"], raw, fixed), in_shapes))
         out = layer.output_shape(in_shapes)
         count = layer.params(in_shapes)
         return out, count.trainable, count.buffers, layer.macs(in_shapes, out)

@@ -161,7 +161,7 @@ def read_whole(builder: Any, members: list[Any], name: str, call: int) -> bool:
     batch = builder.cap.batch
     reads = set().union(*(u.op.reads for u in members))
     flops = sum(u.op.flops for u in members if u.op.index not in builder.counted_ops)
-    counts = kind_counts(item, tuple(builder.shape(s) for s in sources))
+    counts = kind_counts(item, tuple(builder.shape(s) for s in sources), builder.memo)
     if c.layout and layouts != {c.layout} or len(outs) != 1 or counts is None or \
             flops % (2 * batch) or any(n in builder.owner for n in reads):
         return False

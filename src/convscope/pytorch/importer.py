@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..description.parse import parse
+from ..description.layer_memo import LayerMemo
 from ..errors import ConvscopeError
 from ..ir import Graph
 from ..layers.base import shape_str
@@ -44,6 +44,7 @@ from .aten_map import ALIAS, MAPPERS, kind_counts
 from .capture import capture
 from .captured import Capture, Source
 from .composite import read_whole
+from .graph_of import graph_of
 from .grouping import Unit, Units, exposed
 from .layout import our_shape, torch_shape
 from .notes import import_notes, state_layers
@@ -66,6 +67,7 @@ class Builder:
         self.counts: dict[str, tuple[str, int, int]] = {}
         self.opaque: dict[str, list[str]] = {}  # label -> layer names
         self.counted_ops: set[int] = set()
+        self.memo = LayerMemo()  # the layers checked, built once (parse finds them there)
         self.state: dict[str, int] = {}  # layer holding buffers no operation reads -> count
         self.unread: dict[str, list[str]] = {}  # module path -> its buffers nobody reads
         for leaf in cap.leaves.values():
@@ -123,7 +125,7 @@ class Builder:
     def mapped(self, u: Unit, name: str) -> bool:
         item = dict(u.item)
         in_shapes = tuple(self.shape(s) for s in u.inputs)
-        found = kind_counts(item, in_shapes)
+        found = kind_counts(item, in_shapes, self.memo)
         flops = u.op.flops if u.op.index not in self.counted_ops else 0
         reads = set(u.op.reads)
         if found is None or flops % (2 * BATCH):
@@ -282,11 +284,9 @@ def import_module(module: nn.Module, input_shapes: list[tuple[int, ...]],
         if collecting:
             gc.enable()
     outputs = list(dict.fromkeys(builder.names[s] for s in cap.outputs))
-    description = {"name": name or type(module).__name__,
-                   "inputs": {n: list(s) for n, s in zip(cap.input_names, input_shapes,
-                                                         strict=True)},
-                   "layers": builder.items, "outputs": outputs}
-    graph = parse(description)
+    inputs = {n: list(s) for n, s in zip(cap.input_names, input_shapes, strict=True)}
+    graph = graph_of(name or type(module).__name__, inputs, builder.items, outputs,
+                     builder.memo)  # the description's graph, its layers built once
     for layer, shape in builder.expect.items():
         if graph.shapes[layer] != shape:
             raise ConvscopeError(f"internal error importing '{layer}': convscope computes "
