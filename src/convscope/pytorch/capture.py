@@ -68,6 +68,9 @@ DATA_DEPENDENT = {aten._local_scalar_dense: "Tensor.item(), bool(tensor) or int(
                   aten.repeat_interleave: "repeat_interleave with tensor repeats"}
 
 
+NONE: frozenset[Any] = frozenset()
+
+
 class Recorder(TorchDispatchMode):
     """Records every ATen operation (see the module docstring)."""
 
@@ -145,8 +148,8 @@ class Recorder(TorchDispatchMode):
         flops = self.flops(func, packet, args, kwargs, out) if packet in flop_registry else 0
         outputs = tensors_in(out)
         self.alive.append(outputs)
-        reads = frozenset().union(*(c.reads for c in consts.values()))
-        pending = frozenset().union(*(c.pending for c in consts.values()))
+        reads = frozenset().union(*(c.reads for c in consts.values())) if consts else NONE
+        pending = frozenset().union(*(c.pending for c in consts.values())) if consts else NONE
         if sources and packet not in SIZE_ONLY:
             fresh = pending - self.claimed
             self.claimed |= fresh
