@@ -9,9 +9,15 @@ convscope`` if there is none). Its package's bytecode is compiled first, as ``pi
 does (a checkout installed in editable mode under ``PYTHONDONTWRITEBYTECODE`` would
 otherwise compile every module in every run).
 
+It also times the cold ``convscope summary torchvision:resnet50 --format json`` (a PyTorch
+model: imported, run on meta tensors, analysed), in fresh processes that time inside
+themselves ``import torch, torchvision`` and then the command (``convscope.cli.main``), and
+prints convscope's share of the whole (issue 16: the command should be dominated by torch's
+own import).
+
 Run: ``python benchmarks/cold_start.py [--runs N] [--torchinfo-runs M] [--no-torchinfo]``
 (N fresh convscope processes, default 5, after one untimed run; M torchinfo processes,
-default 3). Prints best and median of each, the ratio
+default 3; 3 processes for torchvision:resnet50). Prints best and median of each, the ratio
 torchinfo / convscope (best against best), and the share of convscope's time spent
 importing it (``python -c "import convscope.cli"``, best of N). Beside each figure the
 one recorded in ``benchmarks/results_cold_start.txt`` is printed, so that a regression
@@ -38,7 +44,16 @@ TORCHINFO = [sys.executable, "-c",
              "import torch, torchvision, torchinfo\n"
              "model = torchvision.models.resnet152()\n"
              "torchinfo.summary(model, input_size=(1, 3, 224, 224))"]
-KEYS = ("convscope", "import", "torchinfo", "ratio")
+TORCH_COLD = [sys.executable, "-c", (
+    "import contextlib, io, sys, time\n"
+    "start = time.perf_counter()\n"
+    "import torch, torchvision\n"
+    "middle = time.perf_counter()\n"
+    "from convscope.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()):\n"
+    "    main(['summary', 'torchvision:resnet50', '--format', 'json'])\n"
+    "print(middle - start, time.perf_counter() - middle)")]
+KEYS = ("convscope", "import", "torchinfo", "ratio", "torchvision:resnet50")
 
 
 def timed(command: list[str], runs: int) -> list[float]:
@@ -70,6 +85,18 @@ def previous() -> dict[str, str]:
         if sep and key in KEYS:
             found[key] = rest.strip()
     return found
+
+
+def torch_share(runs: int) -> str:
+    """The cold ``convscope summary torchvision:resnet50``: torch's import and convscope's
+    part (its import, the model's import and analysis, the JSON), best of ``runs``."""
+    parts = []
+    for _ in range(runs):
+        out = subprocess.run(TORCH_COLD, capture_output=True, text=True, check=True).stdout
+        parts.append(tuple(map(float, out.split())))
+    torch_s, ours_s = min(p[0] for p in parts), min(p[1] for p in parts)
+    return (f"import torch, torchvision {torch_s:.2f} s, then convscope {ours_s:.3f} s: "
+            f"convscope is {ours_s / (torch_s + ours_s):.0%} of the command (best of {runs})")
 
 
 def figure(times: list[float]) -> str:
@@ -109,6 +136,11 @@ def main() -> None:
                           "(best against best; issue 16's target: 100x)")
     else:
         found.update({k: before[k] for k in ("torchinfo", "ratio") if k in before})
+    try:
+        found["torchvision:resnet50"] = torch_share(3)
+    except subprocess.CalledProcessError:
+        print("the torchvision:resnet50 process failed (pip install torch torchvision)",
+              file=sys.stderr)
     for key in KEYS:
         if key in found:
             was = f"   (recorded: {before[key]})" if key in before else ""

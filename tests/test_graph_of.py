@@ -1,6 +1,7 @@
-"""PyTorch import's last steps (pytorch/graph_of.py, meta_state.py): the graph built from
-the importer's items equals the description parser's graph of the same description, and
-the user's module gets its own tensors back, whatever its forward does."""
+"""PyTorch import's first and last steps: a model built on the meta device has the
+structure of a CPU build (sources.meta_build), the user's module gets its own tensors back
+whatever its forward does (meta_state.py), and the graph built from the importer's items
+equals the description parser's graph of the same description (graph_of.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from convscope.pytorch.graph_of import graph_of  # noqa: E402
 from convscope.pytorch.grouping import Units  # noqa: E402
 from convscope.pytorch.importer import BATCH, Builder, import_module  # noqa: E402
 from convscope.pytorch.layout import torch_shape  # noqa: E402
+from convscope.pytorch.sources import meta_build  # noqa: E402
 from test_torch_import import Functional, Tied, Unmapped  # noqa: E402
 
 
@@ -85,3 +87,31 @@ def test_the_module_gets_its_own_tensors_back():
             assert all(m._buffers[k] is v for k, v in buffers.items())
             assert all(v is None or v.device.type == "cpu"
                        for v in (*m._parameters.values(), *m._buffers.values()))
+
+
+class Initialised(nn.Module):
+    """A builder that initialises in place: values that a meta tensor does not have."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        nn.init.trunc_normal_(self.conv.weight, std=0.02)
+        nn.init.constant_(self.conv.bias, 0.5)
+        self.register_buffer("table", torch.arange(12.0).reshape(3, 4).mul_(2).add_(1))
+        self.scale = nn.Parameter(torch.ones(8))
+        self.scale.data.copy_(torch.full((8,), 3.0))
+
+    def forward(self, x):
+        return self.conv(x) * self.scale[:, None, None] + self.table.sum()
+
+
+def test_meta_build_skips_only_the_values():
+    """Building on the meta device skips initialising values (sources.init_skipped) and
+    gives the very structure a CPU build gives."""
+    for make in (Initialised, lambda: torchvision.models.resnet18(weights=None)):
+        on_cpu, on_meta = make(), meta_build(make)
+        assert [(n, t.shape, t.dtype) for n, t in on_meta.state_dict().items()] == \
+            [(n, t.shape, t.dtype) for n, t in on_cpu.state_dict().items()]
+        assert {t.device.type for t in on_meta.state_dict().values()} == {"meta"}
+    graph = import_module(meta_build(Initialised), [(10, 10, 3)])
+    assert graph.shapes[graph.outputs[0]] == (8, 8, 8)
