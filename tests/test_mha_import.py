@@ -2,7 +2,8 @@
 one tensor, no mask, no dropout, no weights returned) reads as its packed projection, the
 q / k / v slices, the attention and the output projection (pytorch/composite.py), with
 the counts PyTorch measures; any other call stays one opaque layer with the same totals.
-Views that give their input back (the batch_first transposes) are no layer."""
+Views that give their input back (the batch_first transposes) are no layer. timm's packed
+split of q, k and v into heads reads as the same slices and views (heads_split.py)."""
 
 from __future__ import annotations
 
@@ -85,3 +86,59 @@ def test_other_attention_calls_stay_opaque_and_exact(need_weights, mask):
     # channels first (classes x tokens), the same sizes
     assert sorted(ours[2][0]) == sorted(shape)
     assert report.layer("attn").type == "Opaque[MultiheadAttention]"
+
+
+class PackedSplit(nn.Module):
+    """timm's Attention: one projection to q, k and v, split into heads in one go
+    (``reshape(B, N, 3, H, d).permute(2, 0, 3, 1, 4).unbind(0)``), then F.sdpa."""
+
+    def __init__(self, parts: int = 3) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 32, 4, stride=4)
+        self.qkv = nn.Linear(32, parts * 32)
+        self.proj = nn.Linear(32, 32)
+        self.parts = parts
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.conv(x).flatten(2).transpose(1, 2)  # (N, L, C)
+        n, length, c = t.shape
+        split = self.qkv(t).reshape(n, length, self.parts, 4, c // 4).permute(2, 0, 3, 1, 4)
+        q, k, v = split.unbind(0)[:3]
+        y = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+        return self.proj(y.transpose(1, 2).reshape(n, length, c))
+
+
+def test_a_packed_split_into_heads_reads_as_slices_and_heads():
+    """heads_split.py: the split is q, k and v each a slice, a view as heads and a
+    transpose; nothing opaque, PyTorch's totals."""
+    model = PackedSplit()
+    report, ours = counts(model)
+    graph = import_module(PackedSplit().eval(), [(32, 32, 3)])
+    assert ours == measured(PackedSplit())
+    types = {layer.name: layer.type for layer in report.layers}
+    assert not [n for n, t in types.items() if t.startswith("Opaque")], types
+    tokens, width = 64, 32
+    for part, (start, stop) in zip("qkv", ((0, 32), (32, 64), (64, 96)), strict=True):
+        sliced, heads = report.layer(part), report.layer(f"{part}_heads_first")
+        assert (sliced.type, sliced.output_shape) == ("Slice", (tokens, width))
+        assert (graph.node(part).layer.start, graph.node(part).layer.stop) == (start, stop)
+        assert heads.output_shape == report.layer("attention").input_shapes[0]
+    assert report.layer("attention").inputs == ("q_heads_first", "k_heads_first",
+                                                "v_heads_first")
+
+
+def test_other_splits_stay_opaque_and_exact():
+    """Four packed parts of which three are used: not q, k and v; exact all the same."""
+    model = PackedSplit(parts=4)
+    report, ours = counts(model)
+    assert ours == measured(PackedSplit(parts=4))
+    assert any(layer.type.startswith("Opaque") for layer in report.layers)
+
+
+def test_timm_vit_has_no_opaque_attention():
+    timm = pytest.importorskip("timm")
+    graph = convscope.load("timm:vit_tiny_patch16_224")
+    opaque = [n.layer.ops for n in graph.nodes if n.layer.kind == "opaque"]
+    assert opaque == ["add, cat", "select"]  # the class token: in, then out
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False)
+    assert convscope.analyze(graph).totals.params == sum(p.numel() for p in model.parameters())
