@@ -55,3 +55,17 @@ def test_the_memory_is_bounded():
         recent.put(key, Reply(200, "application/json", b"x"))
     assert list(recent.replies) == ["b", "c"]
     assert recent.get("b") is not None and list(recent.replies) == ["c", "b"]
+
+
+def test_the_answer_holds_the_reports_json():
+    """The report is embedded as ``convscope summary --format json`` writes it: the same
+    values as the report's JSON data (render/data.py), the rest beside it."""
+    import convscope
+    import convscope.zoo
+    from convscope.render.data import report_json
+
+    answer = json.loads(jobs.analyze_job(convscope.zoo.text("resnet18"), None).body)
+    assert answer["ok"] is True
+    assert answer["report"] == report_json(convscope.analyze(convscope.load("resnet18")))
+    assert set(answer) == {"ok", "report", "svg", "totals", "memory", "lint"}
+    assert answer["svg"].startswith("<svg") and answer["memory"]["peak_bytes"] > 0

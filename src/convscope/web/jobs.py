@@ -111,17 +111,21 @@ def analyze_job(text: str, input_shape: str | None, batch: int = 1, dtype: str =
 
 
 def analysis_reply(graph: Graph, batch: int, dtype: str, optimizer: str) -> Reply:
+    """``{"ok": true, "report": ..., "svg": ..., "totals": ..., "memory": ..., "lint": ...}``;
+    the report is ``convscope summary --format json``'s text, embedded as it is (its layers
+    written line by line, render/json_lines.py, rather than built as values and dumped)."""
     from ..analysis import analyze
     from ..analysis.lint import lint
-    from ..render.data import report_json
+    from ..render.data import render_json
     from ..render.diagram import draw
     from ..render.totals import totals_lines
 
     report = analyze(graph, batch, dtype)
-    return json_reply({"ok": True, "report": report_json(report), "svg": draw(report),
-                       "totals": "\n".join(totals_lines(report)),
+    rest = json.dumps({"svg": draw(report), "totals": "\n".join(totals_lines(report)),
                        "memory": memory_data(graph, batch, dtype, optimizer),
-                       "lint": [str(f) for f in lint(graph, report)]})
+                       "lint": [str(f) for f in lint(graph, report)]}, separators=(",", ":"))
+    body = f'{{"ok":true,"report":{render_json(report).strip()},{rest[1:]}'
+    return Reply(200, JSON, body.encode("utf-8"))
 
 
 def compare_job(job: dict[str, Any]) -> Reply:
