@@ -12,7 +12,6 @@ torchvision = pytest.importorskip("torchvision")
 
 from torch import nn  # noqa: E402
 
-from convscope.description.layer_memo import LayerMemo  # noqa: E402
 from convscope.description.parse import parse  # noqa: E402
 from convscope.errors import ConvscopeError  # noqa: E402
 from convscope.pytorch.aten_map import MAPPERS  # noqa: E402
@@ -54,10 +53,11 @@ def test_graph_equals_the_parsers(make, shapes):
     inputs = {n: list(s) for n, s in zip(cap.input_names, shapes, strict=True)}
     parsed = parse({"name": "m", "inputs": inputs, "layers": builder.items,
                     "outputs": outputs})
-    direct = graph_of("m", inputs, builder.items, outputs, LayerMemo())
-    assert direct.nodes == parsed.nodes and direct.outputs == parsed.outputs
-    assert [n.path for n in direct.nodes] == [n.path for n in parsed.nodes]
-    assert dict(direct.shapes) == dict(parsed.shapes) and direct.name == parsed.name
+    for built in (builder.built, {}):  # the layers checked, or all built here
+        direct = graph_of("m", inputs, builder.items, outputs, built)
+        assert direct.nodes == parsed.nodes and direct.outputs == parsed.outputs
+        assert [n.path for n in direct.nodes] == [n.path for n in parsed.nodes]
+        assert dict(direct.shapes) == dict(parsed.shapes) and direct.name == parsed.name
     assert any(n.shares for n in direct.nodes) == (make is Tied)
 
 

@@ -150,8 +150,8 @@ def split_items(op: Op, batch: int) -> list[dict[str, Any] | None]:
 
 def kind_counts(item: dict[str, Any], in_shapes: tuple[tuple[int, ...], ...],
                 memo: LayerMemo) -> Any:
-    """(output shape, trainable, buffers, MACs) by the kind's own rules; None if refused.
-    The layer is kept in ``memo``, where parsing the importer's description finds it."""
+    """(output shape, trainable, buffers, MACs, the layer) by the kind's own rules; None if
+    refused. Equal layers are built once (``memo``)."""
     entry = lookup(item["type"])
     if entry is None:
         return None
@@ -162,7 +162,7 @@ def kind_counts(item: dict[str, Any], in_shapes: tuple[tuple[int, ...], ...],
                            lambda: kind.from_args(Args(item["type"], raw, fixed), in_shapes))
         out = layer.output_shape(in_shapes)
         count = layer.params(in_shapes)
-        return out, count.trainable, count.buffers, layer.macs(in_shapes, out)
+        return out, count.trainable, count.buffers, layer.macs(in_shapes, out), layer
     except Exception:  # noqa: BLE001 - any refusal means: not this kind
         return None
 

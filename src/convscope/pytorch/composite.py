@@ -165,14 +165,14 @@ def read_whole(builder: Any, members: list[Any], name: str, call: int) -> bool:
     if c.layout and layouts != {c.layout} or len(outs) != 1 or counts is None or \
             flops % (2 * batch) or any(n in builder.owner for n in reads):
         return False
-    shape, trainable, buffers, macs = counts
+    shape, trainable, buffers, macs, layer = counts
     if shape != builder.shape(outs[0]) or macs != flops // (2 * batch) or \
             (trainable, buffers) != (builder.numel(reads, True), builder.numel(reads, False)):
         return False
     builder.counted_ops.update(u.op.index for u in members)
     builder.claim(reads, name)
     builder.counts[name] = (item["type"], trainable, buffers)
-    builder.add(item, name, sources, shape)
+    builder.add(item, name, sources, shape, layer=layer)
     builder.names[outs[0]] = name
     return True
 

@@ -1,11 +1,11 @@
 """The importer's description items as a Graph, without the description parser.
 
 The importer (importer.py) writes a description of the model item by item, and builds
-each mapped layer as it checks it against PyTorch (``aten_map.kind_counts``, through a
-:class:`~convscope.description.layer_memo.LayerMemo`). Parsing that description would
-walk it as a person's text: blocks, repeats, defaults, one-line tokens and the budgets
-of hostile input, none of which the importer writes, and build every layer again. So
-its items become nodes here, their layers taken from the memo, through the same
+each mapped layer as it checks it against PyTorch (``aten_map.kind_counts``). Parsing that
+description would walk it as a person's text: blocks, repeats, defaults, one-line tokens
+and the budgets of hostile input, none of which the importer writes, and build every
+layer again. So its items become nodes here, with the layers built already (the others,
+opaque layers, built here; equal ones once), through the same
 :class:`~convscope.ir.GraphBuilder` that checks each node and infers its shape for a
 parsed description, at the same locations (``layers[12]``). The inputs' shapes and the
 layer budget are checked as the parser checks them; tests/test_torch_import.py checks
@@ -29,9 +29,11 @@ NODE_KEYS = ("name", "inputs", "shares", "shared_params")  # the rest are the la
 
 
 def graph_of(name: str, inputs: dict[str, list[int]], items: list[dict[str, Any]],
-             outputs: list[str], memo: LayerMemo) -> Graph:
+             outputs: list[str], built: dict[str, Any]) -> Graph:
     """The validated graph of a description ``{"name", "inputs", "layers": items,
-    "outputs"}`` written by the importer (items with a name and their inputs named)."""
+    "outputs"}`` written by the importer (items with a name and their inputs named;
+    ``built``: the layers built already, by name)."""
+    memo = LayerMemo()
     shapes = read_inputs({"inputs": inputs}, None)
     check_layers(len(items), len(shapes))
     graph = GraphBuilder()
@@ -39,7 +41,7 @@ def graph_of(name: str, inputs: dict[str, list[int]], items: list[dict[str, Any]
         add(graph, memo, {"type": "input", "name": input_name, "inputs": [],
                           "shape": list(shape)}, (Named("input", input_name),))
     for i, item in enumerate(items):
-        add(graph, memo, item, ("layers", i))
+        add(graph, memo, item, ("layers", i), built.get(item["name"]))
     for ref in outputs:
         if ref not in graph.index:
             raise SpecError(f"output '{ref}' is not a layer", path=("outputs",))
@@ -47,8 +49,9 @@ def graph_of(name: str, inputs: dict[str, list[int]], items: list[dict[str, Any]
 
 
 def add(graph: GraphBuilder, memo: LayerMemo, item: dict[str, Any],
-        path: tuple[Any, ...]) -> None:
-    """One item as a node: its layer built once per (type, arguments, input shapes)."""
+        path: tuple[Any, ...], layer: Any = None) -> None:
+    """One item as a node: its ``layer``, else built once per (type, arguments, input
+    shapes)."""
     type_name = item["type"]
     raw = {k: v for k, v in item.items() if k != "type" and k not in NODE_KEYS}
     in_shapes: tuple[Shape, ...] = tuple(graph.shapes[r] for r in item["inputs"])
@@ -57,8 +60,8 @@ def add(graph: GraphBuilder, memo: LayerMemo, item: dict[str, Any],
         raise SpecError(f"unknown layer type '{type_name}'", path=path)
     kind, fixed = entry
     try:
-        layer = memo.layer(type_name, raw, in_shapes,
-                           lambda: kind.from_args(Args(type_name, raw, fixed), in_shapes))
+        layer = layer or memo.layer(type_name, raw, in_shapes,
+                                    lambda: kind.from_args(Args(type_name, raw, fixed), in_shapes))
     except LayerRuleError as err:
         raise SpecError(err.message, path=path, layer=item["name"], kind=kind.kind,
                         **err.details()) from None

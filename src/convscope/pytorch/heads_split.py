@@ -44,23 +44,23 @@ def heads_split(builder: Any, members: list[Any], call: int) -> bool:
                  {"type": "reshape", "target_shape": [length, heads, width // heads],
                   "layout": "channels_last"},
                  {"type": "permute", "dims": [1, 3, 2]}]
-        shapes, shape = [], builder.shape(x)
+        built, shape = [], builder.shape(x)
         for item in items:
             found = kind_counts(item, (shape,), builder.memo)
-            if found is None or any(found[1:]):  # no parameters, buffers or MACs
+            if found is None or any(found[1:4]):  # no parameters, buffers or MACs
                 return False
             shape = found[0]
-            shapes.append(shape)
+            built.append((found[0], found[4]))
         if shape != builder.shape(out):
             return False
-        chains.append((items, shapes, out))
-    for j, (items, shapes, out) in enumerate(chains):
+        chains.append((items, built, out))
+    for j, (items, built, out) in enumerate(chains):
         part = PARTS[j] if len(outputs) == len(PARTS) else str(j)
         names = [builder.names[x]]
-        for item, shape, step in zip(items, shapes, ("", "_heads", "_heads_first"),
-                                     strict=True):
+        for item, (shape, layer), step in zip(items, built, ("", "_heads", "_heads_first"),
+                                              strict=True):
             name = unique_name(".".join(p for p in (path, part + step) if p), builder.taken)
-            builder.add(item, name, [], shape, names)
+            builder.add(item, name, [], shape, names, layer)
             names = [name]
         builder.names[out] = names[0]
     builder.counted_ops.update(u.op.index for u in members)

@@ -68,7 +68,7 @@ class Builder:
         self.counts: dict[str, tuple[str, int, int]] = {}
         self.opaque: dict[str, list[str]] = {}  # label -> layer names
         self.counted_ops: set[int] = set()
-        self.memo = LayerMemo()  # the layers checked, built once (parse finds them there)
+        self.memo, self.built = LayerMemo(), {}  # layers checked (equal ones built once)
         self.state: dict[str, int] = {}  # layer holding buffers no operation reads -> count
         self.unread: dict[str, list[str]] = {}  # module path -> its buffers nobody reads
         for leaf in cap.leaves.values():
@@ -131,7 +131,7 @@ class Builder:
         reads = set(u.op.reads)
         if found is None or flops % (2 * BATCH):
             return False
-        shape, trainable, buffers, macs = found
+        shape, trainable, buffers, macs, layer = found
         extra = self.attachable([u])
         if shape != self.shape((u.op.index, u.pos)) or macs != flops // (2 * BATCH) or \
                 trainable != self.numel(reads, True):
@@ -149,7 +149,7 @@ class Builder:
         self.counted_ops.add(u.op.index)
         self.claim(reads, name)
         self.counts[name] = (item["type"], trainable, buffers)
-        self.add(item, name, u.inputs, shape)
+        self.add(item, name, u.inputs, shape, layer=layer)
         self.names[(u.op.index, u.pos)] = name
         return True
 
@@ -214,10 +214,10 @@ class Builder:
         return self.shape(src)
 
     def add(self, item: dict[str, Any], name: str, inputs: list[Source],
-            shape: tuple[int, ...], names: list[str] | None = None) -> None:
+            shape: tuple[int, ...], names: list[str] | None = None, layer: Any = None) -> None:
         refs = names if names is not None else [self.names[s] for s in inputs]
         self.items.append({**item, "name": name, "inputs": refs})
-        self.expect[name] = shape
+        self.expect[name], self.built[name] = shape, layer  # its layer, if checked already
 
     # ---- the walk ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -287,7 +287,7 @@ def import_module(module: nn.Module, input_shapes: list[tuple[int, ...]],
     outputs = list(dict.fromkeys(builder.names[s] for s in cap.outputs))
     inputs = {n: list(s) for n, s in zip(cap.input_names, input_shapes, strict=True)}
     graph = graph_of(name or type(module).__name__, inputs, builder.items, outputs,
-                     builder.memo)  # the description's graph, its layers built once
+                     builder.built)  # the description's graph, its layers built once
     for layer, shape in builder.expect.items():
         if graph.shapes[layer] != shape:
             raise ConvscopeError(f"internal error importing '{layer}': convscope computes "
