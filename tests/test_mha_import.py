@@ -3,7 +3,8 @@ one tensor, no mask, no dropout, no weights returned) reads as its packed projec
 q / k / v slices, the attention and the output projection (pytorch/composite.py), with
 the counts PyTorch measures; any other call stays one opaque layer with the same totals.
 Views that give their input back (the batch_first transposes) are no layer. timm's packed
-split of q, k and v into heads reads as the same slices and views (heads_split.py)."""
+split of q, k and v into heads reads as the same slices and views, and one token taken out
+as a slice (rewrites.py)."""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ class PackedSplit(nn.Module):
 
 
 def test_a_packed_split_into_heads_reads_as_slices_and_heads():
-    """heads_split.py: the split is q, k and v each a slice, a view as heads and a
+    """rewrites.py: the split is q, k and v each a slice, a view as heads and a
     transpose; nothing opaque, PyTorch's totals."""
     model = PackedSplit()
     report, ours = counts(model)
@@ -139,6 +140,32 @@ def test_timm_vit_has_no_opaque_attention():
     timm = pytest.importorskip("timm")
     graph = convscope.load("timm:vit_tiny_patch16_224")
     opaque = [n.layer.ops for n in graph.nodes if n.layer.kind == "opaque"]
-    assert opaque == ["add, cat", "select"]  # the class token: in, then out
+    assert opaque == ["add, cat"]  # the class token's way in (out: a slice, test below)
     model = timm.create_model("vit_tiny_patch16_224", pretrained=False)
     assert convscope.analyze(graph).totals.params == sum(p.numel() for p in model.parameters())
+
+
+class OneToken(nn.Module):
+    """Tokens, then one of them taken out (``x[:, i]``, a ViT's class token) for the head."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 32, 4, stride=4)
+        self.norm = nn.LayerNorm(32)
+        self.head = nn.Linear(32, 10)
+        self.index = index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.norm(self.conv(x).flatten(2).transpose(1, 2))  # (N, L, C), channels last
+        return self.head(t[:, self.index])
+
+
+@pytest.mark.parametrize("index", [0, 5, -1])
+def test_one_token_taken_out_reads_as_a_slice(index):
+    report, ours = counts(OneToken(index))
+    assert ours == measured(OneToken(index))
+    graph = import_module(OneToken(index).eval(), [(32, 32, 3)])
+    taken = graph.node("token").layer
+    assert (taken.kind, taken.axis, taken.start, taken.stop) == ("slice", 0, index % 64,
+                                                                index % 64 + 1)
+    assert [s.type for s in report.layers][-3:] == ["Slice", "Flatten", "Dense"]

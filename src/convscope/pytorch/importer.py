@@ -46,9 +46,9 @@ from .captured import Capture, Source
 from .composite import read_whole
 from .graph_of import graph_of
 from .grouping import Unit, Units, exposed
-from .heads_split import heads_split
 from .layout import our_shape, torch_shape
 from .notes import import_notes, state_layers
+from .rewrites import rewritten
 from .tensor_layout import same_view
 from .window import group_window
 
@@ -255,7 +255,7 @@ class Builder:
             name = unique_name(base, self.taken)
             single = len(members) == 1 and isinstance(members[0].item, dict)
             if not (single and self.mapped(members[0], name) or
-                    read_whole(self, members, name, call) or heads_split(self, members, call)):
+                    read_whole(self, members, name, call) or rewritten(self, members, call)):
                 self.opaque_layer(members, name, call)
         state_layers(self)
 
