@@ -129,7 +129,7 @@ def check_saved_amp(graph, module, low: torch.dtype) -> None:
     output dtype is the one the kind's autocast policy gives, and what autograd keeps
     (parameters, buffers and autocast's copies of parameters excluded) is what
     ``analysis.saved`` computes for the layer."""
-    from convscope.analysis.saved import kept
+    from convscope.analysis.saved import kept, param_counts
 
     layer = graph.nodes[-1].layer
     in_shapes = graph.input_shapes(graph.nodes[-1])
@@ -154,8 +154,8 @@ def check_saved_amp(graph, module, low: torch.dtype) -> None:
         with torch.autocast("cpu", dtype=low), \
                 torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             y = module(*xs)
-        estimate = kept(graph, BATCH, 4, low_name, "cpu", input_itemsize=in_dtype.itemsize,
-                        inputs_need_grad=True)
+        estimate = kept(graph, param_counts(graph), BATCH, 4, low_name, "cpu",
+                        input_itemsize=in_dtype.itemsize, inputs_need_grad=True)
         expected_size = estimate.itemsizes[graph.nodes[-1].name]
         assert y.dtype.itemsize == expected_size, (
             f"{layer} ({policy}) from {in_dtype}: output {y.dtype}, rule says {expected_size} B")

@@ -218,6 +218,8 @@ class Graph:
     notes: tuple[str, ...] = ()  # e.g. an importer's warnings: what it could not map
     shapes: Mapping[str, Shape] = field(init=False, repr=False, compare=False)
     index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    # each node's input shapes, by name (every pass asks for them, some several times)
+    in_shapes: Mapping[str, tuple[Shape, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         builder = GraphBuilder()
@@ -240,6 +242,8 @@ class Graph:
         object.__setattr__(self, "outputs", tuple(outputs))
         object.__setattr__(self, "shapes", MappingProxyType(shapes))
         object.__setattr__(self, "index", MappingProxyType(index))
+        object.__setattr__(self, "in_shapes", {n.name: tuple(shapes[r] for r in n.inputs)
+                                               for n in self.nodes})
 
     def with_notes(self, notes: Iterable[str]) -> Graph:
         """This graph with ``notes`` added (an importer's warnings); nothing is checked or
@@ -252,7 +256,10 @@ class Graph:
         return self.nodes[self.index[name]]
 
     def input_shapes(self, node: Node) -> tuple[Shape, ...]:
-        return tuple(self.shapes[ref] for ref in node.inputs)
+        position = self.index.get(node.name)
+        if position is not None and self.nodes[position] is node:
+            return self.in_shapes[node.name]
+        return tuple(self.shapes[ref] for ref in node.inputs)  # a node of another graph
 
     @property
     def inputs(self) -> tuple[Node, ...]:

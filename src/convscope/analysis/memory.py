@@ -29,7 +29,7 @@ from ..errors import SpecError, closest
 from ..ir import Graph
 from ..layers.base import prod
 from .report import dtype_size
-from .saved import LOW_PRECISION, TARGETS, kept
+from .saved import LOW_PRECISION, TARGETS, kept, param_counts
 
 # optimizer -> (state values per trainable value, float32 'step' scalar per tensor)
 AMP_NAMES = {"bf16": "bfloat16", "fp16": "float16"}
@@ -100,15 +100,16 @@ def training_memory(graph: Graph, batch: int = 1, dtype: str = "float32",
     check_options(batch, dtype, optimizer, amp, target)
     itemsize = dtype_size(dtype)
     trainable = buffers = tensors = cast = 0
+    counts = param_counts(graph)
     for node in graph.nodes:
-        count = node.layer.params(graph.input_shapes(node))
+        count = counts[node.name]
         if not node.shares:
             trainable += count.torch_params
             buffers += count.buffers
             tensors += count.tensors
             if amp and node.layer.autocast(target) == "lower":
                 cast += count.torch_params * LOW_PRECISION[amp]
-    saved = kept(graph, batch, itemsize, amp, target, checkpointing)
+    saved = kept(graph, counts, batch, itemsize, amp, target, checkpointing)
     per_layer: dict[str, int] = {}
     for storage, keeper in saved.keeper.items():
         per_layer[keeper] = per_layer.get(keeper, 0) + allocation(saved.forward[storage],

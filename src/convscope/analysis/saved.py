@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from ..errors import SpecError
 from ..ir import Graph, Node
-from ..layers.base import prod
+from ..layers.base import ParamCount, Shape, prod
 
 LOW_PRECISION = {"bfloat16": 2, "float16": 2}
 TARGETS = ("cpu", "cuda")
@@ -92,9 +92,23 @@ def blocks(graph: Graph) -> list[range]:
             not any(graph.nodes[j].layer.kind == "input" for j in range(a + 1, b + 1))]
 
 
-def kept(graph: Graph, batch: int, itemsize: int, amp: str | None = None,
-         target: str = "cpu", checkpointing: bool = False, input_itemsize: int | None = None,
-         inputs_need_grad: bool = False) -> Kept:
+def param_counts(graph: Graph) -> dict[str, ParamCount]:
+    """Each node's parameter count, asked once per (layer, input shapes): a description's
+    equal layers are one object (description/layer_memo.py)."""
+    asked: dict[tuple[int, tuple[Shape, ...]], ParamCount] = {}
+    counts = {}
+    for node in graph.nodes:
+        shapes = graph.input_shapes(node)
+        key = (id(node.layer), shapes)
+        if key not in asked:
+            asked[key] = node.layer.params(shapes)
+        counts[node.name] = asked[key]
+    return counts
+
+
+def kept(graph: Graph, counts: dict[str, ParamCount], batch: int, itemsize: int,
+         amp: str | None = None, target: str = "cpu", checkpointing: bool = False,
+         input_itemsize: int | None = None, inputs_need_grad: bool = False) -> Kept:
     """Every storage autograd keeps for one training step of ``graph`` (see the module
     docstring): each layer kind's ``saved`` rule, in the dtype the layer computes in,
     every storage counted once (a view shares its base's storage). The inputs are data
@@ -116,7 +130,7 @@ def kept(graph: Graph, batch: int, itemsize: int, amp: str | None = None,
         rule = (node.layer.saved(in_shapes, out, size) if amp is None else
                 node.layer.saved_under_autocast(in_shapes, out, size))
         base[node.name] = base[node.inputs[0]] if rule.view and node.inputs else node.name
-        needs_grad[node.name] = (node.layer.params(in_shapes).trainable > 0 or
+        needs_grad[node.name] = (counts[node.name].trainable > 0 or
                                  any(needs_grad[r] for r in node.inputs) or
                                  (inputs_need_grad and node.layer.kind == "input"))
         if not needs_grad[node.name]:

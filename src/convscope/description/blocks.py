@@ -128,8 +128,27 @@ def _eval_node(node: ast.AST, env: dict[str, Any], text: str, depth: int = 0) ->
                     "+ - * / // % **, comparisons, and / or / not and 'a if c else b'")
 
 
+#: expressions read so far (text -> checked syntax tree), at most EXPRESSIONS of them: a
+#: block's template says the same few expressions for every instance, and the web page's
+#: workers read the same description again at each keystroke
+READ: dict[str, ast.Expression] = {}
+EXPRESSIONS = 4096
+
+
 def evaluate(text: str, env: dict[str, Any]) -> Any:
     """A tiny arithmetic evaluator over block parameters (never Python's eval)."""
+    tree = READ.get(text) or read_expression(text)
+    try:
+        return _bounded(_eval_node(tree.body, env, text), text)
+    except (ZeroDivisionError, TypeError, OverflowError, ValueError) as err:
+        raise SpecError(f"cannot evaluate '${{{echo(text)}}}': {echo(str(err), 200)}") \
+            from None
+    except RecursionError:  # pragma: no cover - MAX_EXPR_DEPTH stops it first
+        raise SpecError(f"'${{{echo(text)}}}' is nested too deeply") from None
+
+
+def read_expression(text: str) -> ast.Expression:
+    """The syntax tree of an expression, checked against the budgets (kept in READ)."""
     if len(text) > limits.MAX_EXPR_CHARS:
         raise SpecError(f"the expression '${{{echo(text)}}}' is {len(text):,} characters; at "
                         f"most {limits.MAX_EXPR_CHARS:,}")
@@ -147,13 +166,10 @@ def evaluate(text: str, env: dict[str, Any]) -> Any:
         raise SpecError(f"'${{{echo(text)}}}' has {operators:,} operators; at most "
                         f"{limits.MAX_EXPR_OPERATORS:,} in one expression (too long: give "
                         "parts of it as block parameters)")
-    try:
-        return _bounded(_eval_node(tree.body, env, text), text)
-    except (ZeroDivisionError, TypeError, OverflowError, ValueError) as err:
-        raise SpecError(f"cannot evaluate '${{{echo(text)}}}': {echo(str(err), 200)}") \
-            from None
-    except RecursionError:  # pragma: no cover - MAX_EXPR_DEPTH stops it first
-        raise SpecError(f"'${{{echo(text)}}}' is nested too deeply") from None
+    if len(READ) >= EXPRESSIONS:
+        READ.clear()
+    READ[text] = tree
+    return tree
 
 
 def substitute(value: Any, env: dict[str, Any]) -> Any:

@@ -49,7 +49,8 @@ class BlocksDrawing:
     def __init__(self, report: Report, labels: tuple[str, ...], width: int = 1600) -> None:
         self.report, self.labels, self.width = report, labels, width
         self.svg = Svg([])
-        self.items = topology(report).items
+        self.shape = topology(report)
+        self.items = self.shape.items
         self.label_h = 14 * len(labels) + 8
 
     def label_width(self, box: Box, repeat: int = 1, name: str | None = None) -> float:
@@ -128,7 +129,7 @@ class BlocksDrawing:
 
     def legend(self, top: float) -> float:
         """One swatch per kind drawn, with its colour; returns the bottom edge."""
-        kinds = dict.fromkeys(b.head.kind for b, _ in topology(self.report).boxes())
+        kinds = dict.fromkeys(b.head.kind for b, _ in self.shape.boxes())
         self.svg.parts.append("<g class='legend'>")
         x = 30.0
         for kind in kinds:
