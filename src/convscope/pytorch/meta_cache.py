@@ -98,7 +98,6 @@ class MetaCache:
                                [(t.shape, t.stride(), t.dtype) for t in items])
         return out
 
-
     def by_rule(self, func: Any, args: Any, kwargs: Any) -> Any:
         """The outputs of an operation with a size rule (meta_rules.py), made here when one
         real call of the same structure gave dense outputs of the rule's sizes (their dtypes

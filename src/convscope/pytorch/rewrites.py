@@ -37,6 +37,8 @@ Chain = tuple[list[dict[str, Any]], tuple[Any, int], str]  # items, output, name
 def rewritten(builder: Any, members: list[Any], call: int) -> bool:
     """Write ``members`` (a group of ``builder``: importer.py's) as the layers they compute,
     if they are one of the patterns above and the kinds' rules agree; True if written."""
+    if any(u.op.reads or u.op.flops for u in members):  # only views of data: nothing to count
+        return False
     chains = heads_split(builder, members) or selection(builder, members)
     if not chains:
         return False
@@ -114,9 +116,9 @@ def selection(builder: Any, members: list[Any]) -> list[Chain]:
 
 
 def tokens(builder: Any, op: Any, x: Any) -> bool:
-    """``x`` is data of channels-last tokens (N, L, C) and the group reads no parameter."""
+    """``x`` is data of channels-last tokens (N, L, C)."""
     return op.is_data(x) and x.dim() == 3 and x.shape[0] == builder.cap.batch and \
-        builder.units.layouts.get(op.sources[id(x)]) == "last" and not op.reads
+        builder.units.layouts.get(op.sources[id(x)]) == "last"
 
 
 __all__ = ["rewritten"]
