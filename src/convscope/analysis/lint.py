@@ -9,6 +9,7 @@ Severity: ``warning`` for what wastes parameters or computation or loses informa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -70,6 +71,7 @@ def heavy_layer(graph: Graph, report: Report) -> list[Finding]:
             for s in report.layers if total and 2 * s.params > total]
 
 
+@functools.lru_cache(maxsize=4096)  # a network asks the same few windows again and again
 def unread(n: int, k: int, s: int, d: int, before: int, out: int) -> tuple[int, int]:
     """Input positions (of ``n``) that no window reads, and how many of them are at the
     end: windows start at j*s - before (j < out) and read every d-th of k positions."""
