@@ -195,20 +195,30 @@ def assert_pytorchs_totals(model: nn.Module, report: convscope.Report,
         assert report.totals.params == sum(p.numel() for p in model.parameters())
 
 
-class HandWritten(nn.Module):
+class TokensHead(nn.Module):
+    """A patch embedding to 16-channel tokens, and a projection, layer norm and head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 16, 4, stride=4)
+        self.proj = nn.Linear(16, 16)
+        self.norm = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 5)
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed(x).flatten(2).transpose(1, 2)  # (N, L, C)
+
+
+class HandWritten(TokensHead):
     """Tokens, attention written by hand (q k^T, softmax, times v), its heads merged back
     by a view no rule reads, a residual add, a layer norm, a dense layer (CaiT, ConvIT)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.embed = nn.Conv2d(3, 16, 4, stride=4)
         self.qkv = nn.Linear(16, 48)
-        self.proj = nn.Linear(16, 16)
-        self.norm = nn.LayerNorm(16)
-        self.head = nn.Linear(16, 5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.embed(x).flatten(2).transpose(1, 2)  # (N, L, C)
+        x = self.tokens(x)
         n, length, c = x.shape
         q, k, v = self.qkv(x).reshape(n, length, 3, 2, c // 2).permute(2, 0, 3, 1, 4).unbind(0)
         attn = (q @ k.transpose(-2, -1)).softmax(-1)
@@ -230,21 +240,17 @@ def test_a_merge_with_a_channels_last_tensor_is_channels_last():
     assert_pytorchs_totals(model, report)
 
 
-class ClassAttention(nn.Module):
+class ClassAttention(TokensHead):
     """CrossViT's cross-attention, reduced: the class token alone queries every token;
     its result, moved back from the heads by a view no rule reads, goes to a projection,
     a layer norm over its channels and a head."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.embed = nn.Conv2d(3, 16, 4, stride=4)
         self.wq, self.wk, self.wv = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 16)
-        self.proj = nn.Linear(16, 16)
-        self.norm = nn.LayerNorm(16)
-        self.head = nn.Linear(16, 5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.embed(x).flatten(2).transpose(1, 2)  # (N, L, C)
+        x = self.tokens(x)
         n, length, c = x.shape
 
         def heads(t: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from convscope.pytorch.meta_cache import MetaCache  # noqa: E402
-from convscope.pytorch.meta_rules import RULES, broadcast, dense_order, structure  # noqa: E402
+from convscope.pytorch.meta_rules import RULES, dense_order, pointwise, structure  # noqa: E402
 
 aten = torch.ops.aten
 
@@ -144,4 +144,5 @@ def test_no_rule_for_what_it_does_not_read():
     assert structure(aten.add.Tensor, (meta(4, 6)[:, ::2], meta(4, 3)), {}) is None
     assert structure(aten.add.Tensor, (meta(4, 6)[1:], meta(3, 6)), {}) is None
     assert dense_order(meta(2, 3, 4, 5, last=True)) == (0, 2, 3, 1)
-    assert broadcast((2, 1, 5), (3, 1)) == (2, 3, 5) and broadcast((2, 3), (4, 3)) is None
+    assert pointwise((meta(2, 1, 5), meta(3, 1)), {}) == [(2, 3, 5)]
+    assert pointwise((meta(2, 3), meta(4, 3)), {}) is None

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 from ..errors import SpecError
 from ..ir import Graph, Node
-from ..layers.base import ParamCount, Shape, prod
+from ..layers.base import ParamCount, prod
+from .layer_rules import LayerRules
 
 LOW_PRECISION = {"bfloat16": 2, "float16": 2}
 TARGETS = ("cpu", "cuda")
@@ -93,17 +94,11 @@ def blocks(graph: Graph) -> list[range]:
 
 
 def param_counts(graph: Graph) -> dict[str, ParamCount]:
-    """Each node's parameter count, asked once per (layer, input shapes): a description's
-    equal layers are one object (description/layer_memo.py)."""
-    asked: dict[tuple[int, tuple[Shape, ...]], ParamCount] = {}
-    counts = {}
-    for node in graph.nodes:
-        shapes = graph.input_shapes(node)
-        key = (id(node.layer), shapes)
-        if key not in asked:
-            asked[key] = node.layer.params(shapes)
-        counts[node.name] = asked[key]
-    return counts
+    """Each node's parameter count, asked once per (layer, input shapes) (layer_rules.py:
+    a description's equal layers are one object)."""
+    rules = LayerRules()
+    return {n.name: rules.of(n.layer, graph.input_shapes(n), graph.shapes[n.name]).count
+            for n in graph.nodes}
 
 
 def kept(graph: Graph, counts: dict[str, ParamCount], batch: int, itemsize: int,

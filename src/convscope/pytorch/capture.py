@@ -68,9 +68,6 @@ DATA_DEPENDENT = {aten._local_scalar_dense: "Tensor.item(), bool(tensor) or int(
                   aten.repeat_interleave: "repeat_interleave with tensor repeats"}
 
 
-NONE: frozenset[Any] = frozenset()
-
-
 class Recorder(TorchDispatchMode):
     """Records every ATen operation (see the module docstring)."""
 
@@ -148,8 +145,8 @@ class Recorder(TorchDispatchMode):
         flops = self.flops(func, packet, args, kwargs, out) if packet in flop_registry else 0
         outputs = tensors_in(out)
         self.alive.append(outputs)
-        reads = frozenset().union(*(c.reads for c in consts.values())) if consts else NONE
-        pending = frozenset().union(*(c.pending for c in consts.values())) if consts else NONE
+        reads = frozenset().union(*(c.reads for c in consts.values()))
+        pending = frozenset().union(*(c.pending for c in consts.values()))
         if sources and packet not in SIZE_ONLY:
             fresh = pending - self.claimed
             self.claimed |= fresh
@@ -234,7 +231,6 @@ def capture(module: nn.Module, torch_shapes: list[tuple[int, ...]],
     ``keep``: overload packets recorded as they are rather than decomposed (the ones a
     kind describes; none of them has a flop formula, nor do their decompositions)."""
     state = meta_state(module)
-    paths = state.paths
     floats = [t.dtype for t in state.copies.values() if t.is_floating_point()]
     dtype = floats[0] if floats else torch.float32
     xs = [torch.empty(s, dtype=dtype, device="meta") for s in torch_shapes]
@@ -242,14 +238,13 @@ def capture(module: nn.Module, torch_shapes: list[tuple[int, ...]],
     recorder.data.update({id(x): (-1, i) for i, x in enumerate(xs)})
     hooks = torch.nn.modules.module
     pre = hooks.register_module_forward_pre_hook(
-        lambda m, args: recorder.push(paths.get(id(m)), m))
+        lambda m, args: recorder.push(state.paths.get(id(m)), m))
     post = hooks.register_module_forward_hook(lambda m, args, out: recorder.pop(),
                                               always_call=True)
     model = type(module).__name__
     try:
-        with torch.no_grad(), recorder, Composites(recorder):
-            with state.swapped():
-                result = module(*xs)
+        with torch.no_grad(), recorder, Composites(recorder), state.swapped():
+            result = module(*xs)
     except ConvscopeError as err:
         raise ConvscopeError(f"cannot analyse {model}: {err}") from None
     except Exception as err:  # noqa: BLE001 - the user's forward failed

@@ -42,7 +42,6 @@ class MetaCache:
 
     def __init__(self) -> None:
         self.known: dict[Any, tuple[bool, list[tuple[Any, ...]]]] = {}
-        self.rules: dict[Any, Any] = {}  # operation -> its size rule (meta_rules.py) or None
         self.shaped = SHAPED
 
     @staticmethod
@@ -71,10 +70,9 @@ class MetaCache:
         packet = func._overloadpacket
         if packet in IN_PLACE and not kwargs and len(args) == 1:
             return args[0]  # an in-place activation returns its (meta) input
-        if func not in self.rules:
-            self.rules[func] = rule_of(func)
-        if self.rules[func] is not None:
-            out = self.by_rule(func, args, kwargs)
+        rule = rule_of(func)
+        if rule is not None:
+            out = self.by_rule(func, rule, args, kwargs)
             if out is not None:
                 return out
         schema = func._schema
@@ -98,12 +96,12 @@ class MetaCache:
                                [(t.shape, t.stride(), t.dtype) for t in items])
         return out
 
-    def by_rule(self, func: Any, args: Any, kwargs: Any) -> Any:
+    def by_rule(self, func: Any, rule: Any, args: Any, kwargs: Any) -> Any:
         """The outputs of an operation with a size rule (meta_rules.py), made here when one
         real call of the same structure gave dense outputs of the rule's sizes (their dtypes
         and orders in memory kept); None when the rule does not apply."""
         key = structure(func, args, kwargs)
-        sizes = None if key is None else self.rules[func](args, kwargs)
+        sizes = None if key is None else rule(args, kwargs)
         if sizes is None or self.shaped.get(key, True) is None:
             return None
         found = self.shaped.get(key)

@@ -17,10 +17,14 @@ when it does not know the case (the real kernel then runs).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import torch
+
+from ..errors import LayerRuleError
+from ..layers.merge import broadcast
 
 aten = torch.ops.aten
 Sizes = list[tuple[int, ...]]
@@ -49,11 +53,10 @@ def strides_in(size: tuple[int, ...], order: tuple[int, ...]) -> tuple[int, ...]
 
 
 def structure(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """What the outputs' layout and dtypes depend on: per tensor its dtype, size-1 axes
-    and axes' order in memory (every tensor laid out densely, else None: the rules do not
-    apply);
-    per Python number its type (type promotion reads no more); other arguments as they
-    are. None when an argument is anything else (a list of tensors, a SymInt)."""
+    """What the outputs' layout and dtypes depend on: per tensor its dtype, size-1 axes and
+    axes' order in memory; per Python number its type (type promotion reads no more);
+    other arguments as they are. None when an argument is anything else (a tensor not
+    laid out densely, a SymInt): the rules do not apply."""
     parts = [func, *map(part, args), *(p for k, v in sorted(kwargs.items())
                                        for p in (k, part(v)))]
     if func in SIZES_AT and len(args) > SIZES_AT[func]:  # sizes the rule checks: not read
@@ -74,7 +77,8 @@ def part(value: Any) -> Any:
         if all(type(v) is int for v in value):
             return tuple(value)
         parts = tuple(part(v) for v in value if isinstance(v, torch.Tensor))
-        return parts if len(parts) == len(value) and NOT_READ not in parts else NOT_READ
+        return parts if len(parts) == len(value) and all(
+            p is not NOT_READ for p in parts) else NOT_READ
     if value is None or isinstance(value, (str, torch.dtype, torch.memory_format,
                                            torch.layout, torch.device)):
         return value
@@ -101,24 +105,17 @@ def tensor_part(t: torch.Tensor) -> Any:
     return found
 
 
-def broadcast(*sizes: tuple[int, ...]) -> tuple[int, ...] | None:
-    """NumPy broadcasting of ``sizes`` (None when they do not broadcast)."""
-    rank = max(len(s) for s in sizes)
-    out = [1] * rank
-    for size in sizes:
-        for i, n in enumerate(size, start=rank - len(size)):
-            if n != 1:
-                if out[i] not in (1, n):
-                    return None
-                out[i] = n
-    return tuple(out)
-
-
 def pointwise(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Sizes | None:
-    """One output of the broadcast size of the tensors read."""
-    sizes = [tuple(v.shape) for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)]
-    size = broadcast(*sizes) if sizes else None
-    return None if size is None else [size]
+    """One output of the broadcast size of the tensors read (the merge kind's broadcasting;
+    None when they do not broadcast: the kernel says why)."""
+    sizes = tuple(tuple(v.shape) for v in (*args, *kwargs.values())
+                  if isinstance(v, torch.Tensor))
+    if not sizes:
+        return None
+    try:
+        return [broadcast(sizes, "a pointwise operation")]
+    except LayerRuleError:
+        return None
 
 
 def layer_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Sizes | None:
@@ -225,6 +222,7 @@ RULES: dict[Any, Rule] = {
 SIZES_AT = {aten.native_layer_norm.default: 1}
 
 
+@functools.cache
 def rule_of(func: Any) -> Rule | None:
     """The size rule of ``func`` (an OpOverload): its own, or pointwise for the operations
     PyTorch tags pointwise that neither mutate nor alias their inputs."""
@@ -237,4 +235,4 @@ def rule_of(func: Any) -> Rule | None:
     return None
 
 
-__all__ = ["RULES", "broadcast", "dense_order", "rule_of", "strides_in", "structure"]
+__all__ = ["RULES", "dense_order", "rule_of", "strides_in", "structure"]

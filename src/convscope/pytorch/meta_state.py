@@ -65,8 +65,9 @@ def meta_state(module: nn.Module) -> MetaState:
     for kind, named in enumerate(found):
         for key, name in named.items():
             t = tensors[key]
-            copy = state.copies.setdefault(key, meta_copy(t))
-            state.names.setdefault(id(copy), name)
+            if key not in state.copies:  # a tensor both a parameter and a buffer: one copy
+                state.copies[key] = meta_copy(t)
+            state.names.setdefault(id(state.copies[key]), name)
             state.leaves[name] = Leaf(name, t.numel(), kind == 0, name.rpartition(".")[0])
     return state
 

@@ -31,7 +31,8 @@ from .aten_map import kind_counts
 aten = torch.ops.aten
 VIEWS = (aten.view, aten._unsafe_view, aten.reshape)
 PARTS = "qkv"
-Chain = tuple[list[dict[str, Any]], tuple[Any, int], str]  # items, output, names' stem
+# (name suffix, item) per layer in order, the output it gives, the stem of their names
+Chain = tuple[list[tuple[str, dict[str, Any]]], tuple[Any, int], str]
 
 
 def rewritten(builder: Any, members: list[Any], call: int) -> bool:
@@ -43,14 +44,15 @@ def rewritten(builder: Any, members: list[Any], call: int) -> bool:
     if not chains:
         return False
     source = members[0].op.sources[id(members[0].op.args[0])]
-    written = [checked(builder, source, items, out) for items, out, _ in chains]
+    written = [checked(builder, source, [item for _, item in steps], out)
+               for steps, out, _ in chains]
     if any(w is None for w in written):
         return False
     path = builder.path(call)
-    for (items, out, stem), layers in zip(chains, written, strict=True):
+    for (steps, out, stem), layers in zip(chains, written, strict=True):
         names = [builder.names[source]]
-        for item, (shape, layer, step) in zip(items, layers, strict=True):
-            name = unique_name(".".join(p for p in (path, stem + step) if p), builder.taken)
+        for (suffix, item), (shape, layer) in zip(steps, layers, strict=True):
+            name = unique_name(".".join(p for p in (path, stem + suffix) if p), builder.taken)
             builder.add(item, name, [], shape, names, layer)
             names = [name]
         builder.names[out] = names[0]
@@ -59,17 +61,15 @@ def rewritten(builder: Any, members: list[Any], call: int) -> bool:
 
 
 def checked(builder: Any, source: Any, items: list[dict[str, Any]], out: Any) -> Any:
-    """Each item's (output shape, layer, name suffix) by its kind's rules, from
-    ``source``'s shape; None unless they add no parameters, buffers or MACs and end at
-    the shape of ``out``."""
+    """Each item's (output shape, layer) by its kind's rules, from ``source``'s shape; None
+    unless they add no parameters, buffers or MACs and end at the shape of ``out``."""
     shape, layers = builder.shape(source), []
     for item in items:
-        step = item.pop("_step")
         found = kind_counts(item, (shape,), builder.memo)
         if found is None or any(found[1:4]):
             return None
         shape = found[0]
-        layers.append((shape, found[4], step))
+        layers.append((shape, found[4]))
     return layers if shape == builder.shape(out) else None
 
 
@@ -91,11 +91,12 @@ def heads_split(builder: Any, members: list[Any]) -> list[Chain]:
         return []
     heads, width = int(y.shape[3]), int(y.shape[3] * y.shape[4])
     count = len(unbind.outputs)
-    return [([{"type": "slice", "axis": our_axis(2, 3, "last"), "start": j * width,
-               "stop": (j + 1) * width, "_step": ""},
-              {"type": "reshape", "target_shape": [int(x.shape[1]), heads, width // heads],
-               "layout": "channels_last", "_step": "_heads"},
-              {"type": "permute", "dims": [1, 3, 2], "_step": "_heads_first"}],
+    return [([("", {"type": "slice", "axis": our_axis(2, 3, "last"), "start": j * width,
+                    "stop": (j + 1) * width}),
+              ("_heads", {"type": "reshape",
+                          "target_shape": [int(x.shape[1]), heads, width // heads],
+                          "layout": "channels_last"}),
+              ("_heads_first", {"type": "permute", "dims": [1, 3, 2]})],
              (unbind.index, j), PARTS[j] if count == len(PARTS) else str(j))
             for j in range(count)]
 
@@ -110,9 +111,9 @@ def selection(builder: Any, members: list[Any]) -> list[Chain]:
     if not tokens(builder, op, x) or arg(op, 1, "dim", 0) % 3 != 1:
         return []
     start = arg(op, 2, "index", 0) % x.shape[1]
-    return [([{"type": "slice", "axis": our_axis(1, 3, "last"), "start": start,
-               "stop": start + 1, "_step": ""},
-              {"type": "flatten", "_step": "_flat"}], (op.index, 0), "token")]
+    return [([("", {"type": "slice", "axis": our_axis(1, 3, "last"), "start": start,
+                    "stop": start + 1}),
+              ("_flat", {"type": "flatten"})], (op.index, 0), "token")]
 
 
 def tokens(builder: Any, op: Any, x: Any) -> bool:

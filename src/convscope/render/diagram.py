@@ -49,8 +49,7 @@ class BlocksDrawing:
     def __init__(self, report: Report, labels: tuple[str, ...], width: int = 1600) -> None:
         self.report, self.labels, self.width = report, labels, width
         self.svg = Svg([])
-        self.shape = topology(report)
-        self.items = self.shape.items
+        self.topology = topology(report)
         self.label_h = 14 * len(labels) + 8
 
     def label_width(self, box: Box, repeat: int = 1, name: str | None = None) -> float:
@@ -88,7 +87,7 @@ class BlocksDrawing:
         return rows
 
     def render(self) -> str:
-        sizes = [self.item_size(i) for i in self.items]
+        sizes = [self.item_size(i) for i in self.topology.items]
         rows = self.rows(sizes)
         width = max(sum(sizes[i][0] + 40 for i in row) for row in rows) + 70
         top, previous = 40.0, None  # previous: (right edge, centre y, box)
@@ -99,7 +98,7 @@ class BlocksDrawing:
                 self.return_line(previous, top - 14, x, cy)
                 previous = None
             for i in row:
-                item, w = self.items[i], sizes[i][0]
+                item, w = self.topology.items[i], sizes[i][0]
                 if isinstance(item, Box):
                     inset = (w - cuboid_of(item.last.output_shape).width) / 2
                     previous = self.draw_box(item, x + inset, cy, previous)
@@ -129,7 +128,7 @@ class BlocksDrawing:
 
     def legend(self, top: float) -> float:
         """One swatch per kind drawn, with its colour; returns the bottom edge."""
-        kinds = dict.fromkeys(b.head.kind for b, _ in self.shape.boxes())
+        kinds = dict.fromkeys(b.head.kind for b, _ in self.topology.boxes())
         self.svg.parts.append("<g class='legend'>")
         x = 30.0
         for kind in kinds:
