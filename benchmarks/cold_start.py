@@ -19,7 +19,9 @@ Run: ``python benchmarks/cold_start.py [--runs N] [--torchinfo-runs M] [--no-tor
 (N fresh convscope processes, default 5, after one untimed run; M torchinfo processes,
 default 3; 3 processes for torchvision:resnet50). Prints best and median of each, the ratio
 torchinfo / convscope (best against best), and the share of convscope's time spent
-importing it (``python -c "import convscope.cli"``, best of N). Beside each figure the
+importing it (``python -c "import convscope.cli"``, best of N), and the time of the
+interpreter with the standard library the command imports (argparse, dataclasses, enum,
+inspect, json, re, typing). Beside each figure the
 one recorded in ``benchmarks/results_cold_start.txt`` is printed, so that a regression
 shows; the new figures are then written there.
 """
@@ -40,6 +42,8 @@ SCRIPT = Path(sys.executable).with_name("convscope")
 CONVSCOPE = [*([str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "convscope"]),
              "summary", "resnet152", "--format", "json"]
 IMPORT = [sys.executable, "-c", "import convscope.cli"]
+# the interpreter and the standard library the command imports (the floor below it)
+STDLIB = [sys.executable, "-c", "import argparse, dataclasses, enum, inspect, json, re, typing"]
 TORCHINFO = [sys.executable, "-c",
              "import torch, torchvision, torchinfo\n"
              "model = torchvision.models.resnet152()\n"
@@ -53,7 +57,7 @@ TORCH_COLD = [sys.executable, "-c", (
     "with contextlib.redirect_stdout(io.StringIO()):\n"
     "    main(['summary', 'torchvision:resnet50', '--format', 'json'])\n"
     "print(middle - start, time.perf_counter() - middle)")]
-KEYS = ("convscope", "import", "torchinfo", "ratio", "torchvision:resnet50")
+KEYS = ("convscope", "import", "stdlib", "torchinfo", "ratio", "torchvision:resnet50")
 
 
 def timed(command: list[str], runs: int) -> list[float]:
@@ -122,8 +126,10 @@ def main() -> None:
     timed(CONVSCOPE, 1)
     ours = timed(CONVSCOPE, args.runs)
     imports = timed(IMPORT, args.runs)
+    floor = timed(STDLIB, args.runs)
     found = {"convscope": figure(ours),
-             "import": f"{figure(imports)}; {min(imports) / min(ours):.0%} of the command"}
+             "import": f"{figure(imports)}; {min(imports) / min(ours):.0%} of the command",
+             "stdlib": f"{figure(floor)}; the interpreter and the standard library it imports"}
     try:
         theirs = [] if args.no_torchinfo else timed(TORCHINFO, args.torchinfo_runs)
     except subprocess.CalledProcessError:

@@ -1,13 +1,13 @@
 """Output sizes of the operations whose meta kernels are slowest, computed here (meta_cache.py).
 
 PyTorch's meta kernels for pointwise operations, layer norm, matrix products and
-reductions run as Python references (``torch._refs``, decompositions): 0.25 to 2.5 ms a
-call in torch 2.14, while a model's blocks call them with new sizes again and again
-(each stage has its own channels). Their outputs' sizes follow rules that do not depend on
-the sizes' values, and their strides and dtypes, when every input is laid out in
-dense order, depend only on the inputs' ranks, dtypes, size-1 axes and orders in memory. So
-:class:`~convscope.pytorch.meta_cache.MetaCache` makes one real call per
-:func:`structure` (the operation, its inputs' ranks, dtypes and size-1 axes, its other
+reductions run as Python references (``torch._refs``, decompositions): 0.1 to 1.2 ms a
+call in torch 2.14 (benchmarks/import_costs.py), while a model's blocks call them with new
+sizes again and again (each stage has its own channels). Their outputs' sizes follow
+rules that do not depend on the sizes' values, and their strides and dtypes, when every
+input is laid out in dense order, depend only on the inputs' ranks, dtypes, size-1 axes
+and orders in memory. So :class:`~convscope.pytorch.meta_cache.MetaCache` makes one real
+call per :func:`structure` (the operation, its inputs' ranks, dtypes and size-1 axes, its other
 arguments), checks there that the outputs are dense and of the sizes given here, keeps
 their dtypes and orders in memory, and computes every later size with these functions.
 
