@@ -136,12 +136,91 @@ def test_an_opaque_window_is_checked():
     graph = convscope.load({"inputs": {"x": [9, 9, 2]}, "layers": [item]})
     axis = convscope.analyze(graph).layers[-1].receptive_field.axes[0]
     assert (axis.size, axis.stride, axis.start) == (3, 2, -1)
+    crop = {**item, "rf_padding": -1}  # a crop before: output 0's window starts at 1
+    axis = convscope.analyze(convscope.load({"inputs": {"x": [9, 9, 2]}, "layers": [crop]}
+                                            )).layers[-1].receptive_field.axes[0]
+    assert (axis.size, axis.stride, axis.start) == (3, 2, 1)
     with pytest.raises(ConvscopeError, match="rf_padding"):
         convscope.load({"inputs": {"x": [9, 9, 2]},
-                        "layers": [{**item, "rf_padding": -1}]})
-    with pytest.raises(ConvscopeError, match="one input"):
+                        "layers": [{**item, "rf_padding": 1.5}]})
+    conv = {"type": "conv", "name": "c", "out_channels": 2, "kernel_size": 3, "padding": 1,
+            "inputs": ["x"]}
+    two = {**item, "rf_kernel": 1, "rf_stride": 1, "rf_padding": 0, "shape": [9, 9, 3],
+           "inputs": ["x", "c"]}  # position by position: the union of the two fields
+    field = convscope.analyze(convscope.load({"inputs": {"x": [9, 9, 2]},
+                                              "layers": [conv, two]})).layers[-1].receptive_field
+    assert not field.is_global and field.sizes() == (3, 3)
+    with pytest.raises(ConvscopeError, match="more than one input"):
         convscope.load({"inputs": {"x": [9, 9, 2], "y": [9, 9, 2]},
                         "layers": [{**item, "inputs": ["x", "y"]}]})
+
+
+class CropAndRmsNorm(nn.Module):
+    """NASNet's shift (``ZeroPad2d((-1, 1, -1, 1))``: one row and column cropped before,
+    one padded after) and an RMS norm over the channels (timm's RmsNorm2d in MobileNet-V5:
+    the mean of squares over axis 1), between two 3x3 convolutions."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(3, 8, 3), nn.Conv2d(8, 4, 3, stride=2)
+        self.shift, self.weight = nn.ZeroPad2d((-1, 1, -1, 1)), nn.Parameter(torch.ones(8))
+
+    def forward(self, x):
+        x = self.shift(self.conv1(x))
+        x = x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-6)
+        return self.conv2(x * self.weight.view(1, -1, 1, 1))
+
+
+def test_a_crop_and_an_rms_norm_over_channels_keep_the_window():
+    """Both are opaque (no kind for a crop or an RMS norm), yet read their input position
+    by position (pytorch/window.py): the field of the last layer is the input region the
+    gradient of its output position (5, 5) reaches, start included."""
+    model = CropAndRmsNorm().double()
+    graph = import_module(model, [(32, 32, 3)])
+    assert {n.layer.kind for n in graph.nodes} >= {"opaque"}
+    field = convscope.analyze(graph).layers[-1].receptive_field
+    x = torch.randn(1, 3, 32, 32, dtype=torch.float64, requires_grad=True)
+    model(x)[0, :, 5, 5].sum().backward()
+    hit = x.grad[0].abs().sum(0) > 0
+    rows, cols = hit.any(1).nonzero().flatten(), hit.any(0).nonzero().flatten()
+    assert not field.is_global
+    for axis, idx in zip(field.axes, (rows, cols), strict=True):
+        first = axis.start + 5 * axis.stride
+        assert (first, first + axis.size - 1) == (int(idx.min()), int(idx.max()))
+    assert field.axes[0].start == 1  # the crop: output 0 starts one row in
+
+
+class GatedSplit(nn.Module):
+    """timm's MambaOut GatedConvBlock on a channels-last map: one linear makes a gate, an
+    identity part and a convolved part; the gate multiplies both parts put back together."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(4, 16), nn.Linear(8, 4)
+        self.conv = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+
+    def forward(self, x):
+        g, i, c = torch.split(self.fc1(x.permute(0, 2, 3, 1)), [8, 4, 4], dim=-1)
+        c = self.conv(c.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.fc2(nn.functional.gelu(g) * torch.cat((i, c), dim=-1)).permute(0, 3, 1, 2)
+
+
+def test_a_split_and_concatenation_of_channels_keeps_the_fields():
+    """The split, the product and the concatenation are one opaque group with two inputs
+    and position-by-position work only: its field is the union of its inputs' (the
+    convolved part's 3x3), which the gradient of the real module confirms."""
+    model = GatedSplit().double()
+    graph = import_module(model, [(16, 16, 4)])
+    assert "opaque" in {n.layer.kind for n in graph.nodes}
+    field = convscope.analyze(graph).layers[-1].receptive_field
+    x = torch.randn(1, 4, 16, 16, dtype=torch.float64, requires_grad=True)
+    model(x)[0, :, 8, 8].sum().backward()
+    hit = x.grad[0].abs().sum(0) > 0
+    assert not field.is_global
+    for axis, idx in zip(field.axes, (hit.any(1).nonzero(), hit.any(0).nonzero()),
+                         strict=True):
+        first = axis.start + 8 * axis.stride
+        assert (first, first + axis.size - 1) == (int(idx.min()), int(idx.max())) == (7, 9)
 
 
 def test_vit_tokens_are_positions_by_channels():

@@ -158,6 +158,9 @@ SWEEPS = {
     "layer_scale": lambda: [({"type": "layer_scale", "init_values": 0.1}, s)
                             for s in ((6,), *SHAPES.values())] + [
         ({"type": "layerscale", "projection_dim": C}, SHAPES[2])],
+    "rms_norm": lambda: [({"type": "rms_norm", "eps": eps, "elementwise_affine": affine}, s)
+                         for s in ((6,), *SHAPES.values()) for eps, affine in (
+                             (1e-6, True), (1e-5, False))],
     "rescaling": lambda: [({"type": "rescaling", "scale": 0.5, "offset": 3}, SHAPES[2])],
     "normalization": lambda: [({"type": "normalization"}, SHAPES[n]) for n in (1, 2, 3)] + [
         ({"type": "normalization", "mean": [0.5] * C, "variance": [0.25] * C}, SHAPES[2])],

@@ -236,3 +236,19 @@ def test_an_initializer_read_twice_by_one_node_is_counted_once(tmp_path):
     assert per_layer["layernorm"] == 192
     assert per_layer["batchnorm"] == 4  # g; b is the convolution's
     assert [s.params for s in report.layers if s.kind == "dense"] == [144 * 5 + 5, 25]
+
+
+@pytest.mark.parametrize("form", ["none", "tanh"])
+def test_gelu_and_its_tanh_form_from_pytorch_and_onnx(form, tmp_path):
+    """nn.GELU(approximate=...) imports as gelu or gelu_tanh, and so does ONNX's Gelu
+    (opset 20, its ``approximate`` attribute) written by torch.onnx."""
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.GELU(approximate=form))
+    function = {"none": "gelu", "tanh": "gelu_tanh"}[form]
+    graph = import_module(model, [(8, 8, 3)])
+    assert graph.nodes[-1].layer.kind == "activation"
+    assert graph.nodes[-1].layer.function == function
+    path = tmp_path / "gelu.onnx"
+    export(model.eval(), torch.zeros(1, 3, 8, 8), path, opset_version=20, dynamo=False)
+    assert [n.op_type for n in onnx.load(str(path)).graph.node][-1] == "Gelu"
+    back = import_onnx(str(path))
+    assert [n.layer.function for n in back.nodes if n.layer.kind == "activation"] == [function]

@@ -45,9 +45,9 @@ EXCEPTIONS: list[tuple[str, Callable[[dict[str, Any], list[Any]], bool], str]] =
      "channels-first tensor: read back as a conv with the same numbers"),
     ("dropout", lambda item, shapes: item["type"] == "dropout2d" and len(shapes[0]) > 1,
      "torch.onnx cannot export Dropout2d in training mode (aten::feature_dropout)"),
-    ("activation", lambda item, shapes: item["function"] in ("mish", "gelu"),
+    ("activation", lambda item, shapes: item["function"] in ("mish", "gelu", "gelu_tanh"),
      "opset 17 has no Mish nor Gelu: torch.onnx writes their formulas (Softplus, Tanh, "
-     "Mul; Div, Erf, Add, Mul)"),
+     "Mul; Div, Erf, Add, Mul; Pow, Tanh ...)"),
     ("permute", lambda item, shapes: len(shapes[0]) == 2 and item["dims"] == [2, 1],
      "swapping a sequence's two axes is the channels-first tensor's move of its channels "
      "to the end: read back as the value's layout, no layer"),

@@ -46,9 +46,10 @@ KINDS: dict[str, str] = {
     "group_norm.GroupNorm": "groupnorm gn groupnormalization",
     "lrn.LRN": "lrn localresponsenorm",
     "dropout.Dropout": "dropout spatialdropout",
-    "activation.Activation": "activation celu elu gelu hardshrink hardsigmoid hardsilu "
-                             "hardswish hardtanh identity leakyrelu logsoftmax mish relu relu6 "
-                             "selu sigmoid silu softshrink softmax softplus swish tanh",
+    "activation.Activation": "activation celu elu gelu geluapproximate gelupytorchtanh "
+                             "gelutanh hardshrink hardsigmoid hardsilu hardswish hardtanh "
+                             "identity leakyrelu logsoftmax mish relu relu6 selu sigmoid silu "
+                             "softshrink softmax softplus swish tanh",
     "concat.Concat": "concat concatenate cat",
     "merge.Merge": "merge add subtract multiply average maximum minimum",
     "rescaling.Rescaling": "rescaling scale",
@@ -59,6 +60,7 @@ KINDS: dict[str, str] = {
     "recurrent.Recurrent": "recurrent rnn simplernn lstm gru",
     "opaque.Opaque": "opaque unmapped",
     "layer_scale.LayerScale": "layerscale",
+    "rms_norm.RMSNorm": "rmsnorm rmsnormalization",
     "matmul.MatMul": "matmul bmm",
     "attention.Attention": "attention scaleddotproductattention sdpa",
 }

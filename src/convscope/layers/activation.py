@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 from ..limits import shown
 from .aten_args import arg
 from .base import Layer, Saved, Shape, prod
-from .bridge import Item, Unsupported
+from .bridge import CannotExpress, Item, Unsupported
 from .fields import NUMBER, field
 from .keras_read import activation as keras_activation
 from .keras_write import act
-from .onnx_read import channel_axis
+from .onnx_read import channel_axis, text
 from .torch_util import nn
 
 # name -> (torch module factory taking the layer, ops per element, Keras-style label)
@@ -33,6 +33,9 @@ FUNCTIONS: dict[str, tuple[Callable[[Any], Any], int, str]] = {
     "softmax": (lambda a: nn().Softmax(dim=1), 3, "Softmax"),
     "log_softmax": (lambda a: nn().LogSoftmax(dim=1), 3, "LogSoftmax"),
     "gelu": (lambda a: nn().GELU(), 1, "GELU"),
+    # GELU's tanh approximation, 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))) (Hendrycks &
+    # Gimpel 2016): PyTorch's GELU(approximate="tanh"), timm's GELUTanh, ONNX's Gelu "tanh"
+    "gelu_tanh": (lambda a: nn().GELU(approximate="tanh"), 1, "GELUTanh"),
     "silu": (lambda a: nn().SiLU(), 1, "SiLU"),
     "hardswish": (lambda a: nn().Hardswish(), 1, "HardSwish"),
     "mish": (lambda a: nn().Mish(), 1, "Mish"),
@@ -49,7 +52,8 @@ FUNCTIONS: dict[str, tuple[Callable[[Any], Any], int, str]] = {
 SYNONYMS = {"swish": "silu", "hard_swish": "hardswish", "hard_silu": "hardswish",
             "leakyrelu": "leaky_relu", "identity": "linear", "hardsigmoid": "hard_sigmoid",
             "logsoftmax": "log_softmax", "hardtanh": "hard_tanh", "softshrink": "soft_shrink",
-            "hardshrink": "hard_shrink"}
+            "hardshrink": "hard_shrink", "gelu_approximate": "gelu_tanh",
+            "gelu_pytorch_tanh": "gelu_tanh"}
 NAMES = tuple(sorted(set(FUNCTIONS) | set(SYNONYMS)))
 # what PyTorch's autograd keeps for each function (measured with saved_tensors_hooks)
 CUDA_FLOAT32 = {"softmax", "log_softmax", "softplus"}  # autocast_mode.h
@@ -161,7 +165,7 @@ class Activation(Layer):
     @classmethod
     def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
         """The function (the item's type is its name); None for settings no function here
-        has (gelu's tanh form, an elu's alpha, clamp bounds other than relu6's ...)."""
+        has (an elu's alpha, clamp bounds other than relu6's ...)."""
         name = op.name.rstrip("_")  # in place: relu_ -> relu
         if name in ATEN_PLAIN:
             return {"type": ATEN_PLAIN[name]}
@@ -173,7 +177,9 @@ class Activation(Layer):
             return {"type": "leaky_relu",
                     "negative_slope": float(arg(op, 1, "negative_slope", 0.01))}
         if name == "gelu":
-            return {"type": "gelu"} if op.kwargs.get("approximate", "none") == "none" else None
+            form = arg(op, 1, "approximate", "none")
+            return {"type": {"none": "gelu", "tanh": "gelu_tanh"}[form]} if form in (
+                "none", "tanh") else None
         settings = tuple(op.args[1:])
         if name == "clamp":  # a missing bound is none (hardtanh's default is -1 / 1)
             name, settings = "hardtanh", (arg(op, 1, "min", None), arg(op, 2, "max", None))
@@ -200,6 +206,9 @@ class Activation(Layer):
 
     def to_keras(self, layers: Any, inputs: tuple[Shape, ...], name: str) -> list[Any]:
         f = self.function
+        if f == "gelu_tanh":
+            raise CannotExpress("Keras's activations name GELU only in its exact form (the "
+                                "tanh form is gelu(x, approximate=True), a call, not a name)")
         if f == "relu6":
             return [layers.ReLU(max_value=6.0, name=name)]
         if f == "leaky_relu":
@@ -224,6 +233,11 @@ class Activation(Layer):
             if float(reader.attrs(node).get("alpha", 1.0)) != 1.0:
                 raise Unsupported("Celu with an alpha other than 1")
             item["function"] = "celu"
+        elif op == "Gelu":  # opset 20: approximate "none" or "tanh"
+            form = text(reader.attrs(node).get("approximate", "none"))
+            if form not in ("none", "tanh"):
+                raise Unsupported(f"Gelu approximate={shown(form)}")
+            item["function"] = "gelu" if form == "none" else "gelu_tanh"
         elif op in ("Softmax", "LogSoftmax"):
             if not channel_axis(x, int(reader.attrs(node).get("axis", -1))):
                 raise Unsupported(f"{op} over an axis other than the channels")

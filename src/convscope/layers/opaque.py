@@ -5,9 +5,10 @@ and buffers it reads that no other layer counts, and, where the importer can mea
 them (PyTorch: ``torch.utils.flop_counter``'s formulas / 2), its MACs, so totals stay
 exact. ``ops`` lists the framework operations it stands for. Its receptive field is
 unknown and shown as global, unless the importer measured its window (``rf_kernel``,
-``rf_stride``, ``rf_padding``: one sliding window with element-wise work around it, as a
-convolution whose weight is computed, pytorch/window.py). In PyTorch it builds as a
-stand-in with the same output shape and parameter count (values are zeros).
+``rf_stride``, ``rf_padding``: the padding before each axis, negative where it crops; one
+sliding window with element-wise work around it, as a convolution whose weight is
+computed, pytorch/window.py). In PyTorch it builds as a stand-in with the same output
+shape and parameter count (values are zeros).
 """
 
 from __future__ import annotations
@@ -16,23 +17,29 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import LayerRuleError
-from ..limits import MAX_COUNT
-from .base import GLOBAL, Layer, ParamCount, RFRule, RFStep, Shape
+from ..limits import MAX_COUNT, MAX_DIM
+from .base import GLOBAL, Layer, ParamCount, RFRule, RFStep, Shape, shape_str
 from .bridge import CannotExpress
 
 
 def window_of(args: Any, inputs: tuple[Shape, ...]) -> RFStep | None:
     """The window ``rf_kernel`` / ``rf_stride`` / ``rf_padding`` (before, per spatial axis)
-    of an opaque layer with one map as input, or None when none is given."""
+    of an opaque layer with one map as input (or several read position by position), or
+    None when none is given."""
     if not args.has("rf_kernel"):
         return None
-    if len(inputs) != 1 or len(inputs[0]) < 2:
-        raise LayerRuleError("rf_kernel needs exactly one input with spatial axes; received "
-                             f"{len(inputs)} input(s)")
+    if not inputs or len(inputs[0]) < 2 or any(len(s) != len(inputs[0]) for s in inputs):
+        raise LayerRuleError("rf_kernel needs inputs with spatial axes, all of the same rank; "
+                             f"received {', '.join(shape_str(s) for s in inputs) or 'none'}")
     ndim = len(inputs[0]) - 1
     kernel = args.ints("rf_kernel", ndim)
     stride = args.ints("rf_stride", ndim, 1)
-    padding = args.ints("rf_padding", ndim, 0, minimum=0)
+    padding = args.ints("rf_padding", ndim, 0, minimum=-MAX_DIM)  # negative: a crop
+    if len(inputs) > 1 and (set(kernel) | set(stride) != {1} or any(padding)):
+        raise LayerRuleError("rf_kernel with more than one input: only position by position "
+                             "(kernel 1, stride 1, no padding: the union of the inputs' "
+                             f"fields); received {len(inputs)} inputs and kernel "
+                             f"{'x'.join(map(str, kernel))}")
     return RFStep(kernel=kernel, stride=stride, offset=tuple(-p for p in padding))
 
 

@@ -4,7 +4,11 @@
 * params 0, MACs 0; other_ops: nearest 0 (a copy), linear modes 2^ndim
   multiply-adds per output value.
 * receptive field: stride 1/factor; nearest reads 1 input position, linear
-  modes 2 neighbours (align_corners=False), the first one to the left.
+  modes 2 neighbours (align_corners=False), the first one to the left. Nearest output
+  o is given input o / factor's field: PyTorch reads floor(o / factor), so the size is
+  exact everywhere and the start where o is a multiple of the factor (elsewhere the real
+  field starts up to (factor - 1) / factor of the input's stride earlier; README,
+  Conventions).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ import torch
 from .aten_map import ALIAS, map_op, split_items
 from .captured import Capture, Op, Source
 from .layout import layout_of
+from .rms_norm_ops import mark_rms_norms
 from .tensor_layout import heads_apart, last_by_use, merged_alike, out_layout
 
 LIGHT = {"reshape", "flatten", "permute", "slice", "rescaling", "dropout", "relu", "relu6",
@@ -94,6 +95,7 @@ class Units:
             if op.index in live:
                 self.add(op)
         self.link()
+        mark_rms_norms(self)  # their operations: one call each, read whole
         self.parent = list(range(len(self.units)))
         self.per_call = Counter(u.op.call for u in self.units)  # units each call issued
 

@@ -189,20 +189,20 @@ class Builder:
             members[0].op.name.lstrip("_").replace("native_", "")
         ops = sorted({u.op.name for u in members})
         main = self.shape_of(outs[-1], name)
-        flat = len(outs) > 1 or any(self.units.layouts.get(s) == "last"
-                                    for s in (*inputs, outs[-1]))
-        window = None if flat else group_window(members, inputs, self.tensor)
+        window = group_window(members, inputs, self.tensor,
+                              lambda s: self.units.layouts.get(s, "first"), len(outs))
         self.add({"type": "opaque", "op": label, "shape": list(main),
                   "params": self.numel(new, True), "buffers": self.numel(new, False),
                   "macs": flops // (2 * BATCH), "ops": ", ".join(ops), **(window or {})},
                  name, inputs, main)
         self.names[outs[-1]] = name
         self.opaque.setdefault(label, []).append(name)
+        same = {"rf_kernel": 1} if window else {}  # position by position, as the main output
         for k, src in enumerate(outs[:-1], start=1):  # more than one tensor leaves the group
             extra = unique_name(f"{name}.output{k}", self.taken)
             shape = self.shape_of(src, extra)
-            self.add({"type": "opaque", "op": label, "shape": list(shape), "ops": "output"},
-                     extra, [], shape, [name])
+            self.add({"type": "opaque", "op": label, "shape": list(shape), "ops": "output",
+                      **same}, extra, [], shape, [name])
             self.names[src] = extra
 
     def shape_of(self, src: Source, name: str) -> tuple[int, ...]:

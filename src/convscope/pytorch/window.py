@@ -6,10 +6,11 @@ gain, timm's ``ScaledStdConv2d``), or whose weight is a buffer (``BlurPool2d``'s
 filter), with element-wise work around it and maybe a padding before it. Such a group
 reads its input through exactly that convolution's window, so it gets that window:
 kernel d x (k - 1) + 1, the stride, and the padding before (the convolution's own plus
-any pad in front of it); a group of paddings and element-wise work only reads its input
-position by position (kernel 1, shifted by the padding). Anything else in the group (a
-reduction, a permute, a second window, a transposed convolution, a second input) leaves
-it global.
+any pad in front of it, negative where a pad crops); a group of paddings and element-wise
+work only reads its input position by position (kernel 1, shifted by the padding), as do
+reductions and splits along the channels alone (an RMS norm over channels). Anything
+else in the group (a reduction over positions, a permute, a second window, a transposed
+convolution, a second input) leaves it global.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
+from ..layers.aten_args import arg
+from .layout import flipped
 
 aten = torch.ops.aten
 
@@ -34,11 +38,40 @@ PADS = frozenset({aten.constant_pad_nd, aten.reflection_pad1d, aten.reflection_p
                   aten.replication_pad3d})
 
 
+# reductions and selections along axis 1 alone (the channels: a group's input is
+# channels first here) keep each position reading only itself (an RMS norm's mean of
+# squares over the channels, a split of the channels): (where dim is, where keepdim is)
+PER_POSITION = {aten.mean: (1, 2), aten.sum: (1, 2), aten.amax: (1, 2), aten.amin: (1, 2),
+                aten.var: (1, None), aten.linalg_vector_norm: (2, 3), aten.slice: (1, -1),
+                aten.split: (2, -1), aten.split_with_sizes: (2, -1), aten.narrow: (1, -1),
+                aten.cat: (1, -1)}
+
+
+def along_channels(op: Any, last: bool) -> bool:
+    """Whether a PER_POSITION operation works along the channels alone (axis 1, or the last
+    axis of a channels-last tensor), a reduction keeping the axis."""
+    at, keep_at = PER_POSITION[op.func._overloadpacket]
+    first = op.args[0]
+    rank = (first[0] if isinstance(first, (list, tuple)) else first).dim()
+    dims = arg(op, at, "dim")
+    dims = [dims] if isinstance(dims, int) else list(dims or [])
+    keep = True if keep_at == -1 else \
+        bool(op.kwargs.get("keepdim", False) if keep_at is None else arg(op, keep_at, "keepdim"))
+    return keep and len(dims) == 1 and dims[0] % rank == (rank - 1 if last else 1)
+
+
+def sizes_of(t: Any, last: bool) -> tuple[int, ...]:
+    """The spatial sizes of a batched map (N, C, ...) or, channels last, (N, ..., C)."""
+    return tuple(t.shape[1:-1] if last else t.shape[2:])
+
+
 def pad_before(op: Any, spatial: int) -> list[int] | None:
     """The padding a pad operation adds before each spatial axis (its list runs from the
-    last axis: (left, right, top, bottom, ...)); None when it pads the channels or crops."""
+    last axis: (left, right, top, bottom, ...)); negative where it crops (NASNet's
+    ``ZeroPad2d((-1, 1, -1, 1))`` shifts the map by one: output 0 reads input 1); None when
+    it pads the channels."""
     pads = [int(p) for p in op.args[1]]
-    if len(pads) > 2 * spatial or min(pads) < 0:
+    if len(pads) > 2 * spatial:
         return None
     before = [0] * spatial
     for i in range(len(pads) // 2):
@@ -56,17 +89,33 @@ def conv_window(op: Any, spatial: int) -> tuple[list[int], list[int], list[int]]
     return kernel, stride, padding
 
 
-def group_window(members: list[Any], inputs: list[Any], tensor: Any) -> dict[str, Any] | None:
+def group_window(members: list[Any], inputs: list[Any], tensor: Any, layout: Any,
+                 outputs: int = 1) -> dict[str, Any] | None:
     """``{"rf_kernel", "rf_stride", "rf_padding"}`` for an opaque group (``members``: units
-    of grouping.py, ``inputs``: its outside data sources, ``tensor``: source -> tensor), or
-    None when its field is not one convolution's window (or none at all)."""
-    if len(inputs) != 1 or tensor(inputs[0]).dim() < 3:
+    of grouping.py, ``inputs``: its outside data sources, ``tensor``: source -> tensor,
+    ``layout``: source -> "first" or "last"), or None when its field is not one
+    convolution's window (or none at all). On channels-last tensors only position-by-
+    position work has a window (and permutes that only move the channels). A group with
+    several inputs or ``outputs`` (a split and concatenation of the channels around
+    element-wise work) gets a window only when it reads position by position with no
+    shift, every tensor of the same spatial sizes (each output's field is then the union
+    of the inputs' fields, as a merge's)."""
+    rank = tensor(inputs[0]).dim() if inputs else 0
+    sizes = {sizes_of(tensor(s), layout(s) == "last") for s in inputs}
+    if rank < 3 or len(sizes) != 1 or any(tensor(s).dim() != rank for s in inputs):
         return None
-    spatial = tensor(inputs[0]).dim() - 2
+    spatial = rank - 2
     window, extra = None, [0] * spatial
     for u in sorted(members, key=lambda m: m.op.index):
         packet = u.op.func._overloadpacket
-        if packet is aten.convolution and window is None:
+        first = next(iter(u.op.sources.values()), None)
+        last = first is not None and layout(first) == "last"
+        if packet is aten.permute and first is not None:
+            if flipped(list(u.op.args[1]), rank, layout(first)) is None:
+                return None
+        elif last and packet not in POINTWISE and packet not in PER_POSITION:
+            return None
+        elif packet is aten.convolution and window is None:
             window = conv_window(u.op, spatial)
             if window is None:
                 return None
@@ -75,8 +124,13 @@ def group_window(members: list[Any], inputs: list[Any], tensor: Any) -> dict[str
             if before is None:
                 return None
             extra = [a + b for a, b in zip(extra, before, strict=True)]
-        elif packet not in POINTWISE:
+        elif packet not in POINTWISE and not (packet in PER_POSITION and
+                                              along_channels(u.op, last)):
             return None
     kernel, stride, padding = window or ([1] * spatial, [1] * spatial, [0] * spatial)
+    if (outputs > 1 or len(inputs) > 1) and (window is not None or any(extra) or any(
+            sizes_of(t, layout((u.op.index, k)) == "last") not in sizes
+            for u in members for k, t in enumerate(u.op.outputs))):
+        return None  # several inputs or outputs: position by position, same sizes, only
     return {"rf_kernel": kernel, "rf_stride": stride,
             "rf_padding": [p + e for p, e in zip(padding, extra, strict=True)]}
