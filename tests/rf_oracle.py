@@ -8,8 +8,10 @@ norms and ConvNeXt-V2's GRN). A forward pass records the output of the modules o
 and 2 (at most 16, spread over the model) that return one map and run once. For each,
 convscope's field is the one of the module's last layer (its output); the *measured*
 field is the bounding box of the input positions whose gradient is non-zero, for the sum
-over channels of one output position near the centre. Two conventions of convscope's
-fields (README, Conventions, "Receptive field") are applied to the model's side:
+over channels of one output position near the centre (of a copy of the output taken when
+the module returns: MobileOne's blocks add their other branches into it in place). Two
+conventions of convscope's fields (README, Conventions, "Receptive field") are applied to
+the model's side:
 
 * a normalisation's statistics are not part of the field (SPEC's recurrence: only windows
   and operations that mix positions of the data count): group and instance norms run with
@@ -131,8 +133,9 @@ def measure(name: str, most: int = 16) -> list[tuple[str, str, str]]:
     outputs: dict[str, list[Any]] = {}
     hooks = []
     for path, module in modules_to_measure(model, most).items():
-        hooks.append(module.register_forward_hook(
-            lambda m, a, out, p=path: outputs.setdefault(p, []).append(out)))
+        hooks.append(module.register_forward_hook(  # a copy: the caller may add into it
+            lambda m, a, out, p=path: outputs.setdefault(p, []).append(
+                out.clone() if isinstance(out, torch.Tensor) else out)))
     x = torch.randn(1, channels, height, width, requires_grad=True)
     try:
         out = model(x)

@@ -19,6 +19,7 @@ the shapes, parameters and MACs PyTorch measured (else they stay what they were)
 
 from __future__ import annotations
 
+import struct
 from collections import Counter
 from typing import Any
 
@@ -106,7 +107,23 @@ def match(units: Any, rsqrt: Any) -> tuple[list[Any], Any, dict[str, Any]] | Non
         members.append(gain[0])
     if len({m.op.call for m in members}) != 1:
         return None
-    return members, x, {"type": "rms_norm", "eps": float(eps), "elementwise_affine": affine}
+    return members, x, {"type": "rms_norm", "eps": shortest(float(eps)),
+                        "elementwise_affine": affine}
+
+
+def shortest(eps: float) -> float:
+    """``eps`` as written, when PyTorch passed it rounded to float32 (F.rms_norm's
+    9.9999997e-06 for 1e-05): the shortest decimal that rounds to the same float32."""
+    try:
+        if struct.unpack("f", struct.pack("f", eps))[0] != eps:
+            return eps
+    except OverflowError:  # beyond float32's range: as it is
+        return eps
+    for digits in range(1, 10):
+        text = float(f"{eps:.{digits}g}")
+        if struct.unpack("f", struct.pack("f", text))[0] == eps:
+            return text
+    return eps
 
 
 __all__ = ["mark_rms_norms"]

@@ -38,9 +38,9 @@ PADS = frozenset({aten.constant_pad_nd, aten.reflection_pad1d, aten.reflection_p
                   aten.replication_pad3d})
 
 
-# reductions and selections along axis 1 alone (the channels: a group's input is
-# channels first here) keep each position reading only itself (an RMS norm's mean of
-# squares over the channels, a split of the channels): (where dim is, where keepdim is)
+# reductions, selections and concatenations along the channels alone (axis 1, or the last
+# axis of a channels-last tensor) keep each position reading only itself (an RMS norm's
+# mean of squares, a split of the channels): (where dim is, where keepdim is; -1: none)
 PER_POSITION = {aten.mean: (1, 2), aten.sum: (1, 2), aten.amax: (1, 2), aten.amin: (1, 2),
                 aten.var: (1, None), aten.linalg_vector_norm: (2, 3), aten.slice: (1, -1),
                 aten.split: (2, -1), aten.split_with_sizes: (2, -1), aten.narrow: (1, -1),
