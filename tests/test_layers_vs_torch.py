@@ -161,6 +161,10 @@ SWEEPS = {
     "rms_norm": lambda: [({"type": "rms_norm", "eps": eps, "elementwise_affine": affine}, s)
                          for s in ((6,), *SHAPES.values()) for eps, affine in (
                              (1e-6, True), (1e-5, False))],
+    "position_embedding": lambda: [({"type": "position_embedding"}, SHAPES[n])
+                                   for n in (1, 2, 3)] + [({"type": "pos_embed"}, (197, 12))],
+    "class_token": lambda: [({"type": "class_token", "count": n}, s)
+                            for n in (1, 2) for s in ((196, 12), (1, 5))],
     "rescaling": lambda: [({"type": "rescaling", "scale": 0.5, "offset": 3}, SHAPES[2])],
     "normalization": lambda: [({"type": "normalization"}, SHAPES[n]) for n in (1, 2, 3)] + [
         ({"type": "normalization", "mean": [0.5] * C, "variance": [0.25] * C}, SHAPES[2])],

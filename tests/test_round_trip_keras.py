@@ -89,7 +89,10 @@ def test_the_refused_set():
         "opaque": "Keras has no layer for an operation convscope could not read",
         "attention": "Keras's Attention layer scales scores by a learned scalar or not at all "
                      "(never 1 / sqrt(d)) and takes [query, value, key]: no layer computes "
-                     "this"}
+                     "this",
+        "position_embedding": "Keras 3 has no position-embedding layer (KerasHub's is not "
+                              "part of Keras)",
+        "class_token": "Keras 3 has no layer that prepends learned tokens"}
 
 
 def test_keras_classes_are_read_by_one_kind_each():

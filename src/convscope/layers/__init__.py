@@ -61,6 +61,9 @@ KINDS: dict[str, str] = {
     "opaque.Opaque": "opaque unmapped",
     "layer_scale.LayerScale": "layerscale",
     "rms_norm.RMSNorm": "rmsnorm rmsnormalization",
+    "position_embedding.PositionEmbedding": "positionembedding posembed positionalembedding "
+                                            "learnedpositionembedding",
+    "class_token.ClassToken": "classtoken clstoken learnedtokens",
     "matmul.MatMul": "matmul bmm",
     "attention.Attention": "attention scaleddotproductattention sdpa",
 }

@@ -25,6 +25,7 @@ class Concat(Layer):
     keras_classes: ClassVar[tuple[str, ...]] = ("Concatenate",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("Concat",)
     onnx_any_first: ClassVar[tuple[str, ...]] = ("Concat",)
+    reads_channels_last: ClassVar[bool] = True  # the axis is read in the tensors' layout
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "concatenation along the channels (or another axis)"
@@ -100,12 +101,22 @@ class Concat(Layer):
     # ---- PyTorch bridge ----
     @classmethod
     def from_aten(cls, op: Any, x: Any, out: Any) -> Any:
-        """torch.cat of data tensors along a non-batch dim."""
+        """torch.cat of data tensors along a non-batch dim; of learned tokens (each a
+        parameter, expanded over the batch) before one sequence along its tokens: the
+        class_token kind (ViT's ``torch.cat([cls_token.expand(N, -1, -1), x], 1)``)."""
         tensors = list(arg(op, 0, "tensors"))
-        axis = our_axis(arg(op, 1, "dim", 0), out.dim())
-        if axis is None or not all(op.is_data(t) for t in tensors):
+        dim = arg(op, 1, "dim", 0)
+        axis = our_axis(dim, out.dim(), op.layout)
+        if axis is None:
             return None
-        return {"type": "concat", "axis": axis}, tensors
+        if all(op.is_data(t) for t in tensors):
+            return {"type": "concat", "axis": axis}, tensors
+        *tokens, x = tensors
+        learned = [op.consts.get(id(t)) for t in tokens]
+        if out.dim() != 3 or axis != 0 or not tokens or not op.is_data(x) or \
+                any(c is None or len(c.reads) != 1 for c in learned):
+            return None
+        return {"type": "class_token", "count": sum(int(t.shape[dim]) for t in tokens)}, [x]
 
     # ---- ONNX bridge ----
     @classmethod

@@ -172,6 +172,10 @@ class Merge(Layer):
             if name == "multiply" and const is not None and len(const.reads) == 1 and \
                     per_channel(tuple(other.shape), tuple(x.shape), op.layout):
                 return {"type": "layer_scale"}  # x * gamma, one learned factor per channel
+            if name == "add" and const is not None and len(const.reads) == 1 and x.dim() > 2 and \
+                    tuple(other.shape)[-x.dim() + 1:] == tuple(x.shape[1:]) and \
+                    all(n == 1 for n in tuple(other.shape)[:-x.dim() + 1]):
+                return {"type": "position_embedding"}  # x + one learned vector per position
             return None  # another learned or constant tensor: opaque, with its parameters
         if not isinstance(other, (int, float)) or isinstance(other, bool):
             return None
