@@ -25,7 +25,7 @@ class Concat(Layer):
     keras_classes: ClassVar[tuple[str, ...]] = ("Concatenate",)
     onnx_ops: ClassVar[tuple[str, ...]] = ("Concat",)
     onnx_any_first: ClassVar[tuple[str, ...]] = ("Concat",)
-    reads_channels_last: ClassVar[bool] = True  # the axis is read in the tensors' layout
+    reads_channels_last: ClassVar[bool] = True  # learned tokens before channels-last tokens
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "concatenation along the channels (or another axis)"
@@ -109,8 +109,8 @@ class Concat(Layer):
         axis = our_axis(dim, out.dim(), op.layout)
         if axis is None:
             return None
-        if all(op.is_data(t) for t in tensors):
-            return {"type": "concat", "axis": axis}, tensors
+        if all(op.is_data(t) for t in tensors):  # channels-last: joins its opaque group
+            return ({"type": "concat", "axis": axis}, tensors) if op.layout != "last" else None
         *tokens, x = tensors
         learned = [op.consts.get(id(t)) for t in tokens]
         if out.dim() != 3 or axis != 0 or not tokens or not op.is_data(x) or \
