@@ -115,6 +115,10 @@ CASES = [
         desc({"type": "dropout", "rate": 1.5}),
         "<description>: layers[0] 'dropout1' (dropout): argument 'rate' must be a number in "
         "[0.0, 1.0]; received 1.5", id="dropout-rate"),
+    pytest.param(  # YAML 1.1 reads 1e-6 (no dot) as text: the error says how to write it
+        desc({"type": "layernorm", "eps": "1e-6"}),
+        "<description>: layers[0] 'layernorm1' (layernorm): argument 'eps' must be a number; "
+        "received '1e-6' (YAML reads 1e-6 as text: write 1.0e-6)", id="yaml-exponent"),
     pytest.param(
         desc({"type": "block_a"}, blocks={"block_a": {"layers": [{"type": "block_a"}]}}),
         ["block 'block_a' uses itself (block_a > block_a)"], id="recursive-block"),

@@ -10,6 +10,7 @@ are accepted as aliases of the PyTorch names and normalised once, here.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from .. import limits
@@ -17,6 +18,9 @@ from ..errors import LayerRuleError, closest
 from ..layers.base import Padding, Pairs, Shape, axis_names, shape_str
 from ..layers.checks import check_shape
 from ..limits import echo, shown
+
+# a number YAML 1.1 reads as text (no dot before the exponent): 1e-6
+EXPONENT = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")
 
 REQUIRED: Any = object()
 
@@ -117,8 +121,10 @@ class Args:
             bounds = f" in [{low}, {high}]" if low is not None and high is not None else ""
             finite = "finite " if isinstance(value, float) and not math.isfinite(value) \
                 or _is_int(value) and abs(value) > 2**53 else ""
+            hint = (f" (YAML reads {value} as text: write {value.replace('e', '.0e', 1)})"
+                    if isinstance(value, str) and EXPONENT.fullmatch(value) else "")
             raise LayerRuleError(f"argument '{used}' must be a {finite}number{bounds}; "
-                                 f"received {shown(value)}", rule=used,
+                                 f"received {shown(value)}{hint}", rule=used,
                                  expected=f"a {finite}number{bounds}", received=shown(value))
         return float(value)
 
