@@ -289,7 +289,8 @@ def test_block_paths_are_steps():
     assert path_str(err.path) == "layers[0] (repeat 4/4) (block 'stage' as 'stage1.3') > " \
         "layers[1]"
     assert path_str(("layers", 2, "branches", 0, 1)) == "layers[2].branches[0][1]"
-    template = raised(CASES[23].values[0])  # an unknown name in a block's expression
+    unknown = next(c for c in CASES if c.id == "expression-unknown-name")
+    template = raised(unknown.values[0])  # an unknown name in a block's expression
     assert template.path == ("layers", 0, InBlock("unit"))
 
 
