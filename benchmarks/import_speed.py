@@ -56,7 +56,7 @@ def recorded() -> dict[str, str]:
         return {}
     found: dict[str, str] = {}
     for line in RESULTS.read_text(encoding="utf-8").splitlines():
-        model = re.match(r"(\S+:\S+)\s.*\s([\d.]+x)", line)
+        model = re.match(r"(\S+:\S+)\s.*?\s([\d.]+x)", line)  # the first ratio
         median = re.match(r"(\w+): median ([\d.]+x)", line)
         if line.startswith("#"):
             continue
