@@ -6,22 +6,20 @@ equals the description parser's graph of the same description (graph_of.py)."""
 from __future__ import annotations
 
 import pytest
+import torch
+import torchvision
+from torch import nn
 
-torch = pytest.importorskip("torch")
-torchvision = pytest.importorskip("torchvision")
-
-from torch import nn  # noqa: E402
-
-from convscope.description.parse import parse  # noqa: E402
-from convscope.errors import ConvscopeError  # noqa: E402
-from convscope.pytorch.aten_map import MAPPERS  # noqa: E402
-from convscope.pytorch.capture import capture  # noqa: E402
-from convscope.pytorch.graph_of import graph_of  # noqa: E402
-from convscope.pytorch.grouping import Units  # noqa: E402
-from convscope.pytorch.importer import BATCH, Builder, import_module  # noqa: E402
-from convscope.pytorch.layout import torch_shape  # noqa: E402
-from convscope.pytorch.sources import meta_build  # noqa: E402
-from test_torch_import import Functional, Tied, Unmapped  # noqa: E402
+from convscope.description.parse import parse
+from convscope.errors import ConvscopeError
+from convscope.pytorch.aten_map import MAPPERS
+from convscope.pytorch.capture import capture
+from convscope.pytorch.graph_of import graph_of
+from convscope.pytorch.grouping import Units
+from convscope.pytorch.importer import BATCH, Builder, import_module
+from convscope.pytorch.layout import torch_shape
+from convscope.pytorch.sources import meta_build
+from test_torch_import import Functional, Tied, Unmapped
 
 
 class TwoWays(nn.Module):

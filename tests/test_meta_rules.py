@@ -6,11 +6,10 @@ sizes (the ones computed without the kernel)."""
 from __future__ import annotations
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from convscope.pytorch.meta_cache import MetaCache  # noqa: E402
-from convscope.pytorch.meta_rules import RULES, dense_order, pointwise, structure  # noqa: E402
+from convscope.pytorch.meta_cache import MetaCache
+from convscope.pytorch.meta_rules import RULES, dense_order, pointwise, structure
 
 aten = torch.ops.aten
 

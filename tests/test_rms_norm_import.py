@@ -66,3 +66,19 @@ class OverPositions(nn.Module):
 def test_a_mean_over_positions_is_no_rms_norm():
     graph = import_module(OverPositions(), [(6, 6, 3)])
     assert "rms_norm" not in {n.layer.kind for n in graph.nodes}
+
+
+class TensorExponent(nn.Module):
+    """The formula with the square's exponent a buffer: no values to compare on meta."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("p", torch.tensor(2.0))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(self.p).mean(dim=1, keepdim=True) + 1e-6)
+
+
+def test_a_tensor_exponent_is_no_rms_norm_and_no_traceback():
+    graph = import_module(TensorExponent(), [(6, 6, 3)])
+    assert "rms_norm" not in {n.layer.kind for n in graph.nodes}

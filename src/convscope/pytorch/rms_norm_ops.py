@@ -61,6 +61,11 @@ def only_input(u: Any) -> Any:
     return sources[0] if len(sources) == 1 else None
 
 
+def number(value: Any) -> bool:
+    """A Python number (not a bool, not a tensor)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def consumers(units: Any, u: Any) -> list[Any]:
     return [units.units[i] for i in sorted(u.succs)]
 
@@ -78,9 +83,9 @@ def match(units: Any, rsqrt: Any) -> tuple[list[Any], Any, dict[str, Any]] | Non
     add, mean, square = chain[1], chain[2], chain[3]
     x = only_input(square)
     eps = add.op.args[1] if len(add.op.args) > 1 else None
-    if x is None or square.op.args[1] != 2 or not isinstance(eps, (int, float)) or \
-            isinstance(eps, bool) or add.op.kwargs.get("alpha", 1) != 1:
-        return None
+    if x is None or not number(square.op.args[1]) or square.op.args[1] != 2 or \
+            not number(eps) or add.op.kwargs.get("alpha", 1) != 1:
+        return None  # (a tensor exponent or eps: no values on meta tensors to compare)
     tensor = square.op.args[0]
     last = units.layouts.get(x, "first") == "last"
     channel = tensor.dim() - 1 if last else 1

@@ -8,9 +8,11 @@ reads its input through exactly that convolution's window, so it gets that windo
 kernel d x (k - 1) + 1, the stride, and the padding before (the convolution's own plus
 any pad in front of it, negative where a pad crops); a group of paddings and element-wise
 work only reads its input position by position (kernel 1, shifted by the padding), as do
-reductions and splits along the channels alone (an RMS norm over channels). Anything
-else in the group (a reduction over positions, a permute, a second window, a transposed
-convolution, a second input) leaves it global.
+reductions, splits and concatenations along the channels alone (an RMS norm over
+channels), on channels-last tensors too, and permutes that only move the channels. A
+group with several inputs or outputs keeps kernel 1 only if it reads position by position
+with no shift. Anything else in the group (a reduction over positions, another permute,
+a second window, a transposed convolution) leaves it global.
 """
 
 from __future__ import annotations
