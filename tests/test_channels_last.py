@@ -128,7 +128,7 @@ def test_opaque_convolutions_keep_their_window(arch, layer, forward, position):
 
 
 def test_an_opaque_window_is_checked():
-    """rf_kernel / rf_stride / rf_padding: per spatial axis, one map as input."""
+    """rf_kernel / rf_stride / rf_padding: per spatial axis, of one map or several."""
     from convscope.errors import ConvscopeError
 
     item = {"type": "opaque", "op": "c", "shape": [5, 5, 3], "rf_kernel": 3, "rf_stride": 2,
@@ -150,8 +150,12 @@ def test_an_opaque_window_is_checked():
     field = convscope.analyze(convscope.load({"inputs": {"x": [9, 9, 2]},
                                               "layers": [conv, two]})).layers[-1].receptive_field
     assert not field.is_global and field.sizes() == (3, 3)
-    with pytest.raises(ConvscopeError, match="more than one input"):
-        convscope.load({"inputs": {"x": [9, 9, 2], "y": [9, 9, 2]},
+    # a window over the union of two maps on one grid: x (field 1) and c (field 3): 3 + 2
+    both = {"inputs": {"x": [9, 9, 2]}, "layers": [conv, {**item, "inputs": ["x", "c"]}]}
+    field = convscope.analyze(convscope.load(both)).layers[-1].receptive_field
+    assert field.sizes() == (5, 5) and field.axes[0].start == -2
+    with pytest.raises(ConvscopeError, match="same rank"):
+        convscope.load({"inputs": {"x": [9, 9, 2], "y": [8, 2]},
                         "layers": [{**item, "inputs": ["x", "y"]}]})
 
 

@@ -5,7 +5,11 @@ Across families: plain residual (resnet18), squeeze-excitation (seresnext26d: gl
 the first SE block on, as measured), a weight-standardised opaque convolution (nf_resnet26),
 group norm over (C, H, W) (poolformer_s12: statistics are not part of the field),
 channels-last layer norms and GRN (convnextv2_atto), and hard-swish SE mobile blocks
-(mobilenetv3_small_100). ``benchmarks/rf_locality.py`` runs the 130-model sample.
+(mobilenetv3_small_100), and positions moved between axes (pytorch/axis_flow.py,
+layers/regrid.py): Swin's shifted window attention and its tokens (swin_tiny), HaloNet's
+blocked local attention with its skewed relative logits (halonet26t), TResNet's
+space-to-depth written as reshapes (tresnet_m). ``benchmarks/rf_locality.py`` runs the
+130-model sample.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import torch
 from rf_oracle import measure
 
 MODELS = ("resnet18", "seresnext26d_32x4d", "nf_resnet26", "poolformer_s12",
-          "convnextv2_atto", "mobilenetv3_small_100")
+          "convnextv2_atto", "mobilenetv3_small_100", "swin_tiny_patch4_window7_224",
+          "halonet26t", "tresnet_m")
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -256,7 +256,7 @@ def test_assemble_builds_what_the_constructor_builds():
     assert assemble(Node, values) == Node(**values)
     for cls, values in ((AxisField, {"size": 3, "min_size": 3, "stride": 1, "start": -1}),
                         (Field, {"source": "x", "extent": (4,), "axes": (), "is_global": True,
-                                 "aligned": False})):
+                                 "aligned": False, "comps": None})):
         made = assemble(cls, values)
         assert made == cls(**values) and set(vars(made)) == {f.name for f in
                                                             dataclasses.fields(cls)}

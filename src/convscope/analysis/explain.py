@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..errors import ConvscopeError, closest
 from ..ir import Graph, Node
 from ..layers.base import GLOBAL, IDENTITY, RFStep, prod, shape_str
+from ..layers.regrid import Regroup
 from ..units import frac_text, human_bytes
 from . import analyze
 from .receptive_field import Field, receptive_fields
@@ -34,6 +35,12 @@ def rf_lines(graph: Graph, node: Node, fields: dict[str, Field]) -> list[str]:
                 f"union, {sizes} (the smallest path sees {mins})"
                 + ("" if out.aligned else "; the paths are misaligned (different strides or "
                    "centers)")]
+    if isinstance(step, Regroup):
+        sizes = "x".join(frac_text(a.size) for a in out.axes)
+        return [f"receptive field: {sizes}; each value keeps its field as its position moves "
+                "between axes" + ("" if out.comps is not None else
+                                  " (back on a map: positions moved into the channels widen "
+                                  "it, positions now further apart multiply the jump)")]
     if step == IDENTITY or step == GLOBAL or not isinstance(step, RFStep):
         sizes = "x".join(frac_text(a.size) for a in out.axes)
         return [f"receptive field: unchanged, {sizes} (this layer looks at one position)"]

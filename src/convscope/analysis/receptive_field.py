@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from ..frozen import assemble
 from ..ir import Graph
 from ..layers.base import GLOBAL, IDENTITY, RFStep, Shape
+from ..layers.regrid import Axis, Lost, Regroup, as_map, count, labelled, map_axes, plain, regrouped
 from .layer_rules import LayerRules
 
 if TYPE_CHECKING:  # pragma: no cover (fractions is imported where a Fraction is made)
@@ -68,6 +69,9 @@ class Field:
     axes: tuple[AxisField, ...] = ()
     is_global: bool = False
     aligned: bool = True
+    # positions moved between axes (layers/regrid.py): this tensor's axes, in positions of
+    # the map that ``axes`` describe; None: the tensor is that map
+    comps: tuple[Axis, ...] | None = None
 
     def sizes(self) -> tuple[Number, ...]:
         return self.extent if self.is_global else tuple(a.size for a in self.axes)
@@ -84,7 +88,8 @@ def _merge(fields: list[Field]) -> Field:
     """Union of the inputs' fields; aligned when strides and centers agree."""
     first = fields[0]
     if any(f.is_global for f in fields) or any(
-            f.source != first.source or len(f.axes) != len(first.axes) for f in fields):
+            f.source != first.source or len(f.axes) != len(first.axes) or f.comps != first.comps
+            for f in fields):
         return Field(first.source, first.extent, is_global=True)
     axes, aligned = [], True
     for per_axis in zip(*(f.axes for f in fields), strict=True):
@@ -95,13 +100,57 @@ def _merge(fields: list[Field]) -> Field:
         aligned = aligned and len(strides) == 1 and len(centers) == 1
         axes.append(AxisField(end - start, min(a.min_size for a in per_axis), max(strides),
                               start))
-    return Field(first.source, first.extent, tuple(axes), aligned=aligned)
+    return Field(first.source, first.extent, tuple(axes), aligned=aligned, comps=first.comps)
+
+
+def _global(field: Field) -> Field:
+    return Field(field.source, field.extent, is_global=True, aligned=field.aligned)
+
+
+def _regroup(field: Field, step: Regroup) -> Field:
+    """A reshape or permute: each value keeps its field. When the positions are a map
+    again (one axis per spatial axis, in order), an axis whose positions are now ``c``
+    apart has stride x c, and positions moved into the channels (a space-to-depth) widen
+    every field by what they spread: size + spread x stride."""
+    spatial = len(field.axes)
+    if field.comps is None and len(step.before) != spatial + 1:
+        return _global(field)
+    try:
+        comps = regrouped(field.comps or map_axes(step.before), step)
+    except Lost:
+        return _global(field)
+    settled = as_map(comps, spatial)
+    if settled is None:
+        return Field(field.source, field.extent, field.axes, aligned=field.aligned,
+                     comps=comps)
+    steps, spread = settled
+    axes = tuple(AxisField(a.size + e * a.stride, a.min_size + e * a.stride, a.stride * c,
+                           a.start) for a, c, e in zip(field.axes, steps, spread, strict=True))
+    return Field(field.source, field.extent, axes, aligned=field.aligned)
+
+
+def _resized(field: Field, shape: Shape) -> Field:
+    """A field whose tensor moved positions, against the layer's output ``shape``: an axis
+    without positions takes the new size (a dense layer's units); a layer that changed an
+    axis holding positions, or mixes the channels holding some, mixes them."""
+    comps = field.comps
+    if comps is None or field.is_global:
+        return field
+    if len(comps) != len(shape) or any(count(c) != n and labelled(c)
+                                       for c, n in zip(comps, shape, strict=True)):
+        return _global(field)
+    return Field(field.source, field.extent, field.axes, aligned=field.aligned,
+                 comps=tuple(c if count(c) == n else plain(n)
+                             for c, n in zip(comps, shape, strict=True)))
 
 
 def _apply(field: Field, step: RFStep | str) -> Field:
-    if field.is_global or step == IDENTITY:
+    if field.is_global or step == IDENTITY and not (field.comps and labelled(field.comps[-1])):
         return field
-    if step == GLOBAL or not isinstance(step, RFStep) or len(step.kernel) != len(field.axes):
+    if isinstance(step, Regroup):
+        return _regroup(field, step)
+    if step == GLOBAL or not isinstance(step, RFStep) or len(step.kernel) != len(field.axes) \
+            or field.comps is not None:  # a window over moved positions mixes them
         return Field(field.source, field.extent, is_global=True, aligned=field.aligned)
     axes = []  # AxisField(...) and Field(...) without a setattr per field (frozen.py)
     for a, k, s, o in zip(field.axes, step.kernel, step.stride, step.offset, strict=True):
@@ -111,7 +160,7 @@ def _apply(field: Field, step: RFStep | str) -> Field:
                                          "stride": jump * s, "start": a.start + o * jump}))
     return assemble(Field, {"source": field.source, "extent": field.extent,
                             "axes": tuple(axes), "is_global": False,
-                            "aligned": field.aligned})
+                            "aligned": field.aligned, "comps": None})
 
 
 def receptive_fields(graph: Graph, rules: LayerRules | None = None) -> dict[str, Field]:
@@ -135,7 +184,8 @@ def receptive_fields(graph: Graph, rules: LayerRules | None = None) -> dict[str,
         incoming = [fields[ref] for ref in node.inputs]
         merged = incoming[0] if len(incoming) == 1 else _merge(incoming)
         if len(incoming) == 1 and not merged.aligned:  # one path: aligned by definition
-            merged = Field(merged.source, merged.extent, merged.axes, merged.is_global)
+            merged = Field(merged.source, merged.extent, merged.axes, merged.is_global,
+                           comps=merged.comps)
         step = rules.rf_step(node.layer, graph.input_shapes(node), graph.shapes[node.name])
-        fields[node.name] = _apply(merged, step)
+        fields[node.name] = _resized(_apply(merged, step), graph.shapes[node.name])
     return fields

@@ -7,12 +7,10 @@ Conventions of this module (and of the whole analysis):
   ``(D, H, W, C)`` for volumes and ``(N,)`` for vectors. Conversion to PyTorch's
   channels-first order happens only in ``to_torch``.
 * Counts are per sample (batch 1) and exact Python ints.
-* ``macs`` counts the multiply-adds of conv / transposed conv / dense only, bias
-  excluded (fvcore's and torchvision's convention); FLOPs = 2 x MACs, which is
-  what ``torch.utils.flop_counter.FlopCounterMode`` reports.
-* ``other_ops`` counts the element-wise work every other rule does (one op per
-  bias add, activation value, pooled window element, ...); each kind's
-  docstring says what it counts.
+* ``macs`` counts the multiply-adds of conv / transposed conv / dense only, bias excluded
+  (fvcore's and torchvision's); FLOPs = 2 x MACs, as ``torch.utils.flop_counter`` counts.
+* ``other_ops`` counts the element-wise work every other rule does (one op per bias
+  add, activation value, pooled window element, ...); each kind's docstring says which.
 """
 
 from __future__ import annotations
@@ -21,6 +19,8 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from .regrid import Regroup
 
 if TYPE_CHECKING:  # pragma: no cover
     from fractions import Fraction
@@ -119,7 +119,7 @@ def float32_statistics(rule: Saved, affine: bool, itemsize: int) -> Saved:
 
 IDENTITY = "identity"  # every output position reads exactly its own input position
 GLOBAL = "global"  # every output value reads the whole input
-RFRule = RFStep | str
+RFRule = RFStep | Regroup | str  # Regroup: regrid.py
 
 
 def window_step(kernel: tuple[int, ...], stride: tuple[int, ...], pads: Pairs,

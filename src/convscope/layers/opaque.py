@@ -24,8 +24,8 @@ from .bridge import CannotExpress
 
 def window_of(args: Any, inputs: tuple[Shape, ...]) -> RFStep | None:
     """The window ``rf_kernel`` / ``rf_stride`` / ``rf_padding`` (before, per spatial axis)
-    of an opaque layer with one map as input (or several read position by position), or
-    None when none is given."""
+    of an opaque layer with one map as input (or several: the window is read over the
+    union of their fields, index by index, as after a merge), or None when none is given."""
     if not args.has("rf_kernel"):
         return None
     if not inputs or len(inputs[0]) < 2 or any(len(s) != len(inputs[0]) for s in inputs):
@@ -35,11 +35,6 @@ def window_of(args: Any, inputs: tuple[Shape, ...]) -> RFStep | None:
     kernel = args.ints("rf_kernel", ndim)
     stride = args.ints("rf_stride", ndim, 1)
     padding = args.ints("rf_padding", ndim, 0, minimum=-MAX_DIM)  # negative: a crop
-    if len(inputs) > 1 and (set(kernel) | set(stride) != {1} or any(padding)):
-        raise LayerRuleError("rf_kernel with more than one input: only position by position "
-                             "(kernel 1, stride 1, no padding: the union of the inputs' "
-                             f"fields); received {len(inputs)} inputs and kernel "
-                             f"{'x'.join(map(str, kernel))}")
     return RFStep(kernel=kernel, stride=stride, offset=tuple(-p for p in padding))
 
 

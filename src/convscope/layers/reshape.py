@@ -20,6 +20,7 @@ from .base import GLOBAL, IDENTITY, Layer, RFRule, Saved, Shape, prod, shape_str
 from .bridge import CannotExpress, Item, Unsupported
 from .fields import TARGET, field
 from .keras_read import channels_last
+from .regrid import Regroup
 from .torch_util import nn
 
 
@@ -117,7 +118,14 @@ class Reshape(Layer):
         return self.target_shape
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
-        return IDENTITY if output == inputs[0] else GLOBAL
+        """Unchanged when the shape is; otherwise each value keeps its field while its
+        position moves between axes (regrid.py: Swin's map to tokens and back); a reshape
+        to or from a vector is global."""
+        if output == inputs[0]:
+            return IDENTITY
+        if len(output) < 2 or len(inputs[0]) < 2:
+            return GLOBAL
+        return Regroup(inputs[0], output, torch_order=self.layout == "channels_first")
 
     def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
         """A view of its input when PyTorch can reshape in place: always in PyTorch's own

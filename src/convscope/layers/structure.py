@@ -18,11 +18,12 @@ from typing import Any, ClassVar
 from ..errors import LayerRuleError
 from ..limits import shown
 from .aten_args import arg, ints
-from .base import GLOBAL, IDENTITY, Layer, RFRule, RFStep, Saved, Shape, shape_str
+from .base import IDENTITY, Layer, RFRule, RFStep, Saved, Shape, shape_str
 from .bridge import ALIAS, Item, Unsupported, our_axis
 from .fields import SIZES, field
 from .merge import axis_label
 from .onnx_read import optional_ints, permutation, value_axis
+from .regrid import Regroup
 
 
 def torch_dim(axis: int, rank: int) -> int:
@@ -189,7 +190,10 @@ class Permute(Layer):
         return tuple(inputs[0][d - 1] for d in self.dims)
 
     def rf_step(self, inputs: tuple[Shape, ...], output: Shape) -> RFRule:
-        return IDENTITY if self.dims == tuple(range(1, len(self.dims) + 1)) else GLOBAL
+        """Each value keeps its field while its position moves between axes (regrid.py)."""
+        if self.dims == tuple(range(1, len(self.dims) + 1)):
+            return IDENTITY
+        return Regroup(inputs[0], output, order=tuple(d - 1 for d in self.dims))
 
     def saved(self, inputs: tuple[Shape, ...], output: Shape, itemsize: int) -> Saved:
         return Saved(view=True)

@@ -190,7 +190,7 @@ class Builder:
         ops = sorted({u.op.name for u in members})
         main = self.shape_of(outs[-1], name)
         window = group_window(members, inputs, self.tensor,
-                              lambda s: self.units.layouts.get(s, "first"), len(outs))
+                              lambda s: self.units.layouts.get(s, "first"), outs)
         self.add({"type": "opaque", "op": label, "shape": list(main),
                   "params": self.numel(new, True), "buffers": self.numel(new, False),
                   "macs": flops // (2 * BATCH), "ops": ", ".join(ops), **(window or {})},

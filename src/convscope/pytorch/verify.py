@@ -126,9 +126,10 @@ def _positive_weights(module: torch.nn.Module) -> None:
 
 
 def choose_rf_layers(graph: Graph, fields: dict[str, Field], which: str) -> list[str]:
-    """'all' spatial layers, or 'auto': where the field's stride changes, plus the last."""
+    """'all' spatial layers, or 'auto': where the field's stride changes, plus the last (maps
+    only: not tensors whose positions a reshape moved between axes, Swin's tokens)."""
     spatial = [n.name for n in graph.nodes if n.layer.kind != "input"
-               and not fields[n.name].is_global
+               and not fields[n.name].is_global and fields[n.name].comps is None
                and fields[n.name].axes and len(graph.shapes[n.name]) > 1]
     if which == "none" or not spatial:
         return []

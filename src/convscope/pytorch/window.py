@@ -22,23 +22,11 @@ from typing import Any
 import torch
 
 from ..layers.aten_args import arg
+from .axis_mix import flow_window
+from .elementwise import PADS, POINTWISE
 from .layout import flipped
 
 aten = torch.ops.aten
-
-# element-wise operations: each output value reads the same position of its inputs
-POINTWISE = frozenset({
-    aten.add, aten.add_, aten.sub, aten.sub_, aten.mul, aten.mul_, aten.div, aten.div_,
-    aten.neg, aten.relu, aten.relu_, aten.gelu, aten.sigmoid, aten.sigmoid_, aten.silu,
-    aten.silu_, aten.tanh, aten.hardswish, aten.hardswish_, aten.hardsigmoid, aten.clamp,
-    aten.clamp_, aten.clamp_min, aten.exp, aten.pow, aten.sqrt, aten.rsqrt, aten.elu,
-    aten.leaky_relu, aten.leaky_relu_, aten.mish, aten.softplus, aten.clone, aten.alias,
-    aten.detach, aten._to_copy, aten.native_dropout, aten._native_batch_norm_legit_no_training,
-    aten.where, aten.addcmul})
-PADS = frozenset({aten.constant_pad_nd, aten.reflection_pad1d, aten.reflection_pad2d,
-                  aten.reflection_pad3d, aten.replication_pad1d, aten.replication_pad2d,
-                  aten.replication_pad3d})
-
 
 # reductions, selections and concatenations along the channels alone (axis 1, or the last
 # axis of a channels-last tensor) keep each position reading only itself (an RMS norm's
@@ -92,20 +80,32 @@ def conv_window(op: Any, spatial: int) -> tuple[list[int], list[int], list[int]]
 
 
 def group_window(members: list[Any], inputs: list[Any], tensor: Any, layout: Any,
-                 outputs: int = 1) -> dict[str, Any] | None:
+                 outs: list[Any]) -> dict[str, Any] | None:
     """``{"rf_kernel", "rf_stride", "rf_padding"}`` for an opaque group (``members``: units
     of grouping.py, ``inputs``: its outside data sources, ``tensor``: source -> tensor,
     ``layout``: source -> "first" or "last"), or None when its field is not one
-    convolution's window (or none at all). On channels-last tensors only position-by-
+    convolution's window (or none at all): then, for a group with one output,
+    axis_flow.py's pass (windowed attention). On channels-last tensors only position-by-
     position work has a window (and permutes that only move the channels). A group with
     several inputs or ``outputs`` (a split and concatenation of the channels around
     element-wise work) gets a window only when it reads position by position with no
     shift, every tensor of the same spatial sizes (each output's field is then the union
-    of the inputs' fields, as a merge's)."""
+    of the inputs' fields, as a merge's). axis_flow.py's pass also reads inputs of different
+    sizes (HaloNet's queries and its padded keys): index by index, as a merge does."""
     rank = tensor(inputs[0]).dim() if inputs else 0
     sizes = {sizes_of(tensor(s), layout(s) == "last") for s in inputs}
-    if rank < 3 or len(sizes) != 1 or any(tensor(s).dim() != rank for s in inputs):
+    if rank < 3 or any(tensor(s).dim() != rank for s in inputs):
         return None
+    found = scanned(members, inputs, tensor, layout, len(outs), rank, sizes) \
+        if len(sizes) == 1 else None
+    if found is None and len(outs) == 1:
+        return flow_window(members, inputs, outs[0], tensor, layout)
+    return found
+
+
+def scanned(members: list[Any], inputs: list[Any], tensor: Any, layout: Any, outputs: int,
+            rank: int, sizes: set[tuple[int, ...]]) -> dict[str, Any] | None:
+    """The window of a group that is one convolution (or none) with element-wise work."""
     spatial = rank - 2
     window, extra = None, [0] * spatial
     for u in sorted(members, key=lambda m: m.op.index):
