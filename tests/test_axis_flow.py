@@ -139,3 +139,33 @@ def test_space_to_depth_written_as_reshapes_keeps_a_local_field():
     checks = [c for c in verify(graph, rf="all").checks if c.what == "rf"]
     assert {c.layer for c in checks} >= {"s2d", "conv"}
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+
+
+class WriteIntoView(WindowAttention):
+    """Window attention that then adds the mean over all windows, in place, into a view of
+    the first window (``o[:1] += o.mean(0)``, the windows folded into the batch): that
+    window now reads the whole input, though no operation after the write reads the view
+    (a pass that forgot the write would give it its window only)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        ws = self.window
+        y = x.permute(0, 2, 3, 1).reshape(n, h // ws, ws, w // ws, ws, c)
+        y = y.permute(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, c)
+        o = F.scaled_dot_product_attention(y, y, y) * 2.0  # a tensor autograd lets us write
+        first = o[:1]
+        first += o.mean(0, keepdim=True)
+        o = o.reshape(n, h // ws, w // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5)
+        return x + o.reshape(n, h, w, c).permute(0, 3, 1, 2)
+
+
+def test_a_write_into_a_view_is_followed_or_the_field_is_global():
+    model = network(WriteIntoView())
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, SIZE, SIZE, dtype=torch.float64, requires_grad=True)
+    model(x)[0, :, 0, 0].sum().backward()
+    assert bool((x.grad[0].abs().sum(0) > 0).all())  # window 0 reads every input position
+    graph = import_module(model, [(SIZE, SIZE, 3)])
+    field = convscope.analyze(graph).layers[-1].receptive_field
+    assert field.is_global or all(a.start <= 0 and a.start + a.size >= SIZE
+                                  for a in field.axes)

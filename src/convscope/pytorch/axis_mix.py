@@ -64,10 +64,8 @@ def matmul(op: Any, get: Any, spatial: int) -> list[Flow | None]:
 def attention(op: Any, get: Any, spatial: int) -> list[Flow | None]:
     """softmax(Q K^T) V: each query row reads every key and value row of its batch."""
     q, k, v = op.args[:3]
-    mask = arg(op, 3, "attn_mask")
-    if op.func._overloadpacket is not aten._scaled_dot_product_efficient_attention and \
-            mask is not None and get(mask) is not None:
-        raise Lost("an attention mask computed from the input")
+    if any(get(t) is not None for t in op.data if not any(t is x for x in (q, k, v))):
+        raise Lost("an attention mask or bias computed from the input")
     shape = tuple(int(n) for n in op.outputs[0].shape)
     rows, cols = len(shape) - 2, len(shape) - 1
     parts = [(get(q), q, {-2: rows, -1: None}), (get(k), k, {-2: None, -1: None}),
@@ -201,8 +199,10 @@ def flow_window(members: list[Any], inputs: list[Any], out: Any, tensor: Any,
     its ``inputs``; None when one cannot be followed or the window covers the input."""
     spatial = tensor(inputs[0]).dim() - 2
     env: dict[Any, Any] = {s: start(tensor(s), layout(s) == "last") for s in inputs}
+    order = sorted({id(u.op): u.op for u in members}.values(), key=lambda o: o.index)
     try:
-        for op in sorted({id(u.op): u.op for u in members}.values(), key=lambda o: o.index):
+        ops.follow_writes(order)
+        for op in order:
             rule = RULES.get(op.func._overloadpacket)
             if rule is None:
                 raise Lost(op.name)
@@ -221,5 +221,5 @@ def flow_window(members: list[Any], inputs: list[Any], out: Any, tensor: Any,
             return ops.window_of(flow, tensor(out), last, sizes)
         except Lost:  # a channels-last map whose layout grouping.py did not follow
             return ops.window_of(flow, tensor(out), not last, sizes)
-    except (Lost, IndexError, KeyError, TypeError, ValueError, ZeroDivisionError):
-        return None  # an argument this pass does not know stays global, as before
+    except Exception:  # noqa: BLE001 - a refinement: what it cannot read stays global
+        return None

@@ -181,6 +181,8 @@ def softmax(op: Any, get: Any, spatial: int) -> list[Flow | None]:
 
 
 def reduce(op: Any, get: Any, spatial: int) -> list[Flow | None]:
+    if len(op.args) > 1 and hasattr(op.args[1], "shape"):  # max(a, b), min(a, b)
+        return elementwise(op, get, spatial)
     t, x = op.args[0], get(op.args[0])
     rank = t.dim()
     dims = arg(op, REDUCE[op.func._overloadpacket], "dim", None)
@@ -261,3 +263,27 @@ def window_of(flow: Flow, t: Any, last: bool, sizes: list[int]) -> dict[str, Any
         padding.append(-flow.lo[i])
     return None if covers else {"rf_kernel": kernel, "rf_stride": stride,
                                 "rf_padding": padding}
+
+
+VIEW_OPS = frozenset({aten.view, aten._unsafe_view, aten.reshape, aten.permute,
+                      aten.transpose, aten.t, aten.expand, aten.select, aten.slice,
+                      aten.unsqueeze, aten.squeeze, aten.alias, aten.split, aten.unbind,
+                      aten.split_with_sizes, aten.narrow, aten.as_strided, aten.diagonal,
+                      aten.unfold, aten.detach, aten._reshape_alias, aten.view_as_real})
+
+
+def follow_writes(order: list[Any]) -> None:
+    """Raise :class:`Lost` for an in-place write the pass cannot follow: one into a view
+    (its base changes too) or into a tensor a view was taken of (the view changes): a
+    later reader of the other would keep the value's field from before the write."""
+    made = {op.index: op for op in order}
+    for op in order:
+        if not op.name.endswith("_") or not op.args or not op.is_data(op.args[0]):
+            continue
+        written = op.sources[id(op.args[0])]
+        maker = made.get(written[0])
+        if maker is not None and maker.func._overloadpacket in VIEW_OPS:
+            raise Lost("a write into a view")
+        if any(o.index < op.index and o.func._overloadpacket in VIEW_OPS and
+               written in o.sources.values() for o in order):
+            raise Lost("a write into a tensor a view was taken of")
