@@ -10,6 +10,11 @@ reads outside convscope's window) or IMPRECISE (convscope says global, the model
 smaller region), with the details of the last two, then the totals.
 
     OMP_NUM_THREADS=2 python benchmarks/rf_locality.py [--count 130] [NAME ...]
+    OMP_NUM_THREADS=2 python benchmarks/rf_locality.py --torchvision [--gflops 40]
+
+``--torchvision`` measures every classification builder of torchvision.models whose
+published cost (its weights' ``_ops`` metadata, read locally) is at most ``--gflops``
+(names ``torchvision:NAME``, at the input ``convscope summary torchvision:NAME`` uses).
 """
 
 from __future__ import annotations
@@ -28,16 +33,34 @@ from timm_import import sample  # noqa: E402
 from rf_oracle import measure  # noqa: E402 - the oracle the tests use
 
 
+def torchvision_sample(gflops: float) -> list[str]:
+    """torchvision's classification builders whose published GFLOPS are at most ``gflops``."""
+    import torchvision
+
+    found = []
+    for name in torchvision.models.list_models(module=torchvision.models):
+        meta = torchvision.models.get_model_weights(name).DEFAULT.meta
+        if meta.get("_ops", 0.0) <= gflops:
+            found.append(f"torchvision:{name}")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*")
     parser.add_argument("--count", type=int, default=130)
+    parser.add_argument("--torchvision", action="store_true",
+                        help="torchvision's classification models instead of timm's sample")
+    parser.add_argument("--gflops", type=float, default=40.0,
+                        help="with --torchvision: the largest published GFLOPS measured")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     torch.manual_seed(0)
     tally: dict[str, int] = {}
     models: dict[str, list[str]] = {"UNSOUND": [], "IMPRECISE": []}
-    for name in args.names or sample(args.count):
+    names = args.names or (torchvision_sample(args.gflops) if args.torchvision
+                           else sample(args.count))
+    for name in names:
         try:
             verdicts = measure(name)
         except Exception as err:  # noqa: BLE001 - reported, the sample goes on

@@ -21,14 +21,19 @@ the model's side:
   where o is a multiple of f (PyTorch reads floor(o / f)): the position measured is the
   largest multiple of 8 up to the centre (0 on maps smaller than 16). A window that
   spans several upsampled positions can still lie up to (f - 1) / f of the stride late:
-  that shows as UNSOUND (ghostnetv2's DFC attention, a stride-2 window after its gate).
+  that shows as UNSOUND (ghostnetv2's DFC attention, a stride-2 window after its gate);
+* a cyclic shift (torch.roll) is a shift: what it carries round the edge is what Swin's
+  shifted-window mask keeps apart. That mask adds -100 to those attention scores, which
+  leaves them weights of e^-100 (about 3.7e-44, a float32 denormal), not zero: a gradient
+  below 1e-30 of the largest one (``MASKED``) is such a masked connection and does not
+  count (torchvision's swin_t reaches the whole image from a corner only through them).
 
 Verdicts:
 
 * sound: convscope gives a local window and the measured box lies inside it;
-* global ok: convscope says global, and the measured box is the whole region any output
-  of the network reads (the gradient of the sum of all its outputs: a global pool ignores
-  the rows a stride drops, so this, not the image, is "everything");
+* global ok: convscope says global, and the measured box holds the whole region any
+  output of the network reads (the gradient of the sum of all its outputs: a global pool
+  ignores the rows a stride drops, so this, not the image, is "everything");
 * UNSOUND: the measured box reaches outside convscope's window (a wrong field);
 * IMPRECISE: convscope says global, the model reads a smaller box (a local field convscope
   could not see, usually after an opaque layer).
@@ -84,8 +89,12 @@ def statistics_detached(model: torch.nn.Module) -> None:
             module.forward = lambda x, m=module: detached_norm(m, x)
 
 
+MASKED = 1e-30  # relative gradient below which a connection is a masked one (docstring)
+
+
 def box_of(grad: torch.Tensor) -> Box | None:
-    hit = (grad[0].abs().sum(0) != 0).nonzero()
+    reach = grad[0].abs().sum(0)
+    hit = (reach > reach.max() * MASKED).nonzero()
     if len(hit) == 0:
         return None
     (r0, c0), (r1, c1) = hit.min(0).values.tolist(), hit.max(0).values.tolist()
@@ -120,13 +129,29 @@ def output_layers(report: Any) -> dict[str, Any]:
     return last
 
 
-def measure(name: str, most: int = 16) -> list[tuple[str, str, str]]:
-    """(module path, verdict, what was compared) for the modules measured of timm's
-    ``name`` (module docstring; at most ``most`` of them, spread over the model)."""
+def built(name: str) -> tuple[torch.nn.Module, tuple[int, int, int]]:
+    """timm's ``name`` (its pretrained config's input size), or ``torchvision:NAME`` (the
+    input ``convscope summary torchvision:NAME`` uses), on the CPU: (model, (C, H, W))."""
+    if name.startswith("torchvision:"):
+        import torchvision
+
+        from convscope.pytorch.sources import torchvision_inputs
+
+        name = name.split(":", 1)[1]
+        height, width, channels = torchvision_inputs(name)[0]
+        return torchvision.models.get_model(name, weights=None).eval(), (channels, height, width)
     import timm
 
-    model = randomised(timm.create_model(name, pretrained=False).eval())
-    channels, height, width = model.pretrained_cfg.get("input_size", (3, 224, 224))
+    model = timm.create_model(name, pretrained=False).eval()
+    return model, tuple(model.pretrained_cfg.get("input_size", (3, 224, 224)))
+
+
+def measure(name: str, most: int = 16) -> list[tuple[str, str, str]]:
+    """(module path, verdict, what was compared) for the modules measured of timm's
+    ``name``, or of ``torchvision:NAME`` (module docstring; at most ``most`` of them,
+    spread over the model)."""
+    model, (channels, height, width) = built(name)
+    model = randomised(model)
     report = convscope.analyze(import_module(model, [(height, width, channels)], name))
     layers = output_layers(report)
     statistics_detached(model)
@@ -165,7 +190,9 @@ def measure(name: str, most: int = 16) -> list[tuple[str, str, str]]:
             continue
         window = predicted(stats.receptive_field, row, col, height, width)
         if window is None:
-            verdict = "global ok" if box == support else "IMPRECISE"
+            verdict = "global ok" if support is not None and box[0] <= support[0] and \
+                support[1] <= box[1] and box[2] <= support[2] and support[3] <= box[3] \
+                else "IMPRECISE"
         else:
             inside = window[0] <= box[0] and box[1] <= window[1] and \
                 window[2] <= box[2] and box[3] <= window[3]

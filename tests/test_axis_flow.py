@@ -169,3 +169,109 @@ def test_a_write_into_a_view_is_followed_or_the_field_is_global():
     field = convscope.analyze(graph).layers[-1].receptive_field
     assert field.is_global or all(a.start <= 0 and a.start + a.size >= SIZE
                                   for a in field.axes)
+
+
+# ---- cases a review built to break the pass (each gave a window that missed reads) -------
+class Conv1x1(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+
+class RollInWindows(Conv1x1):
+    """A cyclic shift inside windows of 4 rows wraps at every window's edge."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        n, c, h, w = y.shape
+        return y.reshape(n, c, h // 4, 4, w).roll(1, 3).reshape(n, c, h, w)
+
+
+class PadInWindows(Conv1x1):
+    """Reflection or replication padding of 4 x 4 windows reads inside each window."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        n, c, h, w = y.shape
+        t = y.reshape(n, c, h // 4, 4, w // 4, 4).permute(0, 2, 4, 1, 3, 5).reshape(-1, c, 4, 4)
+        t = F.pad(t, (1, 1, 1, 1), mode=self.mode)[:, :, :4, :4]
+        return t.reshape(n, h // 4, w // 4, c, 4, 4).permute(0, 3, 1, 4, 2, 5) \
+            .reshape(n, c, h, w)
+
+
+class ChannelsLastOut(Conv1x1):
+    """Window attention whose channels-last output nothing after it reads: the graph
+    takes it as channels first, so no window may be put on its axes."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x).permute(0, 2, 3, 1)
+        n, h, w, c = y.shape
+        t = y.reshape(n, h // 2, 2, w // 8, 8, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, 16, c)
+        o = F.scaled_dot_product_attention(t, t, t)
+        return o.reshape(n, h // 2, w // 8, 2, 8, c).permute(0, 1, 3, 2, 4, 5) \
+            .reshape(n, h, w, c)
+
+
+class TwoStrides(nn.Module):
+    """Queries from a stride-1 map, keys and values from a stride-2 one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(3, 4, 1), nn.Conv2d(3, 4, 1, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.c1(x), self.c2(x)
+        n, c, h, w = b.shape
+
+        def part(t: torch.Tensor) -> torch.Tensor:
+            return t.reshape(n, c, h // 4, 4, w // 4, 4).permute(0, 2, 4, 3, 5, 1) \
+                .reshape(-1, 16, c)
+        o = F.scaled_dot_product_attention(part(a[:, :, :h, :w]), part(b), part(b))
+        return o.reshape(n, h // 4, w // 4, 4, 4, c).permute(0, 5, 1, 3, 2, 4) \
+            .reshape(n, c, h, w)
+
+
+@pytest.mark.parametrize("model", [RollInWindows(), PadInWindows("reflect"),
+                                   PadInWindows("replicate"), ChannelsLastOut(), TwoStrides()],
+                         ids=["roll", "reflect", "replicate", "channels-last", "strides"])
+def test_what_the_review_built_is_sound(model):
+    model = model.double().eval()
+    graph = import_module(model, [(16, 16, 3)])
+    field = convscope.analyze(graph).layers[-1].receptive_field
+    out = graph.shapes[graph.nodes[-1].name]
+    for position in [(4, 5), (7, 7), (8, 8), (12, 3)]:
+        if any(p >= n for p, n in zip(position, out[:2], strict=True)):
+            continue
+        torch.manual_seed(0)
+        x = torch.randn(1, 3, 16, 16, dtype=torch.float64, requires_grad=True)
+        model(x)[0, :, position[0], position[1]].sum().backward()
+        hit = x.grad[0].abs().sum(0) > 0
+        reached = [(int(i.min()), int(i.max())) for i in (hit.any(1).nonzero(),
+                                                          hit.any(0).nonzero())]
+        if field.is_global:
+            continue
+        for (first, last), a, o in zip(reached, field.axes, position, strict=True):
+            assert a.start + o * a.stride <= first and last <= a.start + o * a.stride + a.size - 1
+
+
+def test_an_out_write_into_a_view_is_followed_or_the_field_is_global():
+    """``torch.add(view, m, out=view)`` writes into the first window like ``+=``."""
+    class OutWrite(Conv1x1):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.conv(x)
+            n, c, h, w = y.shape
+            t = y.permute(0, 2, 3, 1).reshape(n, h // 4, 4, w // 4, 4, c)
+            t = t.permute(0, 1, 3, 2, 4, 5).reshape(-1, 16, c)
+            o = F.scaled_dot_product_attention(t, t, t) * 2.0
+            first = o[:1]
+            torch.add(first, o.mean(0, keepdim=True), out=first)
+            o = o.reshape(n, h // 4, w // 4, 4, 4, c).permute(0, 1, 3, 2, 4, 5)
+            return o.reshape(n, h, w, c).permute(0, 3, 1, 2)
+
+    graph = import_module(OutWrite().double().eval(), [(16, 16, 3)])
+    field = convscope.analyze(graph).layers[-1].receptive_field
+    assert field.is_global or all(a.start <= 0 and a.start + a.size >= 16 for a in field.axes)

@@ -163,6 +163,12 @@ def _apply(field: Field, step: RFStep | str) -> Field:
                             "aligned": field.aligned, "comps": None})
 
 
+def _strides_differ(fields: list[Field]) -> bool:
+    """Inputs of an opaque window (the only layer with several inputs and a window) whose
+    strides differ: its window, read index by index, spans different distances in each."""
+    return len({tuple(a.stride for a in f.axes) for f in fields if not f.is_global}) > 1
+
+
 def receptive_fields(graph: Graph, rules: LayerRules | None = None) -> dict[str, Field]:
     """The receptive field of every node (a pure function of the graph); ``rules``: the
     steps of layers already asked (see layer_rules.py)."""
@@ -187,5 +193,8 @@ def receptive_fields(graph: Graph, rules: LayerRules | None = None) -> dict[str,
             merged = Field(merged.source, merged.extent, merged.axes, merged.is_global,
                            comps=merged.comps)
         step = rules.rf_step(node.layer, graph.input_shapes(node), graph.shapes[node.name])
+        if len(incoming) > 1 and isinstance(step, RFStep) and _strides_differ(incoming) and \
+                (set(step.kernel) | set(step.stride) != {1} or any(step.offset)):
+            step = GLOBAL  # a window read index by index over maps of different strides
         fields[node.name] = _resized(_apply(merged, step), graph.shapes[node.name])
     return fields

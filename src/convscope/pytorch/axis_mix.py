@@ -175,6 +175,32 @@ def stack(op: Any, get: Any, spatial: int) -> list[Flow | None]:
     return [contracted(parts, shape, spatial, product=False)] if parts else [None]
 
 
+VIEW_OPS = frozenset({aten.view, aten._unsafe_view, aten.reshape, aten.permute,
+                      aten.transpose, aten.t, aten.expand, aten.select, aten.slice,
+                      aten.unsqueeze, aten.squeeze, aten.alias, aten.split, aten.unbind,
+                      aten.split_with_sizes, aten.narrow, aten.as_strided, aten.diagonal,
+                      aten.unfold, aten.detach, aten._reshape_alias, aten.view_as_real})
+
+
+def follow_writes(order: list[Any]) -> None:
+    """Raise :class:`Lost` for an in-place write the pass cannot follow: one into a view
+    (its base changes too) or into a tensor a view was taken of (the view changes): a
+    later reader of the other would keep the value's field from before the write."""
+    made = {op.index: op for op in order}
+    for op in order:
+        target = op.kwargs.get("out") if "out" in op.kwargs else \
+            op.args[0] if op.name.endswith("_") and op.args else None
+        if target is None or not op.is_data(target):
+            continue
+        written = op.sources[id(target)]
+        maker = made.get(written[0])
+        if maker is not None and maker.func._overloadpacket in VIEW_OPS:
+            raise Lost("a write into a view")
+        if any(o.index < op.index and o.func._overloadpacket in VIEW_OPS and
+               written in o.sources.values() for o in order):
+            raise Lost("a write into a tensor a view was taken of")
+
+
 RULES: dict[Any, Any] = {
     **dict.fromkeys(POINTWISE | ops.NORMS | ops.MORE_POINTWISE, ops.elementwise),
     **dict.fromkeys(ops.VIEWS, ops.view), **dict.fromkeys(PADS, ops.pad),
@@ -198,15 +224,17 @@ def flow_window(members: list[Any], inputs: list[Any], out: Any, tensor: Any,
     (a source) after following every operation of ``members`` (grouping.py's units) from
     its ``inputs``; None when one cannot be followed or the window covers the input."""
     spatial = tensor(inputs[0]).dim() - 2
-    env: dict[Any, Any] = {s: start(tensor(s), layout(s) == "last") for s in inputs}
     order = sorted({id(u.op): u.op for u in members}.values(), key=lambda o: o.index)
     try:
-        ops.follow_writes(order)
+        sizes = [max(n) for n in zip(*(ops.spatial_sizes(tensor(s), layout(s) == "last")
+                                       for s in inputs), strict=True)]
+        env: dict[Any, Any] = {s: start(tensor(s), layout(s) == "last") for s in inputs}
+        follow_writes(order)
         for op in order:
             rule = RULES.get(op.func._overloadpacket)
             if rule is None:
                 raise Lost(op.name)
-            flows = rule(op, ops.getter(op, env), spatial)
+            flows = rule(op, ops.getter(op, env, sizes), spatial)
             for k, (flow, t) in enumerate(zip(flows, op.outputs, strict=False)):
                 if flow is not None:
                     ops.check(flow, t)
@@ -214,12 +242,6 @@ def flow_window(members: list[Any], inputs: list[Any], out: Any, tensor: Any,
         flow = env.get(out)
         if flow is None or flow is ops.NO_READ:
             raise Lost("the output")
-        sizes = [max(n) for n in zip(*(ops.spatial_sizes(tensor(s), layout(s) == "last")
-                                       for s in inputs), strict=True)]
-        last = layout(out) == "last"
-        try:
-            return ops.window_of(flow, tensor(out), last, sizes)
-        except Lost:  # a channels-last map whose layout grouping.py did not follow
-            return ops.window_of(flow, tensor(out), not last, sizes)
+        return ops.window_of(flow, tensor(out), layout(out) == "last", sizes)
     except Exception:  # noqa: BLE001 - a refinement: what it cannot read stays global
         return None

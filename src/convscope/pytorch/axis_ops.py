@@ -32,6 +32,7 @@ ATTENTION = frozenset({aten._scaled_dot_product_flash_attention_for_cpu,
                        aten._scaled_dot_product_attention_math})
 NOTHING = frozenset({aten.zeros_like, aten.ones_like, aten.empty_like, aten.full_like,
                      aten.new_zeros, aten.new_ones, aten.new_empty, aten.new_full})
+NO_READ = Flow([], [], [])  # a tensor made without reading its input's values (zeros_like)
 
 
 def elementwise(op: Any, get: Any, spatial: int) -> list[Flow | None]:
@@ -39,8 +40,8 @@ def elementwise(op: Any, get: Any, spatial: int) -> list[Flow | None]:
     (broadcast); a normalisation's too (its statistics are not part of the field)."""
     shape = tuple(op.outputs[0].shape)
     flows = [(f, t) for t in op.data if (f := get(t)) is not None]
-    if not flows:
-        return [None] * len(op.outputs)
+    if not flows:  # of tensors that read no input value
+        return [NO_READ] * len(op.outputs)
     flow = aligned(flows, shape, spatial)
     return [flow if tuple(o.shape) == shape else None for o in op.outputs]
 
@@ -140,7 +141,8 @@ def pieces(op: Any, get: Any, spatial: int) -> list[Flow | None]:
 
 
 def roll(op: Any, get: Any, spatial: int) -> list[Flow | None]:
-    """A cyclic shift read as a shift (what wraps round the edge is Swin's masked part)."""
+    """A cyclic shift of the whole map is read as a shift (what wraps round the map's edge
+    is Swin's masked part); inside a window, index q reads q - s or q - s + n."""
     x = get(op.args[0])
     shifts, dims = ints(op.args[1]), ints(arg(op, 2, "dims", []))
     if len(shifts) != len(dims):
@@ -149,18 +151,33 @@ def roll(op: Any, get: Any, spatial: int) -> list[Flow | None]:
     for shift, dim in zip(shifts, dims, strict=True):
         out = single(out, dim % len(out.axes))
         axis = out.axes[dim % len(out.axes)]
-        if labelled(axis):
-            out = moved(out, out.axes, [(axis[0][0], -shift * axis[0][1])])
+        if not labelled(axis):
+            continue
+        a, step, n = axis[0]
+        if whole(axis, get):
+            out = moved(out, out.axes, [(a, -shift * step)])
+        elif shift % n:
+            lo, hi = list(out.lo), list(out.hi)
+            lo[a], hi[a] = lo[a] - shift % n * step, hi[a] + (n - shift % n) * step
+            out = Flow(out.axes, lo, hi)
     return [out]
 
 
+# reflection reads up to 2 x the padding further in, replication up to 1 x
+MIRRORS = {aten.reflection_pad1d: 2, aten.reflection_pad2d: 2, aten.reflection_pad3d: 2,
+           aten.replication_pad1d: 1, aten.replication_pad2d: 1, aten.replication_pad3d: 1}
+
+
 def pad(op: Any, get: Any, spatial: int) -> list[Flow | None]:
-    """The output index q reads input index q - before along each padded axis."""
+    """The output index q reads input index q - before along each padded axis (a
+    reflection or replication of the map's own edge reads the padding, as a convolution's
+    padding; inside a window it reads that window's values)."""
     t, x = op.args[0], get(op.args[0])
     pads = [int(p) for p in op.args[1]]
     for i in range(len(pads) // 2):
         x = single(x, t.dim() - 1 - i)
     axes, shifts = list(x.axes), []
+    lo, hi = list(x.lo), list(x.hi)
     for i in range(len(pads) // 2):
         dim = t.dim() - 1 - i
         size = int(op.outputs[0].shape[dim])
@@ -169,9 +186,13 @@ def pad(op: Any, get: Any, spatial: int) -> list[Flow | None]:
             axes[dim] = plain(size)
             continue
         a, step, _ = axis[0]
+        mirror = MIRRORS.get(op.func._overloadpacket, 0)
+        if mirror and not whole(axis, get):  # inside a window: values from within it
+            before, after = max(pads[2 * i], 0), max(pads[2 * i + 1], 0)
+            lo[a], hi[a] = lo[a] - mirror * after * step, hi[a] + mirror * before * step
         axes[dim] = ((a, step, size),)
         shifts.append((a, -pads[2 * i] * step))
-    return [moved(x, axes, shifts)]
+    return [moved(Flow(x.axes, lo, hi), axes, shifts)]
 
 
 def softmax(op: Any, get: Any, spatial: int) -> list[Flow | None]:
@@ -208,15 +229,15 @@ MORE_POINTWISE = frozenset({
     aten.log1p, aten.expm1, aten.tanh_, aten.gelu_, aten.sin, aten.cos, aten.floor,
     aten.ceil, aten.round, aten.lift_fresh_copy, aten.copy, aten.mish_, aten.silu_,
     aten.hardsigmoid_, aten.sigmoid_, aten.relu6, aten.prelu, aten._prelu_kernel})
-NO_READ = Flow([], [], [])  # a tensor made without reading its input's values (zeros_like)
 
 
 def nothing(op: Any, get: Any, spatial: int) -> list[Flow | None]:
     return [NO_READ] * len(op.outputs)
 
 
-def getter(op: Any, env: dict[Any, Any]) -> Any:
-    """An operation's ``get``: a data argument's flow; None for a constant."""
+def getter(op: Any, env: dict[Any, Any], sizes: list[int]) -> Any:
+    """An operation's ``get``: a data argument's flow; None for a constant. ``get.sizes``:
+    the group input's spatial sizes."""
     def get(t: Any) -> Flow | None:
         if t is None or not op.is_data(t):
             return None
@@ -224,7 +245,15 @@ def getter(op: Any, env: dict[Any, Any]) -> Any:
         if flow is None:
             raise Lost("an argument not followed")
         return None if flow is NO_READ else flow
+    get.sizes = sizes  # type: ignore[attr-defined]
     return get
+
+
+def whole(axis: Axis, get: Any) -> bool:
+    """Whether a one-component axis spans its spatial axis of the group input (the map's
+    own edge, not a window's)."""
+    a, step, n = axis[0]
+    return bool(step * n >= get.sizes[a])
 
 
 def check(flow: Flow, t: Any) -> None:
@@ -263,27 +292,3 @@ def window_of(flow: Flow, t: Any, last: bool, sizes: list[int]) -> dict[str, Any
         padding.append(-flow.lo[i])
     return None if covers else {"rf_kernel": kernel, "rf_stride": stride,
                                 "rf_padding": padding}
-
-
-VIEW_OPS = frozenset({aten.view, aten._unsafe_view, aten.reshape, aten.permute,
-                      aten.transpose, aten.t, aten.expand, aten.select, aten.slice,
-                      aten.unsqueeze, aten.squeeze, aten.alias, aten.split, aten.unbind,
-                      aten.split_with_sizes, aten.narrow, aten.as_strided, aten.diagonal,
-                      aten.unfold, aten.detach, aten._reshape_alias, aten.view_as_real})
-
-
-def follow_writes(order: list[Any]) -> None:
-    """Raise :class:`Lost` for an in-place write the pass cannot follow: one into a view
-    (its base changes too) or into a tensor a view was taken of (the view changes): a
-    later reader of the other would keep the value's field from before the write."""
-    made = {op.index: op for op in order}
-    for op in order:
-        if not op.name.endswith("_") or not op.args or not op.is_data(op.args[0]):
-            continue
-        written = op.sources[id(op.args[0])]
-        maker = made.get(written[0])
-        if maker is not None and maker.func._overloadpacket in VIEW_OPS:
-            raise Lost("a write into a view")
-        if any(o.index < op.index and o.func._overloadpacket in VIEW_OPS and
-               written in o.sources.values() for o in order):
-            raise Lost("a write into a tensor a view was taken of")
