@@ -275,3 +275,38 @@ def test_an_out_write_into_a_view_is_followed_or_the_field_is_global():
     graph = import_module(OutWrite().double().eval(), [(16, 16, 3)])
     field = convscope.analyze(graph).layers[-1].receptive_field
     assert field.is_global or all(a.start <= 0 and a.start + a.size >= 16 for a in field.axes)
+
+
+def test_circular_padding_imports_exactly():
+    """F.pad's circular mode fills slices of an empty tensor with ``copy_``: the writes
+    make it the layer's output (view_writes.py), so the model is no longer refused, and its
+    counts are PyTorch's."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="circular")).eval()
+    graph = import_module(model, [(16, 16, 3)])
+    report = convscope.analyze(graph)
+    with FlopCounterMode(display=False) as counter:
+        out = model(torch.randn(1, 3, 16, 16))
+    assert report.layers[-1].output_shape == (16, 16, 4) == (*out.shape[2:], out.shape[1])
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert report.totals.macs == counter.get_total_flops() // 2
+
+
+def test_a_write_into_a_view_of_a_map_reaches_its_later_readers():
+    """``y[:, :, 4:8] = y[:, :, 12:16] * 2``: rows 4..7 now read rows 12..15, so the 1 x 1
+    convolution after it, which reads y, must see that (a field holding row 13 at row 5)."""
+    class WriteIntoMap(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c1, self.c2 = nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.c1(x) * 1.0
+            y[:, :, 4:8] = y[:, :, 12:16] * 2
+            return self.c2(y)
+
+    model = WriteIntoMap().double().eval()
+    field = convscope.analyze(import_module(model, [(16, 16, 3)])).layers[-1].receptive_field
+    assert field.is_global or field.axes[0].start + 5 * field.axes[0].stride \
+        + field.axes[0].size - 1 >= 13

@@ -44,6 +44,7 @@ from .captured import Call, Capture, Const, Leaf, Op, Source, tensors_in
 from .composite import Composites
 from .meta_cache import MetaCache
 from .meta_state import meta_state
+from .view_writes import base_after
 
 aten = torch.ops.aten
 
@@ -157,6 +158,7 @@ class Recorder(TorchDispatchMode):
             for pos, t in enumerate(outputs):
                 self.data[id(t)] = (op.index, pos)
                 self.const.pop(id(t), None)
+            base_after(self, op)  # a write into a view changes its base (view_writes.py)
             return
         self.seq += 1
         if flops:
