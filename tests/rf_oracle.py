@@ -93,8 +93,12 @@ MASKED = 1e-30  # relative gradient below which a connection is a masked one (do
 
 
 def box_of(grad: torch.Tensor) -> Box | None:
+    """The bounding box of the positions the gradient reaches (an overflow, inf or NaN, on
+    a model with random weights still reaches them)."""
     reach = grad[0].abs().sum(0)
-    hit = (reach > reach.max() * MASKED).nonzero()
+    finite = reach[torch.isfinite(reach)]
+    largest = finite.max() if finite.numel() else 0.0
+    hit = ((reach > largest * MASKED) | ~torch.isfinite(reach)).nonzero()
     if len(hit) == 0:
         return None
     (r0, c0), (r1, c1) = hit.min(0).values.tolist(), hit.max(0).values.tolist()

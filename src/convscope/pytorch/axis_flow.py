@@ -20,10 +20,13 @@ softmax, a contraction, an input broadcast or a row against a column) widens the
 by what those positions can differ: with p_in - p_out in [-E_out, E_in], E the summed
 ``step x (count - 1)`` of the components the other side lacks. This is sound for every
 element, and exact for a window attention (7 tokens each way: offsets -6..6). A cyclic
-shift is read as a shift: what torch.roll carries round the edge is what Swin's mask
-keeps apart. Normalisations read position by position (statistics are not part of the
-field, as in SPEC's recurrence). Any other operation, or a group output whose positions
-are not one component per spatial axis, leaves the group global (:class:`Lost`).
+shift of the whole map is read as a shift: what torch.roll carries round the map's edge is
+what Swin's mask keeps apart; one inside a window widens by what wraps, as a reflection or
+replication pad inside a window does by what it mirrors. Normalisations read position by
+position (statistics are not part of the field, as in SPEC's recurrence). A write into a
+view, an operation without a rule, or a group output whose positions are not one
+component per spatial axis in the layout the graph gives it leaves the group global
+(:class:`Lost`).
 """
 
 from __future__ import annotations
