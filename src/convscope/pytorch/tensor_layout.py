@@ -131,10 +131,11 @@ def last_by_use(op: Op, units: Any) -> None:
     """A tensor of three or more dims and no known layout, made by operations no kind reads
     or by a view of something else (even one out_layout guessed a channels-first map
     flattened: (N, 1, H, E) to (N, 1, H x E)), read by nothing before, that ``F.linear``
-    (composite.py) or a layer norm over its last dim alone reads first: both work on the
-    last dim, so that is its channels (a cross-attention's class token, CrossViT's
-    projections back). The view is then part of an opaque layer: no reshape goes from the
-    layout it read to channels last."""
+    (composite.py), a layer norm over its last dim alone or a product with a vector of
+    its last dim's size (a LayerScale's gamma) reads first: all work on the last dim, so
+    that is its channels (a cross-attention's class token, CrossViT's projections back,
+    Hiera-Det's attention output). The view is then part of an opaque layer: no reshape
+    goes from the layout it read to channels last."""
     data = op.data_args()
     if len(data) != 1 or data[0].dim() < 3 or data[0].shape[0] != units.cap.batch:
         return
@@ -144,12 +145,16 @@ def last_by_use(op: Op, units: Any) -> None:
         src in call.composite[1]  # the linear's input, not a tensor of its own
     norm = op.func._overloadpacket is aten.native_layer_norm and \
         list(op.args[1]) == [data[0].shape[-1]]
+    scale = op.func._overloadpacket in (aten.mul, aten.mul_) and any(  # LayerScale's gamma
+        isinstance(a, torch.Tensor) and id(a) in op.consts and
+        tuple(a.shape) == (data[0].shape[-1],) for a in op.args)
     layout = units.layouts.get(src, "first")
-    if not (linear or norm) or src[0] < 0 or src in units.read or \
+    if not (linear or norm or scale) or src[0] < 0 or src in units.read or \
             layout not in ("first", "sure"):
         return
     maker = units.units[units.of[src]]
-    view = maker.op.func._overloadpacket in VIEWS  # "sure" is then a guess (out_layout)
+    view = maker.op.func._overloadpacket in VIEWS or \
+        maker.op.func._overloadpacket is aten.alias  # "sure" is then a guess (out_layout)
     if view or maker.item is None and layout == "first":
         maker.item = None  # a view into channels last from a layout it did not read: opaque
         units.layouts[src] = "last"
