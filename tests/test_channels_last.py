@@ -379,3 +379,15 @@ def test_a_mean_over_channels_last_positions_is_a_global_pool():
         ("GlobalMaxPooling2D", (8,)), ("GlobalAveragePooling1D", (8,))]
     assert not [layer for layer in report.layers if layer.type.startswith("Opaque")]
     assert_pytorchs_totals(model, report, params=False)
+
+
+def test_a_layer_scale_shows_its_input_channels_last():
+    """Hiera-Det's attention returns a channels-last map no kind reads; its LayerScale
+    (``x * gamma``, gamma of the last dim's size) shows the layout (tensor_layout.py), so
+    the scale is a LayerScale layer with gamma's parameters and the map reads H x W x C."""
+    model = timm.create_model("hieradet_small", pretrained=False).eval()
+    report = convscope.analyze(import_module(model, [(256, 256, 3)]))
+    ls1 = report.layer("blocks.0.ls1")
+    assert ls1.type == "LayerScale" and ls1.params == model.blocks[0].ls1.gamma.numel()
+    assert report.layer("blocks.0.constant_pad_nd").output_shape == (64, 64, 96)
+    assert report.totals.params == sum(p.numel() for p in model.parameters())

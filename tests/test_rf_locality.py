@@ -8,7 +8,8 @@ channels-last layer norms and GRN (convnextv2_atto), and hard-swish SE mobile bl
 (mobilenetv3_small_100), and positions moved between axes (pytorch/axis_flow.py,
 layers/regrid.py): Swin's shifted window attention and its tokens (swin_tiny), HaloNet's
 blocked local attention with its skewed relative logits (halonet26t), TResNet's
-space-to-depth written as reshapes (tresnet_m), and torchvision's own Swin (padding,
+space-to-depth written as reshapes (tresnet_m), Hiera-Det's mask-unit attention whose
+output a LayerScale shows channels last (hieradet_small), and torchvision's own Swin (padding,
 cyclic shifts and masks written differently). ``benchmarks/rf_locality.py`` runs the
 130-model sample, and with ``--torchvision`` torchvision's classification models.
 """
@@ -22,7 +23,7 @@ from rf_oracle import measure
 
 MODELS = ("resnet18", "seresnext26d_32x4d", "nf_resnet26", "poolformer_s12",
           "convnextv2_atto", "mobilenetv3_small_100", "swin_tiny_patch4_window7_224",
-          "halonet26t", "tresnet_m", "torchvision:swin_t")
+          "halonet26t", "tresnet_m", "hieradet_small", "torchvision:swin_t")
 
 
 @pytest.mark.parametrize("name", MODELS)
