@@ -33,7 +33,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..layers.regrid import Axis, extent, labelled, normal, plain
+from ..layers.regrid import Axis, extent, labelled, map_axes, normal, plain
+from .layout import our_shape
 
 
 class Flow:
@@ -49,10 +50,9 @@ class Flow:
 def start(t: Any, last: bool) -> Flow:
     """A group input (N, C, *S), or channels last (N, *S, C): each spatial axis is itself."""
     spatial = t.dim() - 2
-    maps = [((k, 1, int(n)),) for k, n in enumerate(t.shape[1:-1] if last else t.shape[2:])]
-    n, c = int(t.shape[0]), int(t.shape[-1] if last else t.shape[1])
-    axes = [plain(n), *maps, plain(c)] if last else [plain(n), plain(c), *maps]
-    return Flow(axes, [0] * spatial, [0] * spatial)
+    *maps, channels = map_axes(our_shape(t, "last" if last else "first"))
+    axes = [*maps, channels] if last else [channels, *maps]
+    return Flow([plain(int(t.shape[0])), *axes], [0] * spatial, [0] * spatial)
 
 
 def combine(parts: list[tuple[Flow, list[int | None]]], out: list[Axis],

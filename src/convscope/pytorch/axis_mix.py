@@ -14,6 +14,8 @@ from ..layers.regrid import Axis, Lost, extent, labelled, plain
 from . import axis_ops as ops
 from .axis_flow import Flow, combine, start
 from .elementwise import PADS, POINTWISE
+from .layout import sizes_of
+from .view_writes import written
 
 aten = torch.ops.aten
 
@@ -73,6 +75,9 @@ def attention(op: Any, get: Any, spatial: int) -> list[Flow | None]:
     return [contracted(parts, shape, spatial)] + [None] * (len(op.outputs) - 1)
 
 
+MAX_POOLS = frozenset({aten.max_pool2d_with_indices, aten.max_pool3d_with_indices})
+
+
 def window_args(op: Any, nd: int) -> tuple[list[int], list[int], list[int], list[int], bool]:
     """(kernel, stride, padding, dilation, mixes channels) of a convolution or pool."""
     packet = op.func._overloadpacket
@@ -83,7 +88,7 @@ def window_args(op: Any, nd: int) -> tuple[list[int], list[int], list[int], list
         return kernel, ints(op.args[3]), ints(op.args[4]), ints(op.args[5]), True
     kernel = ints(op.args[1])
     stride = ints(arg(op, 2, "stride", [])) or kernel
-    dilation = ints(arg(op, 4, "dilation", 1)) if "max" in packet.__name__ else [1]
+    dilation = ints(arg(op, 4, "dilation", 1)) if packet in MAX_POOLS else [1]
     full = [x * nd if len(x) == 1 else x for x in (kernel, stride, ints(arg(op, 3, "padding", 0)),
                                                    dilation)]
     return full[0], full[1], full[2], full[3], False
@@ -175,29 +180,27 @@ def stack(op: Any, get: Any, spatial: int) -> list[Flow | None]:
     return [contracted(parts, shape, spatial, product=False)] if parts else [None]
 
 
-VIEW_OPS = frozenset({aten.view, aten._unsafe_view, aten.reshape, aten.permute,
-                      aten.transpose, aten.t, aten.expand, aten.select, aten.slice,
-                      aten.unsqueeze, aten.squeeze, aten.alias, aten.split, aten.unbind,
-                      aten.split_with_sizes, aten.narrow, aten.as_strided, aten.diagonal,
-                      aten.unfold, aten.detach, aten._reshape_alias, aten.view_as_real})
+def is_view(op: Any) -> bool:
+    """An operation that returns a view of its input (its schema aliases it, not a write)."""
+    return any(r.alias_info is not None and not r.alias_info.is_write
+               for r in op.func._schema.returns)
 
 
 def follow_writes(order: list[Any]) -> None:
-    """Raise :class:`Lost` for an in-place write the pass cannot follow: one into a view
-    (its base changes too) or into a tensor a view was taken of (the view changes): a
-    later reader of the other would keep the value's field from before the write."""
+    """Raise :class:`Lost` for a write (in place, ``out=``) the pass cannot follow: one into
+    a view (its base changes too) or into a tensor a view was taken of (the view changes):
+    a later reader of the other would keep the value's field from before the write."""
     made = {op.index: op for op in order}
     for op in order:
-        target = op.kwargs.get("out") if "out" in op.kwargs else \
-            op.args[0] if op.name.endswith("_") and op.args else None
+        target = written(op)
         if target is None or not op.is_data(target):
             continue
-        written = op.sources[id(target)]
-        maker = made.get(written[0])
-        if maker is not None and maker.func._overloadpacket in VIEW_OPS:
+        source = op.sources[id(target)]
+        maker = made.get(source[0])
+        if maker is not None and is_view(maker):
             raise Lost("a write into a view")
-        if any(o.index < op.index and o.func._overloadpacket in VIEW_OPS and
-               written in o.sources.values() for o in order):
+        if any(o.index < op.index and is_view(o) and source in o.sources.values()
+               for o in order):
             raise Lost("a write into a tensor a view was taken of")
 
 
@@ -211,8 +214,7 @@ RULES: dict[Any, Any] = {
     **dict.fromkeys(ops.REDUCE, ops.reduce),
     **dict.fromkeys((aten.mm, aten.bmm, aten.addmm, aten.baddbmm), matmul),
     **dict.fromkeys(ops.ATTENTION, attention),
-    **dict.fromkeys((aten.convolution, aten.max_pool2d_with_indices, aten.max_pool3d_with_indices,
-                     aten.avg_pool2d, aten.avg_pool3d), window),
+    **dict.fromkeys((aten.convolution, *MAX_POOLS, aten.avg_pool2d, aten.avg_pool3d), window),
     aten.im2col: im2col, aten.unfold: unfold, aten.cat: cat, aten.stack: stack,
     **dict.fromkeys(ops.NOTHING, ops.nothing),
 }
@@ -226,7 +228,7 @@ def flow_window(members: list[Any], inputs: list[Any], out: Any, tensor: Any,
     spatial = tensor(inputs[0]).dim() - 2
     order = sorted({id(u.op): u.op for u in members}.values(), key=lambda o: o.index)
     try:
-        sizes = [max(n) for n in zip(*(ops.spatial_sizes(tensor(s), layout(s) == "last")
+        sizes = [max(n) for n in zip(*(sizes_of(tensor(s), layout(s) == "last")
                                        for s in inputs), strict=True)]
         env: dict[Any, Any] = {s: start(tensor(s), layout(s) == "last") for s in inputs}
         follow_writes(order)

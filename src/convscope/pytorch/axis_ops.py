@@ -266,10 +266,6 @@ def check(flow: Flow, t: Any) -> None:
         raise Lost("size")
 
 
-def spatial_sizes(t: Any, last: bool) -> list[int]:
-    return [int(n) for n in (t.shape[1:-1] if last else t.shape[2:])]
-
-
 def window_of(flow: Flow, t: Any, last: bool, sizes: list[int]) -> dict[str, Any] | None:
     """The window of a group output (N, C, *S) or (N, *S, C) whose spatial axes are each
     one component, in order; its channels' positions widen it (each position's field

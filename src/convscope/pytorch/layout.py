@@ -47,3 +47,8 @@ def layout_of(layouts: list[str], ranks: list[int]) -> str:
 
 def torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
     return shape if len(shape) == 1 else (shape[-1], *shape[:-1])
+
+
+def sizes_of(t: torch.Tensor, last: bool) -> tuple[int, ...]:
+    """The spatial sizes of a batched map (N, C, ...) or, channels last, (N, ..., C)."""
+    return tuple(t.shape[1:-1] if last else t.shape[2:])

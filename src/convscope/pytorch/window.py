@@ -24,7 +24,7 @@ import torch
 from ..layers.aten_args import arg
 from .axis_mix import flow_window
 from .elementwise import PADS, POINTWISE
-from .layout import flipped
+from .layout import flipped, sizes_of
 
 aten = torch.ops.aten
 
@@ -48,11 +48,6 @@ def along_channels(op: Any, last: bool) -> bool:
     keep = True if keep_at == -1 else \
         bool(op.kwargs.get("keepdim", False) if keep_at is None else arg(op, keep_at, "keepdim"))
     return keep and len(dims) == 1 and dims[0] % rank == (rank - 1 if last else 1)
-
-
-def sizes_of(t: Any, last: bool) -> tuple[int, ...]:
-    """The spatial sizes of a batched map (N, C, ...) or, channels last, (N, ..., C)."""
-    return tuple(t.shape[1:-1] if last else t.shape[2:])
 
 
 def pad_before(op: Any, spatial: int) -> list[int] | None:
